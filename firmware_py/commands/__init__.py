@@ -1,0 +1,1 @@
+"""Subcommands of ``cobrador``: one module each, each with ``register(subparsers, common)``."""

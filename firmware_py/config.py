@@ -1,0 +1,188 @@
+"""One TOML configuration file with validated defaults.
+
+The file is optional: every setting has a default suited to development.
+On the device it lives at ``/etc/cobrador/cobrador.toml``; ``--config FILE``
+overrides it. Example::
+
+    [cooperative]
+    name = "Cooperativa La Esperanza"
+    country = "CO"                 # ISO 3166 alpha-2, used to read local phone numbers
+    timezone = "America/Bogota"
+
+    [modem]
+    port = "auto"                  # "auto", a device path or a pyserial URL
+    profile = "generic"            # sim800, sim7600, huawei-e173, quectel-ec25, generic
+    pin = ""                       # SIM PIN, empty if none
+
+    [web]
+    host = "127.0.0.1"
+    port = 8080
+
+    [data]
+    dir = "/var/lib/cobrador"
+
+``load_config`` raises :class:`firmware_py.errors.ConfigError` with a Spanish
+message naming the file and the setting at fault.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from firmware_py.errors import ConfigError
+
+DEVICE_CONFIG = Path("/etc/cobrador/cobrador.toml")
+DEVICE_DATA_DIR = Path("/var/lib/cobrador")
+DEV_DATA_DIR = Path("var")
+MODEM_PROFILES = ("auto", "sim800", "sim7600", "huawei-e173", "quectel-ec25", "generic")
+
+
+@dataclass(frozen=True)
+class CooperativeConfig:
+    name: str = "Cooperativa"
+    country: str = "CO"
+    timezone: str = "America/Bogota"
+    language: str = "es"
+
+
+@dataclass(frozen=True)
+class ModemConfig:
+    port: str = "auto"
+    profile: str = "auto"
+    pin: str = ""
+    baudrate: int = 115200
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dir: Path | None = None  # None: $STATE_DIRECTORY under systemd, else ./var
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration. ``source`` is the file it came from, if any."""
+
+    cooperative: CooperativeConfig = field(default_factory=CooperativeConfig)
+    modem: ModemConfig = field(default_factory=ModemConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    log_level: str = "INFO"
+    source: Path | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the ledger lives: ``[data] dir``, else systemd's StateDirectory, else ``./var``."""
+        if self.data.dir is not None:
+            return Path(self.data.dir)
+        state = os.environ.get("STATE_DIRECTORY")
+        if state:
+            return Path(state.split(":")[0])
+        return DEV_DATA_DIR
+
+    def with_overrides(self, *, data_dir=None, host=None, port=None) -> "Config":
+        """Return a copy with command-line overrides applied (``None`` keeps the file's value)."""
+        cfg = self
+        if data_dir is not None:
+            cfg = replace(cfg, data=replace(cfg.data, dir=Path(data_dir)))
+        if host is not None or port is not None:
+            cfg = replace(
+                cfg,
+                web=replace(cfg.web, host=host if host is not None else cfg.web.host,
+                            port=port if port is not None else cfg.web.port),
+            )
+        return cfg
+
+
+_SECTIONS = {"cooperative": CooperativeConfig, "modem": ModemConfig, "web": WebConfig, "data": DataConfig}
+
+
+def default_config_path() -> Path | None:
+    """The device config file if it exists, else ``None`` (defaults only)."""
+    return DEVICE_CONFIG if DEVICE_CONFIG.is_file() else None
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Read and validate the TOML file at ``path`` (``None``: the device file if present).
+
+    Unknown sections or keys, wrong types and impossible values raise
+    :class:`ConfigError`; a missing explicitly-named file is an error too.
+    """
+    if path is None:
+        path = default_config_path()
+        if path is None:
+            return Config()
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"No se encuentra el archivo de configuración {path}.", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"No se puede leer el archivo de configuración {path}: {exc}.", path=path) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"El archivo de configuración {path} tiene un error de formato: {exc}.", path=path) from exc
+    return _build(raw, path)
+
+
+def _build(raw: dict, path: Path) -> Config:
+    sections = {}
+    top = {}
+    for key, value in raw.items():
+        if key in _SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"En {path}, [{key}] debe ser una sección.", path=path, key=key)
+            sections[key] = _section(_SECTIONS[key], key, value, path)
+        elif key == "log_level":
+            if not isinstance(value, str) or value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+                raise ConfigError(f"En {path}, log_level debe ser DEBUG, INFO, WARNING o ERROR.", path=path, key=key)
+            top[key] = value.upper()
+        else:
+            raise ConfigError(f"En {path}, la sección o clave «{key}» no existe.", path=path, key=key)
+    cfg = Config(**sections, **top, source=path)
+    _validate(cfg, path)
+    return cfg
+
+
+def _section(cls, name: str, values: dict, path: Path):
+    known = {f.name: f for f in fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"En {path}, la clave «{name}.{key}» no existe.", path=path, key=f"{name}.{key}")
+        default = getattr(cls(), key)
+        expected = type(default) if default is not None else str
+        if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(f"En {path}, «{name}.{key}» debe ser un número entero.", path=path, key=f"{name}.{key}")
+        if expected is str and not isinstance(value, str):
+            raise ConfigError(f"En {path}, «{name}.{key}» debe ser un texto entre comillas.", path=path, key=f"{name}.{key}")
+        kwargs[key] = Path(value) if name == "data" and key == "dir" else value
+    return cls(**kwargs)
+
+
+def _validate(cfg: Config, path: Path) -> None:
+    import phonenumbers
+
+    country = cfg.cooperative.country.upper()
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"En {path}, cooperative.country «{cfg.cooperative.country}» no es un código de país válido (por ejemplo CO, MX, PE).",
+                          path=path, key="cooperative.country")
+    try:
+        zoneinfo.ZoneInfo(cfg.cooperative.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"En {path}, cooperative.timezone «{cfg.cooperative.timezone}» no es una zona horaria válida (por ejemplo America/Bogota).",
+                          path=path, key="cooperative.timezone") from None
+    if cfg.cooperative.language not in ("es", "en"):
+        raise ConfigError(f"En {path}, cooperative.language debe ser «es» o «en».", path=path, key="cooperative.language")
+    if cfg.modem.profile not in MODEM_PROFILES:
+        raise ConfigError(f"En {path}, modem.profile debe ser uno de: {', '.join(MODEM_PROFILES)}.", path=path, key="modem.profile")
+    if not 1 <= cfg.web.port <= 65535:
+        raise ConfigError(f"En {path}, web.port debe estar entre 1 y 65535.", path=path, key="web.port")

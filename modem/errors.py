@@ -1,0 +1,118 @@
+"""The modem layer's error tree.
+
+Every error subclasses :class:`ModemError`, and also the fitting built-in
+(``ValueError``, ``TimeoutError``, ``ConnectionError``) so generic callers can
+catch it. Errors carry what went wrong in data (``command``, ``code``) so
+callers decide on retries without parsing messages; messages are English,
+for logs. User-facing Spanish wording is the appliance's job.
+
+    ModemError
+    ├── PduError (ValueError)            malformed PDU or text that cannot be encoded
+    ├── AtProtocolError (ValueError)     a line or sequence that breaks the AT grammar
+    ├── CommandError                     a command ended in ERROR / +CME ERROR / +CMS ERROR
+    │   ├── CmeError                     +CME ERROR: <code|text>  (equipment / SIM)
+    │   │   ├── SimPinRequired           SIM wants a PIN and none was configured
+    │   │   ├── SimPukRequired           SIM is PUK-locked: only the operator's PUK helps
+    │   │   └── WrongPin                 the configured PIN was rejected
+    │   └── CmsError                     +CMS ERROR: <code|text>  (SMS service)
+    ├── CommandTimeout (TimeoutError)    no final result within the bound
+    ├── ModemDisconnected (ConnectionError)  the port went away (unplug, reboot)
+    └── SimStorageFull                   the SIM/ME message storage is full
+"""
+
+from __future__ import annotations
+
+
+class ModemError(Exception):
+    """Base of every error raised by ``modem``."""
+
+
+class PduError(ModemError, ValueError):
+    """A PDU could not be decoded, or a message could not be encoded."""
+
+
+class AtProtocolError(ModemError, ValueError):
+    """Bytes from the modem that break the AT grammar (reported, never fatal to the reader)."""
+
+
+class CommandError(ModemError):
+    """A command ended with an error final result.
+
+    ``command`` is the command line sent (without ``\\r``), ``code`` the numeric
+    error code when the modem gave one (else ``None``), ``text`` the modem's
+    text (verbose errors) or the raw final line.
+    """
+
+    def __init__(self, command: str, code: int | None = None, text: str = ""):
+        self.command = command
+        self.code = code
+        self.text = text
+        detail = f"{code}" if code is not None else ""
+        if text:
+            detail = f"{detail} {text}".strip()
+        super().__init__(f"{command!r} failed: {self.kind} {detail}".rstrip())
+
+    kind = "ERROR"
+
+    @property
+    def temporary(self) -> bool:
+        """True when retrying later (with backoff) may succeed."""
+        return False
+
+
+class CmeError(CommandError):
+    """``+CME ERROR``: an equipment or SIM error (TS 27.007 §9.2)."""
+
+    kind = "+CME ERROR"
+    # 14 SIM busy, 30 no network service, 31 network timeout, 100 unknown, 515 device busy, 4 often "not allowed now"
+    TEMPORARY_CODES = frozenset({14, 30, 31, 100, 515})
+
+    @property
+    def temporary(self) -> bool:
+        return self.code in self.TEMPORARY_CODES
+
+
+class SimPinRequired(CmeError):
+    """The SIM asks for a PIN (``+CPIN: SIM PIN``, CME 11) and none was configured."""
+
+
+class SimPukRequired(CmeError):
+    """The SIM is blocked and asks for the PUK (CME 12): only the operator can help."""
+
+
+class WrongPin(CmeError):
+    """The configured PIN was rejected (CME 16). Do not retry: three tries lock the SIM."""
+
+
+class CmsError(CommandError):
+    """``+CMS ERROR``: an SMS service error (TS 27.005 §3.2.5)."""
+
+    kind = "+CMS ERROR"
+    # Temporary: network/SC congestion or transient failures; permanent: bad number, barred, unknown SMSC.
+    TEMPORARY_CODES = frozenset({
+        41, 42, 47, 98, 111, 127,         # temporary failure, congestion, resources unavailable, ...
+        166, 167, 168, 169,               # SC busy-style / no SC response
+        304, 331, 332, 500, 512, 513, 514, 515, 517,  # network timeout, no service, unknown, vendor busy
+        322,                              # memory full: temporary once storage is swept
+    })
+
+    @property
+    def temporary(self) -> bool:
+        return self.code in self.TEMPORARY_CODES
+
+
+class CommandTimeout(ModemError, TimeoutError):
+    """No final result arrived for ``command`` within ``timeout`` seconds."""
+
+    def __init__(self, command: str, timeout: float):
+        self.command = command
+        self.timeout = timeout
+        super().__init__(f"no answer to {command!r} within {timeout:g} s")
+
+
+class ModemDisconnected(ModemError, ConnectionError):
+    """The serial port went away (unplugged, rebooting, closed) while in use."""
+
+
+class SimStorageFull(ModemError):
+    """The message storage on the SIM or modem is full; new messages are being refused."""
