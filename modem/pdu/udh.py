@@ -1,0 +1,67 @@
+"""User-data header (TS 23.040 §9.2.3.24): building the concatenation IE, parsing any UDH.
+
+A UDH is ``UDHL`` followed by information elements ``IEI, IEDL, data``. We build
+only concatenation IEs (0x00 with an 8-bit reference, 0x08 with a 16-bit one) and,
+when parsing, skip every other IE by its length.
+"""
+
+from __future__ import annotations
+
+from modem.errors import PduError
+from modem.pdu.model import Concat
+
+IEI_CONCAT_8 = 0x00
+IEI_CONCAT_16 = 0x08
+
+
+def concat_header(reference: int, total: int, sequence: int, bits: int = 8) -> bytes:
+    """The complete UDH (UDHL included) for one part of a concatenated message.
+
+    8-bit: 05 00 03 ref total seq (6 octets); 16-bit: 06 08 04 refhi reflo total seq (7 octets).
+    Raises PduError for out-of-range values.
+    """
+    if bits not in (8, 16):
+        raise PduError(f"reference_bits must be 8 or 16, not {bits!r}")
+    if not 0 <= reference < (1 << bits):
+        raise PduError(f"concatenation reference {reference} does not fit in {bits} bits")
+    if not 1 <= sequence <= total <= 255:
+        raise PduError(f"concatenation part {sequence}/{total} is out of range (1-255)")
+    if bits == 8:
+        return bytes([5, IEI_CONCAT_8, 3, reference, total, sequence])
+    return bytes([6, IEI_CONCAT_16, 4, reference >> 8, reference & 0xFF, total, sequence])
+
+
+def header_length(bits: int) -> int:
+    """Octets (UDHL included) of a concatenation-only UDH."""
+    return 6 if bits == 8 else 7
+
+
+def parse_header(header: bytes) -> Concat | None:
+    """Parse the IEs of a UDH (``header`` EXCLUDES the UDHL octet); return the concatenation IE.
+
+    Unknown IEs are skipped. A concatenation IE with a wrong length raises PduError;
+    one whose total or sequence is 0, or sequence > total, is ignored as TS 23.040
+    says (the part is then treated as a single message). An IE running past the
+    header raises PduError. If several concatenation IEs appear the last one wins.
+    """
+    concat = None
+    pos = 0
+    while pos < len(header):
+        if pos + 2 > len(header):
+            raise PduError(f"user-data header: information element at offset {pos} is cut short")
+        iei, length = header[pos], header[pos + 1]
+        data = header[pos + 2:pos + 2 + length]
+        if len(data) != length:
+            raise PduError(f"user-data header: IE 0x{iei:02X} declares {length} octets, only {len(data)} left")
+        pos += 2 + length
+        if iei == IEI_CONCAT_8 or iei == IEI_CONCAT_16:
+            expected = 3 if iei == IEI_CONCAT_8 else 4
+            if length != expected:
+                raise PduError(f"user-data header: concatenation IE 0x{iei:02X} has length {length}, not {expected}")
+            if iei == IEI_CONCAT_8:
+                reference, total, sequence, bits = data[0], data[1], data[2], 8
+            else:
+                reference, total, sequence, bits = (data[0] << 8) | data[1], data[2], data[3], 16
+            if total and 1 <= sequence <= total:
+                concat = Concat(reference, total, sequence, bits)
+    return concat
