@@ -1,0 +1,247 @@
+"""The contact log: append-only history partitioned by month.
+
+Every planned, sent, delivered, failed or uncertain SMS/call and every
+inbound reply is one line in ``contacts/YYYY-MM.jsonl`` (the month of the
+event's ``at``, in UTC), written with ``journal.encode_line`` and fsynced
+before ``append`` returns. Appending costs one write + fsync whatever the
+size of the history; nothing is ever rewritten or deleted by the ledger
+(keep two years or more: removing old partitions is an administrator's act).
+
+An in-memory index (debtor id -> packed (partition, offset) in an
+``array('q')``, 8 bytes per event) answers "history of this debtor" with
+one positioned read per event. It is rebuilt by scanning the partitions
+when the log opens; only the JSON prefix holding ``debtor_id`` is looked at
+for valid lines. A torn last line in a partition (power cut mid-append) is
+cut off on open.
+
+``MemoryContactLog`` is the same interface over a list (tests, demos).
+Documents are plain dicts (``codec.encode_contact``); decoding is the
+ledger's job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from array import array
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from firmware_py.errors import LedgerWriteError
+from firmware_py.ledger.journal import AppendFile, check_line, encode_line, iter_lines
+
+log = logging.getLogger("cobrador.ledger.contactlog")
+
+_PARTITION = re.compile(r"^(\d{4})-(\d{2})\.jsonl$")
+_OFFSET_BITS = 40
+_OFFSET_MASK = (1 << _OFFSET_BITS) - 1
+_PREFIX = b'{"debtor_id":"'
+
+
+def partition_for(at: datetime) -> str:
+    """Partition name (``YYYY-MM``) of an aware instant, by its UTC month."""
+    utc = at.astimezone(timezone.utc)
+    return f"{utc.year:04d}-{utc.month:02d}"
+
+
+def _debtor_of(body: bytes) -> str | None:
+    if body.startswith(_PREFIX):
+        end = body.find(b'"', len(_PREFIX))
+        if end > 0 and b"\\" not in body[len(_PREFIX) : end]:
+            return body[len(_PREFIX) : end].decode("utf-8")
+    try:
+        doc = json.loads(body)
+        return doc.get("debtor_id") if isinstance(doc, dict) else None
+    except ValueError:
+        return None
+
+
+class ContactLog:
+    """Monthly append-only partitions under ``directory`` (see module docstring)."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LedgerWriteError(self.directory, exc.strerror or str(exc)) from exc
+        self._names: list[str] = []  # partition index -> "YYYY-MM"
+        self._index_of: dict[str, int] = {}
+        self._by_debtor: dict[str, array] = {}
+        self._writers: dict[str, AppendFile] = {}
+        self._readers: dict[int, int] = {}  # partition index -> read fd
+        self.count = 0
+        self.damaged_lines = 0
+        for path in sorted(self.directory.iterdir()):
+            if _PARTITION.match(path.name):
+                self._load_partition(path)
+
+    # -- index ---------------------------------------------------------------------------------
+    def _partition_index(self, name: str) -> int:
+        idx = self._index_of.get(name)
+        if idx is None:
+            idx = len(self._names)
+            self._names.append(name)
+            self._index_of[name] = idx
+        return idx
+
+    def _remember(self, debtor_id: str, idx: int, offset: int) -> None:
+        slots = self._by_debtor.get(debtor_id)
+        if slots is None:
+            slots = self._by_debtor[debtor_id] = array("q")
+        slots.append((idx << _OFFSET_BITS) | offset)
+        self.count += 1
+
+    def _load_partition(self, path: Path) -> None:
+        name = path.name[: -len(".jsonl")]
+        idx = self._partition_index(name)
+        data = path.read_bytes()
+        valid_end = 0
+        pending_bad = 0
+        for offset, line, complete in iter_lines(data):
+            body = check_line(line) if complete else None
+            debtor = _debtor_of(body) if body is not None else None
+            if debtor is None:
+                if line.strip(b"\x00 \t\r"):
+                    pending_bad += 1
+                continue
+            self.damaged_lines += pending_bad
+            pending_bad = 0
+            self._remember(debtor, idx, offset)
+            valid_end = offset + len(line) + 1
+        if valid_end < len(data):
+            # Unfinished last line: an append that never returned. Cut it so the
+            # next append starts on a clean line.
+            log.warning("%s: torn last record (%d bytes) dropped", path.name, len(data) - valid_end)
+            writer = AppendFile(path, valid_end=valid_end)
+            self._writers[name] = writer
+
+    # -- writing -------------------------------------------------------------------------------
+    def append(self, doc: dict[str, Any], at: datetime) -> None:
+        """Append one event document durably (raises LedgerWriteError)."""
+        line = encode_line(doc)
+        if not line[9:].startswith(_PREFIX):
+            raise ValueError("contact documents must start with debtor_id")
+        name = partition_for(at)
+        writer = self._writers.get(name)
+        if writer is None:
+            writer = self._writers[name] = AppendFile(self.directory / f"{name}.jsonl", repair=False)
+        offset = writer.append_line(line)
+        self._remember(doc["debtor_id"], self._partition_index(name), offset)
+
+    # -- reading -------------------------------------------------------------------------------
+    def _read_at(self, idx: int, offset: int) -> dict | None:
+        fd = self._readers.get(idx)
+        if fd is None:
+            fd = self._readers[idx] = os.open(self.directory / f"{self._names[idx]}.jsonl", os.O_RDONLY)
+        chunk = b""
+        size = 1024
+        while True:
+            chunk = os.pread(fd, size, offset)
+            end = chunk.find(b"\n")
+            if end >= 0:
+                chunk = chunk[:end]
+                break
+            if len(chunk) < size:
+                return None
+            size *= 4
+        body = check_line(chunk)
+        return None if body is None else json.loads(body)
+
+    def _months(self, since: datetime | None, until: datetime | None) -> list[int]:
+        low = partition_for(since) if since is not None else ""
+        high = partition_for(until) if until is not None else "9999-99"
+        return sorted(
+            (i for i, name in enumerate(self._names) if low <= name <= high),
+            key=lambda i: self._names[i],
+        )
+
+    def docs(
+        self, *, debtor_id: str | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[dict]:
+        """Documents of one debtor (indexed) or of everyone, limited to the partitions
+        that can hold events in [since, until]. Exact time filtering is the caller's."""
+        wanted = set(self._months(since, until))
+        if debtor_id is not None:
+            for packed in self._by_debtor.get(debtor_id, ()):
+                idx = packed >> _OFFSET_BITS
+                if idx in wanted:
+                    doc = self._read_at(idx, packed & _OFFSET_MASK)
+                    if doc is not None:
+                        yield doc
+            return
+        for idx in self._months(since, until):
+            path = self.directory / f"{self._names[idx]}.jsonl"
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            for _offset, line, complete in iter_lines(data):
+                body = check_line(line) if complete else None
+                if body is not None:
+                    try:
+                        yield json.loads(body)
+                    except ValueError:
+                        continue
+
+    def debtor_count(self, debtor_id: str) -> int:
+        return len(self._by_debtor.get(debtor_id, ()))
+
+    def bulk_append(self, docs_with_time: list[tuple[dict, datetime]]) -> None:
+        """Append many events with ONE fsync per partition (history loading, migrations).
+
+        Not for live traffic: if it raises, a prefix of the events may be stored.
+        """
+        by_name: dict[str, list[tuple[dict, bytes]]] = {}
+        for doc, at in docs_with_time:
+            by_name.setdefault(partition_for(at), []).append((doc, encode_line(doc)))
+        for name, items in by_name.items():
+            writer = self._writers.get(name)
+            if writer is None:
+                writer = self._writers[name] = AppendFile(self.directory / f"{name}.jsonl", repair=False)
+            idx = self._partition_index(name)
+            offset = writer.append_line(b"".join(line for _doc, line in items))
+            for doc, line in items:
+                self._remember(doc["debtor_id"], idx, offset)
+                offset += len(line)
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        for fd in self._readers.values():
+            os.close(fd)
+        self._readers.clear()
+
+
+class MemoryContactLog:
+    """``ContactLog`` without files."""
+
+    def __init__(self) -> None:
+        self._docs: list[tuple[str, dict]] = []
+        self.count = 0
+        self.damaged_lines = 0
+
+    def append(self, doc: dict, at: datetime) -> None:
+        self._docs.append((partition_for(at), json.loads(json.dumps(doc))))
+        self.count += 1
+
+    def bulk_append(self, docs_with_time: list[tuple[dict, datetime]]) -> None:
+        for doc, at in docs_with_time:
+            self.append(doc, at)
+
+    def docs(self, *, debtor_id=None, since=None, until=None) -> Iterator[dict]:
+        low = partition_for(since) if since is not None else ""
+        high = partition_for(until) if until is not None else "9999-99"
+        for name, doc in self._docs:
+            if low <= name <= high and (debtor_id is None or doc["debtor_id"] == debtor_id):
+                yield dict(doc)
+
+    def debtor_count(self, debtor_id: str) -> int:
+        return sum(1 for _n, d in self._docs if d["debtor_id"] == debtor_id)
+
+    def close(self) -> None:
+        pass

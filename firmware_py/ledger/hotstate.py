@@ -1,0 +1,254 @@
+"""Durable hot state: a snapshot file plus a write-ahead journal.
+
+The hot state is a dict of tables (``{table: {key: document}}``): debtors,
+loans, payments, promises, settings... thousands of documents, held in
+memory. It is persisted as
+
+- ``state.json``: a checksummed snapshot as of journal sequence ``seq``
+  (``state.json.bak``: the previous snapshot);
+- ``journal.jsonl``: one fsynced line per committed change set after the
+  snapshot (``journal.prev.jsonl``: the journal that led from the backup
+  snapshot to the current one).
+
+A change set is a list of operations ``["put", table, key, doc]`` /
+``["del", table, key]`` written as ONE journal line, so it is applied
+entirely or not at all after a power cut (an import batch is one change
+set). A write costs one append + fsync: independent of history size.
+When the journal outgrows the snapshot, ``compact`` writes a new snapshot and
+starts a new journal, so the amortised cost stays proportional to the change.
+
+Recovery (``load``): the snapshot (or its backup), then every journal record
+with a higher sequence, in order; a torn last journal line is an
+unacknowledged write and is dropped.
+
+``MemoryHotState`` has the same interface with no files (tests, demos).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from firmware_py.errors import LedgerCorrupt, LedgerWriteError
+from firmware_py.ledger import journal as journal_mod
+from firmware_py.ledger.storage import SnapshotUnreadable, fsync_dir, read_snapshot, write_snapshot
+
+log = logging.getLogger("cobrador.ledger.hotstate")
+
+Op = list  # ["put", table, key, doc] | ["del", table, key]
+
+
+def apply_ops(tables: dict[str, dict[str, Any]], ops: list[Op]) -> None:
+    """Apply a change set to ``tables`` in place (unknown op kinds raise ValueError)."""
+    for op in ops:
+        kind, table, key = op[0], op[1], op[2]
+        if kind == "put":
+            tables.setdefault(table, {})[key] = op[3]
+        elif kind == "del":
+            tables.get(table, {}).pop(key, None)
+        else:
+            raise ValueError(f"unknown journal operation {kind!r}")
+
+
+@dataclass
+class LoadReport:
+    """How the hot state was recovered (for logs and the status page)."""
+
+    snapshot: str = ""  # file used, "" when starting empty
+    snapshot_seq: int = 0
+    replayed: int = 0
+    torn_tail: bool = False
+    damaged_lines: int = 0
+    gaps: list[tuple[int, int]] = field(default_factory=list)  # (expected seq, found seq)
+    restored_from_backup: bool = False
+
+
+class MemoryHotState:
+    """The hot-state interface without files: commits only count sequences."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.report = LoadReport()
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def commit(self, ops: list[Op], label: str = "") -> int:
+        self.seq += 1
+        return self.seq
+
+    def needs_compaction(self) -> bool:
+        return False
+
+    def compact(self, tables: dict) -> None:
+        pass
+
+    @property
+    def journal_bytes(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+
+class FileHotState:
+    """Snapshot + journal persistence in ``directory`` (see module docstring).
+
+    ``compact_min_bytes``: the journal is compacted when it is larger than
+    both this and the last snapshot.
+    """
+
+    SNAPSHOT = "state.json"
+    JOURNAL = "journal.jsonl"
+    PREV_JOURNAL = "journal.prev.jsonl"
+
+    def __init__(self, directory: Path, *, compact_min_bytes: int = 1 << 20):
+        self.directory = Path(directory)
+        self.snapshot_path = self.directory / self.SNAPSHOT
+        self.journal_path = self.directory / self.JOURNAL
+        self.prev_journal_path = self.directory / self.PREV_JOURNAL
+        self.compact_min_bytes = compact_min_bytes
+        self.seq = 0
+        self.snapshot_bytes = 0
+        self.report = LoadReport()
+        self._journal: journal_mod.AppendFile | None = None
+
+    # -- recovery ----------------------------------------------------------------------------
+    def load(self) -> dict[str, dict[str, Any]]:
+        """Recover the tables; raises LedgerCorrupt if the history cannot be rebuilt."""
+        report = LoadReport()
+        bak = self.snapshot_path.with_name(self.SNAPSHOT + ".bak")
+        tables: dict = {}
+        base_seq = 0
+        if self.snapshot_path.exists() or bak.exists():
+            try:
+                tables, base_seq, used = read_snapshot(self.snapshot_path)
+            except SnapshotUnreadable as exc:
+                # Both snapshots are gone: the journals alone are enough only if
+                # they still start at the very first change.
+                first = self._first_seq()
+                if first != 1:
+                    raise LedgerCorrupt(self.directory, str(exc)) from None
+                log.error("no readable snapshot (%s); rebuilding from the journal", exc)
+                used = None
+            if used is not None and used != self.snapshot_path:
+                report.restored_from_backup = True
+                self._quarantine(self.snapshot_path)
+            report.snapshot = "" if used is None else used.name
+        report.snapshot_seq = base_seq
+        seq = base_seq
+        for path in (self.prev_journal_path, self.journal_path):
+            result = journal_mod.scan(path)
+            report.damaged_lines += result.damaged
+            if path == self.journal_path:
+                report.torn_tail = result.torn_tail
+            for _offset, record in result.records:
+                try:
+                    rec_seq, ops = int(record["seq"]), record["ops"]
+                except (KeyError, TypeError, ValueError):
+                    report.damaged_lines += 1
+                    continue
+                if rec_seq <= seq:
+                    continue
+                if rec_seq != seq + 1:
+                    log.error("journal gap: expected change %d, found %d", seq + 1, rec_seq)
+                    report.gaps.append((seq + 1, rec_seq))
+                try:
+                    apply_ops(tables, ops)
+                except (ValueError, IndexError, TypeError, AttributeError) as exc:
+                    log.error("journal change %d unusable (%s), skipped", rec_seq, exc)
+                    report.damaged_lines += 1
+                    continue
+                seq = rec_seq
+                report.replayed += 1
+        self.seq = seq
+        self.report = report
+        try:
+            self.snapshot_bytes = self.snapshot_path.stat().st_size
+        except OSError:
+            self.snapshot_bytes = 0
+        if report.replayed or report.torn_tail or report.restored_from_backup or not self.snapshot_path.exists():
+            self.compact(tables)
+        else:
+            self._open_journal()
+        return tables
+
+    def _first_seq(self) -> int | None:
+        for path in (self.prev_journal_path, self.journal_path):
+            for _offset, record in journal_mod.scan(path).records:
+                try:
+                    return int(record["seq"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+        return None
+
+    def _quarantine(self, path: Path) -> None:
+        if not path.exists():
+            return
+        n = 1
+        while (target := path.with_name(f"{path.name}.damaged-{n}")).exists():
+            n += 1
+        try:
+            os.replace(path, target)
+            fsync_dir(self.directory)
+            log.error("damaged %s kept as %s", path.name, target.name)
+        except OSError as exc:
+            log.error("could not move damaged %s aside: %s", path, exc)
+
+    def _open_journal(self) -> None:
+        if self._journal is None:
+            self._journal = journal_mod.AppendFile(self.journal_path)
+
+    # -- writing -----------------------------------------------------------------------------
+    def commit(self, ops: list[Op], label: str = "") -> int:
+        """Make a change set durable (one fsynced line); return its sequence number.
+
+        Raises LedgerWriteError; the change is then not committed.
+        """
+        self._open_journal()
+        seq = self.seq + 1
+        record = {"seq": seq, "ops": ops}
+        if label:
+            record["label"] = label
+        self._journal.append(record)
+        self.seq = seq
+        return seq
+
+    @property
+    def journal_bytes(self) -> int:
+        return self._journal.size if self._journal is not None else 0
+
+    def needs_compaction(self) -> bool:
+        return self.journal_bytes > max(self.compact_min_bytes, self.snapshot_bytes)
+
+    def compact(self, tables: dict) -> None:
+        """Write ``tables`` as the new snapshot and start an empty journal.
+
+        Crash-safe at every step: until the new snapshot is in place the old
+        snapshot + journal still describe everything; afterwards the old
+        journal's records are all <= the snapshot's sequence and are skipped.
+        """
+        write_snapshot(self.snapshot_path, tables, self.seq, backup=True)
+        try:
+            self.snapshot_bytes = self.snapshot_path.stat().st_size
+        except OSError:
+            pass
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        try:
+            if self.journal_path.exists():
+                os.replace(self.journal_path, self.prev_journal_path)
+            fsync_dir(self.directory)
+        except OSError as exc:
+            raise LedgerWriteError(self.journal_path, exc.strerror or str(exc)) from exc
+        self._open_journal()
+        log.info("compacted hot state at change %d (%d bytes)", self.seq, self.snapshot_bytes)
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None

@@ -1,0 +1,721 @@
+"""The Ledger: the appliance's memory, and the only code that touches its files.
+
+``Ledger.open(data_dir)`` owns ``data_dir/ledger/`` (lock, snapshot, journal,
+contact-log partitions) until ``close()``; ``Ledger.memory()`` is the same
+API with nothing on disk. Every public method holds one re-entrant lock, so
+there is one writer at a time and a reader never sees half a change. Reads
+return frozen ``scheduler.model`` records (safe to share between threads);
+``snapshot()`` returns a consistent immutable view for the planner.
+
+Durability: a write method returns only after its change is fsynced (one
+journal line or one contact-log line). A power cut at any instant leaves a
+ledger that opens with every returned write in it; an import batch is one
+journal line, so it is there entirely or not at all.
+
+Hot state (debtors, loans, payments, promises, opt-outs, settings, import
+history) lives in TinyDB tables over memory (``MemoryStorage``), used as the
+query engine; persistence is ``hotstate.FileHotState``. History lives in
+``contactlog.ContactLog``.
+
+Errors (``firmware_py.errors``): LedgerLocked, LedgerCorrupt, LedgerWriteError,
+LedgerIntegrityError, LedgerClosed — Spanish messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import uuid
+from dataclasses import replace
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from tinydb import TinyDB, where
+from tinydb.storages import MemoryStorage
+from tinydb.table import Table
+
+from firmware_py.errors import LedgerClosed, LedgerIntegrityError
+from firmware_py.ledger import codec
+from firmware_py.ledger.allocation import apply_payments
+from firmware_py.ledger.contactlog import ContactLog, MemoryContactLog
+from firmware_py.ledger.hotstate import FileHotState, MemoryHotState, apply_ops
+from firmware_py.ledger.lock import DirectoryLock
+from firmware_py.ledger.results import ImportOutcome, LedgerSnapshot
+from firmware_py.ledger.settings import LedgerSettings
+from scheduler.model import (
+    SCHEMA_VERSION,
+    ContactEvent,
+    Debtor,
+    Loan,
+    Payment,
+    Promise,
+    Settings,
+    promise_status,
+)
+
+log = logging.getLogger("cobrador.ledger.ledger")
+
+# table -> model kind (tables holding model records)
+RECORD_TABLES = {"debtors": "debtor", "loans": "loan", "payments": "payment", "promises": "promise"}
+OTHER_TABLES = ("settings", "optouts", "imports", "quarantine")
+
+
+class _KeyedTable(Table):
+    """TinyDB table whose document ids are our record keys (strings)."""
+
+    document_id_class = str
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Ledger:
+    """Durable store of debtors, loans, payments, promises, contacts and settings.
+
+    Use ``Ledger.open(data_dir)`` or ``Ledger.memory()``; both are context
+    managers and ``close()`` is safe twice. ``clock`` returns an aware
+    datetime and is used only when a method's ``now`` is not given.
+    """
+
+    def __init__(self, hot, contacts, *, lock: DirectoryLock | None = None, clock=_utcnow, path=None):
+        self._mutex = threading.RLock()
+        self._hot = hot
+        self._contacts = contacts
+        self._dirlock = lock
+        self._clock: Callable[[], datetime] = clock
+        self.path = path
+        self._closed = False
+        self._db = TinyDB(storage=MemoryStorage)
+        self._db.table_class = _KeyedTable
+        self._tables: dict[str, dict[str, Any]] = {}
+        self._records: dict[str, dict[str, Any]] = {name: {} for name in RECORD_TABLES}
+        self._phones: dict[str, set[str]] = {}  # number -> debtor ids
+        self._loan_payments: dict[str, set[str]] = {}  # loan -> payment ids
+        self._effective: dict[str, Loan] = {}
+        self.settings = LedgerSettings(self)
+        try:
+            self._load(hot.load())
+        except BaseException:
+            self._release()
+            raise
+
+    # -- construction --------------------------------------------------------------------------
+    @classmethod
+    def open(cls, data_dir: str | Path, *, clock: Callable[[], datetime] = _utcnow,
+             compact_min_bytes: int = 1 << 20) -> "Ledger":
+        """Open (creating if needed) the ledger in ``data_dir/ledger``.
+
+        Raises LedgerLocked if another process (or another open Ledger) owns
+        it, LedgerCorrupt if nothing can be recovered, LedgerWriteError if the
+        directory cannot be written.
+        """
+        directory = Path(data_dir) / "ledger"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from firmware_py.errors import LedgerWriteError
+
+            raise LedgerWriteError(directory, exc.strerror or str(exc)) from exc
+        lock = DirectoryLock(directory).acquire()
+        contacts = None
+        try:
+            hot = FileHotState(directory, compact_min_bytes=compact_min_bytes)
+            contacts = ContactLog(directory / "contacts")
+            return cls(hot, contacts, lock=lock, clock=clock, path=directory)
+        except BaseException:
+            if contacts is not None:
+                contacts.close()
+            lock.release()
+            raise
+
+    @classmethod
+    def memory(cls, *, clock: Callable[[], datetime] = _utcnow) -> "Ledger":
+        """A ledger with nothing on disk (tests, previews). Same behaviour otherwise."""
+        return cls(MemoryHotState(), MemoryContactLog(), clock=clock)
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release files and the directory lock (safe twice). Writes are already durable."""
+        with self._mutex:
+            if self._closed:
+                return
+            self._closed = True
+            self._release()
+
+    def _release(self) -> None:
+        for part in (self._hot, self._contacts):
+            try:
+                part.close()
+            except OSError as exc:  # pragma: no cover - close of an fd failing
+                log.warning("closing ledger part failed: %s", exc)
+        if self._dirlock is not None:
+            self._dirlock.release()
+        self._db.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LedgerClosed(self.path)
+
+    # -- loading -------------------------------------------------------------------------------
+    def _load(self, tables: dict[str, dict[str, Any]]) -> None:
+        """Decode (migrating) every stored record; quarantine what cannot be decoded."""
+        self._db.storage.write(tables)
+        self._tables = self._db.storage.read()
+        fixes: list[list] = []
+        for table, kind in RECORD_TABLES.items():
+            for key, doc in list(self._tables.get(table, {}).items()):
+                try:
+                    record = codec.decode(kind, doc)
+                except ValueError as exc:
+                    log.error("%s %s unreadable, quarantined: %s", kind, key, exc)
+                    fixes.append(["del", table, key])
+                    fixes.append(["put", "quarantine", f"{table}/{key}", {"doc": doc, "error": str(exc)}])
+                    continue
+                self._records[table][key] = record
+                current = codec.encode(record)
+                if current != doc:  # migrated (or normalised): store the current shape
+                    fixes.append(["put", table, key, current])
+        for key, doc in self._tables.get("debtors", {}).items():
+            if key in self._records["debtors"]:
+                self._index_debtor(self._records["debtors"][key])
+        for payment in self._records["payments"].values():
+            self._loan_payments.setdefault(payment.loan_external_id, set()).add(payment.id)
+        if fixes:
+            self._commit(fixes, "migrate")
+
+    # -- the one write path --------------------------------------------------------------------
+    def _commit(self, ops: list[list], label: str) -> None:
+        """Make ``ops`` durable, then apply them to memory and the caches."""
+        self._check_open()
+        if not ops:
+            return
+        self._hot.commit(ops, label)
+        for op in ops:
+            table, key = op[1], op[2]
+            if table == "debtors":
+                old = self._records["debtors"].get(key)
+                if old is not None:
+                    self._unindex_debtor(old)
+            if table == "payments":
+                old = self._records["payments"].get(key)
+                if old is not None:
+                    self._loan_payments.get(old.loan_external_id, set()).discard(key)
+                    self._effective.pop(old.loan_external_id, None)
+        apply_ops(self._tables, ops)
+        for op in ops:
+            table, key = op[1], op[2]
+            kind = RECORD_TABLES.get(table)
+            if kind is not None:
+                if op[0] == "put":
+                    record = codec.decode(kind, op[3])
+                    self._records[table][key] = record
+                else:
+                    self._records[table].pop(key, None)
+                    record = None
+                if table == "debtors" and record is not None:
+                    self._index_debtor(record)
+                elif table == "loans":
+                    self._effective.pop(key, None)
+                elif table == "payments" and record is not None:
+                    self._loan_payments.setdefault(record.loan_external_id, set()).add(key)
+                    self._effective.pop(record.loan_external_id, None)
+            self._db.table(table).clear_cache()
+        if self._hot.needs_compaction():
+            self.compact()
+
+    def compact(self) -> None:
+        """Write a fresh snapshot and start a new journal (done automatically)."""
+        with self._mutex:
+            self._check_open()
+            self._hot.compact(self._tables)
+
+    def _index_debtor(self, debtor: Debtor) -> None:
+        for phone in debtor.phones:
+            self._phones.setdefault(phone.number, set()).add(debtor.id)
+
+    def _unindex_debtor(self, debtor: Debtor) -> None:
+        for phone in debtor.phones:
+            ids = self._phones.get(phone.number)
+            if ids is not None:
+                ids.discard(debtor.id)
+                if not ids:
+                    del self._phones[phone.number]
+
+    # -- views ---------------------------------------------------------------------------------
+    def _debtor_view(self, debtor: Debtor) -> Debtor:
+        optouts = self._tables.get("optouts", {})
+        if not optouts or not any(p.number in optouts and not p.opted_out for p in debtor.phones):
+            return debtor
+        phones = tuple(replace(p, opted_out=True) if p.number in optouts else p for p in debtor.phones)
+        return replace(debtor, phones=phones)
+
+    def _loan_view(self, loan: Loan) -> Loan:
+        cached = self._effective.get(loan.external_id)
+        if cached is not None:
+            return cached
+        ids = self._loan_payments.get(loan.external_id, ())
+        open_payments = [
+            self._records["payments"][pid]
+            for pid in ids
+            if not self._records["payments"][pid].reconciled and self._records["payments"][pid].counts
+        ]
+        view = apply_payments(loan, open_payments) if open_payments else loan
+        self._effective[loan.external_id] = view
+        return view
+
+    def _keys(self, table: str, cond) -> list[str]:
+        return [doc.doc_id for doc in self._db.table(table).search(cond)]
+
+    # -- reads ---------------------------------------------------------------------------------
+    def debtor(self, debtor_id: str) -> Debtor | None:
+        """The debtor (opt-outs applied to its phones), or None."""
+        with self._mutex:
+            self._check_open()
+            record = self._records["debtors"].get(debtor_id)
+            return None if record is None else self._debtor_view(record)
+
+    def debtors(self, *, group: str | None = None, loan_officer: str | None = None,
+                tag: str | None = None) -> tuple[Debtor, ...]:
+        """All debtors (optionally filtered), sorted by name then id."""
+        with self._mutex:
+            self._check_open()
+            if group is None and loan_officer is None and tag is None:
+                records = list(self._records["debtors"].values())
+            else:
+                cond = where("id").exists()
+                if group is not None:
+                    cond &= where("group") == group
+                if loan_officer is not None:
+                    cond &= where("loan_officer") == loan_officer
+                if tag is not None:
+                    cond &= where("tags").any([tag])
+                records = [self._records["debtors"][k] for k in self._keys("debtors", cond)]
+            return tuple(self._debtor_view(d) for d in sorted(records, key=lambda d: (d.name, d.id)))
+
+    def debtors_by_phone(self, number: str) -> tuple[Debtor, ...]:
+        """Debtors listing this E.164 number (a shared phone gives several)."""
+        with self._mutex:
+            self._check_open()
+            ids = sorted(self._phones.get(number, ()))
+            return tuple(self._debtor_view(self._records["debtors"][i]) for i in ids)
+
+    def loan(self, external_id: str) -> Loan | None:
+        """The loan with unreconciled in-app payments allocated (oldest first), or None."""
+        with self._mutex:
+            self._check_open()
+            record = self._records["loans"].get(external_id)
+            return None if record is None else self._loan_view(record)
+
+    def loans(self, debtor_id: str | None = None) -> tuple[Loan, ...]:
+        """Loans (of one debtor, or all), as ``loan()`` shows them, sorted by external id."""
+        with self._mutex:
+            self._check_open()
+            if debtor_id is None:
+                keys = list(self._records["loans"])
+            else:
+                keys = self._keys("loans", where("debtor_id") == debtor_id)
+            return tuple(self._loan_view(self._records["loans"][k]) for k in sorted(keys))
+
+    def payment(self, payment_id: str) -> Payment | None:
+        with self._mutex:
+            self._check_open()
+            return self._records["payments"].get(payment_id)
+
+    def payments(self, *, debtor_id: str | None = None, loan_external_id: str | None = None,
+                 status: str | None = None) -> tuple[Payment, ...]:
+        """Payments matching every given filter, by (date, recorded_at, id)."""
+        with self._mutex:
+            self._check_open()
+            cond = where("id").exists()
+            if debtor_id is not None:
+                cond &= where("debtor_id") == debtor_id
+            if loan_external_id is not None:
+                cond &= where("loan_external_id") == loan_external_id
+            if status is not None:
+                cond &= where("status") == status
+            found = [self._records["payments"][k] for k in self._keys("payments", cond)]
+            return tuple(sorted(found, key=_payment_order))
+
+    def promise(self, promise_id: str) -> Promise | None:
+        with self._mutex:
+            self._check_open()
+            return self._records["promises"].get(promise_id)
+
+    def promises(self, debtor_id: str | None = None) -> tuple[Promise, ...]:
+        """Promises (of one debtor, or all), by (due_date, made_at, id)."""
+        with self._mutex:
+            self._check_open()
+            if debtor_id is None:
+                found = list(self._records["promises"].values())
+            else:
+                found = [self._records["promises"][k]
+                         for k in self._keys("promises", where("debtor_id") == debtor_id)]
+            return tuple(sorted(found, key=lambda p: (p.due_date, p.made_at, p.id)))
+
+    def promise_status(self, promise_id: str, today: date) -> str:
+        """"kept" / "broken" / "pending", from payments (``scheduler.model.promise_status``),
+        with the ``promise_grace_days`` setting. Raises LedgerIntegrityError if unknown."""
+        with self._mutex:
+            promise = self.promise(promise_id)
+            if promise is None:
+                raise LedgerIntegrityError(f"No existe la promesa de pago {promise_id}.")
+            grace = int(self.settings.get("promise_grace_days") or 0)
+            return promise_status(promise, self.payments(debtor_id=promise.debtor_id), today,
+                                  grace_days=grace)
+
+    def opted_out(self, number: str) -> bool:
+        """True if this E.164 number asked not to be contacted."""
+        with self._mutex:
+            self._check_open()
+            return number in self._tables.get("optouts", {})
+
+    def opted_out_numbers(self) -> frozenset[str]:
+        with self._mutex:
+            self._check_open()
+            return frozenset(self._tables.get("optouts", {}))
+
+    def imports(self) -> tuple[dict, ...]:
+        """Import history (newest last): batch id, source, at, counts."""
+        with self._mutex:
+            self._check_open()
+            rows = [dict(v, id=k) for k, v in self._tables.get("imports", {}).items()]
+            return tuple(sorted(rows, key=lambda r: (r.get("at", ""), r["id"])))
+
+    # -- import --------------------------------------------------------------------------------
+    def import_batch(self, debtors: Iterable[Debtor], loans: Iterable[Loan], *, source: str,
+                     payments: Iterable[Payment] = (), as_of: date | None = None,
+                     now: datetime | None = None) -> ImportOutcome:
+        """Upsert debtors (by id), loans (by external id) and payments (by id) ATOMICALLY.
+
+        One journal line: after a power cut the batch is there entirely or not
+        at all. Records identical to what is stored count as ``unchanged`` and
+        are not rewritten; re-importing the same file changes no content (only
+        the import history gains a line). Nothing is ever deleted: a debtor or
+        loan missing from the file stays.
+
+        Ledger-owned state survives a re-import: opt-outs (kept apart from the
+        imported phone flags) and payments recorded in the app. Payments from
+        the file are stored ``reconciled`` (already in the file's paid
+        amounts). With ``as_of`` (the date the file's figures run to),
+        confirmed in-app payments of the imported loans dated on or before it
+        are marked reconciled, so they are not counted twice.
+
+        Raises LedgerIntegrityError (nothing written) when a loan or payment
+        names an unknown debtor/loan, or an id appears twice with different
+        content; LedgerWriteError if it cannot be made durable.
+        """
+        debtors, loans, payments = list(debtors), list(loans), list(payments)
+        for item, cls in [(d, Debtor) for d in debtors] + [(l, Loan) for l in loans] + \
+                [(p, Payment) for p in payments]:
+            if not isinstance(item, cls):
+                raise TypeError(f"import_batch expects {cls.__name__}, got {type(item).__name__}")
+        if not isinstance(source, str) or not source:
+            raise ValueError("import_batch needs a non-empty source")
+        with self._mutex:
+            self._check_open()
+            now = now or self._clock()
+            ops: list[list] = []
+            counts = dict.fromkeys(
+                ("debtors_created", "debtors_updated", "debtors_unchanged", "loans_created",
+                 "loans_updated", "loans_unchanged", "payments_created", "payments_unchanged",
+                 "payments_reconciled"), 0)
+
+            def upsert(table: str, noun: str, key: str, doc: dict, seen: dict) -> None:
+                if key in seen:
+                    if seen[key] != doc:
+                        raise LedgerIntegrityError(
+                            f"El archivo trae dos veces {noun} {key} con datos distintos; "
+                            "corrija el archivo y vuelva a importarlo.")
+                    return
+                seen[key] = doc
+                old = self._tables.get(table, {}).get(key)
+                prefix = table
+                if old is None:
+                    counts[f"{prefix}_created"] += 1
+                elif old == doc:
+                    counts[f"{prefix}_unchanged"] += 1
+                    return
+                else:
+                    if table == "payments":
+                        raise LedgerIntegrityError(
+                            f"El pago {key} ya existe con otros datos; no se modifica un pago registrado.")
+                    counts[f"{prefix}_updated"] += 1
+                ops.append(["put", table, key, doc])
+
+            seen_debtors: dict[str, dict] = {}
+            for debtor in debtors:
+                upsert("debtors", "el deudor", debtor.id, codec.encode(debtor), seen_debtors)
+            seen_loans: dict[str, dict] = {}
+            for loan in loans:
+                if loan.debtor_id not in seen_debtors and loan.debtor_id not in self._records["debtors"]:
+                    raise LedgerIntegrityError(
+                        f"El préstamo {loan.external_id} es de un deudor desconocido ({loan.debtor_id}); "
+                        "incluya al deudor en el archivo.")
+                upsert("loans", "el préstamo", loan.external_id, codec.encode(loan), seen_loans)
+            seen_payments: dict[str, dict] = {}
+            for payment in payments:
+                if payment.loan_external_id not in seen_loans and \
+                        payment.loan_external_id not in self._records["loans"]:
+                    raise LedgerIntegrityError(
+                        f"El pago {payment.id or payment.reference} es de un préstamo desconocido "
+                        f"({payment.loan_external_id}).")
+                payment = replace(payment, id=payment.id or _import_payment_id(payment),
+                                  reconciled=True, status="confirmed",
+                                  recorded_at=payment.recorded_at or now)
+                stored = self._records["payments"].get(payment.id)
+                if stored is not None and stored.recorded_at != payment.recorded_at:
+                    payment = replace(payment, recorded_at=stored.recorded_at)
+                upsert("payments", "el pago", payment.id, codec.encode(payment), seen_payments)
+            if as_of is not None:
+                imported = set(seen_loans)
+                for stored in self._records["payments"].values():
+                    if (stored.loan_external_id in imported and stored.source != "import"
+                            and stored.counts and not stored.reconciled and stored.date <= as_of):
+                        ops.append(["put", "payments", stored.id,
+                                    codec.encode(replace(stored, reconciled=True))])
+                        counts["payments_reconciled"] += 1
+            batch_id = f"imp-{now.astimezone(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+            ops.append(["put", "imports", batch_id, {
+                "source": source, "at": now.isoformat(), "as_of": as_of.isoformat() if as_of else None,
+                "schema_version": SCHEMA_VERSION, **counts}])
+            self._commit(ops, f"import {source}")
+            log.info("import %s from %s: %s", batch_id, source, counts)
+            return ImportOutcome(batch_id=batch_id, source=source, **counts)
+
+    # -- payments, promises, opt-outs ----------------------------------------------------------
+    def record_payment(self, loan_external_id: str, amount: Decimal | int | str, on: date, *,
+                       source: str = "web", status: str | None = None, reference: str = "",
+                       note: str = "", payment_id: str | None = None,
+                       now: datetime | None = None) -> Payment:
+        """Record a payment made in the app (``web``) or claimed by SMS (``sms``: ``pending``).
+
+        Idempotent when ``payment_id`` is given and the same payment exists.
+        Returns the stored Payment. Raises LedgerIntegrityError for an unknown
+        loan or a different payment with the same id; ValueError for bad values.
+        """
+        with self._mutex:
+            self._check_open()
+            loan = self._records["loans"].get(loan_external_id)
+            if loan is None:
+                raise LedgerIntegrityError(f"No existe el préstamo {loan_external_id}.")
+            payment = Payment(
+                id=payment_id or f"pay-{uuid.uuid4().hex}", loan_external_id=loan_external_id,
+                debtor_id=loan.debtor_id, amount=amount, date=on, source=source,
+                status=status or ("pending" if source == "sms" else "confirmed"),
+                reconciled=source == "import", reference=reference, note=note,
+                recorded_at=now or self._clock())
+            existing = self._records["payments"].get(payment.id)
+            if existing is not None:
+                if replace(existing, recorded_at=payment.recorded_at) == payment:
+                    return existing
+                raise LedgerIntegrityError(f"Ya existe otro pago con el identificador {payment.id}.")
+            self._commit([["put", "payments", payment.id, codec.encode(payment)]], "payment")
+            return payment
+
+    def _set_payment_status(self, payment_id: str, status: str, note: str | None) -> Payment:
+        with self._mutex:
+            self._check_open()
+            payment = self._records["payments"].get(payment_id)
+            if payment is None:
+                raise LedgerIntegrityError(f"No existe el pago {payment_id}.")
+            updated = replace(payment, status=status, note=payment.note if note is None else note)
+            if updated != payment:
+                self._commit([["put", "payments", payment_id, codec.encode(updated)]], f"payment {status}")
+            return updated
+
+    def confirm_payment(self, payment_id: str, *, note: str | None = None) -> Payment:
+        """An officer confirms a pending (SMS-claimed) payment: it now counts."""
+        return self._set_payment_status(payment_id, "confirmed", note)
+
+    def reject_payment(self, payment_id: str, *, note: str | None = None) -> Payment:
+        """An officer rejects a claimed payment: kept for the record, never counts."""
+        return self._set_payment_status(payment_id, "rejected", note)
+
+    def mark_reconciled(self, payment_ids: Iterable[str]) -> int:
+        """Mark in-app payments as included in the loan file; returns how many changed."""
+        with self._mutex:
+            self._check_open()
+            ops = []
+            for pid in payment_ids:
+                payment = self._records["payments"].get(pid)
+                if payment is None:
+                    raise LedgerIntegrityError(f"No existe el pago {pid}.")
+                if not payment.reconciled:
+                    ops.append(["put", "payments", pid, codec.encode(replace(payment, reconciled=True))])
+            self._commit(ops, "reconcile")
+            return len(ops)
+
+    def record_promise(self, debtor_id: str, due_date: date, amount: Decimal | int | str, *,
+                       source: str = "sms", loan_external_id: str = "", note: str = "",
+                       promise_id: str | None = None, now: datetime | None = None) -> Promise:
+        """Record a promise to pay. Idempotent for an existing ``promise_id``.
+        Raises LedgerIntegrityError for an unknown debtor or loan."""
+        with self._mutex:
+            self._check_open()
+            if debtor_id not in self._records["debtors"]:
+                raise LedgerIntegrityError(f"No existe el deudor {debtor_id}.")
+            if loan_external_id and loan_external_id not in self._records["loans"]:
+                raise LedgerIntegrityError(f"No existe el préstamo {loan_external_id}.")
+            if promise_id and promise_id in self._records["promises"]:
+                return self._records["promises"][promise_id]
+            promise = Promise(id=promise_id or f"prm-{uuid.uuid4().hex}", debtor_id=debtor_id,
+                              due_date=due_date, amount=amount, source=source,
+                              made_at=now or self._clock(), loan_external_id=loan_external_id, note=note)
+            self._commit([["put", "promises", promise.id, codec.encode(promise)]], "promise")
+            return promise
+
+    def record_opt_out(self, number: str, *, source: str = "sms", now: datetime | None = None) -> None:
+        """The number asked to stop (BAJA/STOP): applies to every debtor and loan using it,
+        and survives re-imports."""
+        with self._mutex:
+            self._check_open()
+            if number in self._tables.get("optouts", {}):
+                return
+            doc = {"number": number, "source": source, "at": (now or self._clock()).isoformat(),
+                   "schema_version": SCHEMA_VERSION}
+            self._commit([["put", "optouts", number, doc]], "opt-out")
+
+    def clear_opt_out(self, number: str) -> None:
+        """Undo an opt-out (the debtor authorised contact again)."""
+        with self._mutex:
+            self._check_open()
+            if number in self._tables.get("optouts", {}):
+                self._commit([["del", "optouts", number]], "opt-in")
+
+    # -- contact log ---------------------------------------------------------------------------
+    def append_contact(self, event: ContactEvent) -> ContactEvent:
+        """Append one event to the contact log durably; returns it with its id set."""
+        if not isinstance(event, ContactEvent):
+            raise TypeError(f"append_contact expects ContactEvent, got {type(event).__name__}")
+        with self._mutex:
+            self._check_open()
+            if not event.id:
+                event = replace(event, id=uuid.uuid4().hex)
+            self._contacts.append(codec.encode(event), event.at)
+            return event
+
+    def append_contacts(self, events: Iterable[ContactEvent]) -> int:
+        """Bulk-load history (one fsync per month partition). Not for live traffic:
+        a failure may leave a prefix stored. Returns the number appended."""
+        with self._mutex:
+            self._check_open()
+            items = []
+            for event in events:
+                if not event.id:
+                    event = replace(event, id=uuid.uuid4().hex)
+                items.append((codec.encode(event), event.at))
+            self._contacts.bulk_append(items)
+            return len(items)
+
+    def contacts(self, *, debtor_id: str | None = None, since: datetime | None = None,
+                 until: datetime | None = None, kinds: Iterable[str] | None = None,
+                 contact_id: str | None = None, limit: int | None = None) -> tuple[ContactEvent, ...]:
+        """Events with since <= at < until (each bound optional), oldest first
+        (``limit`` keeps the newest ``limit``). One debtor's history uses the index."""
+        wanted = frozenset(kinds) if kinds is not None else None
+        with self._mutex:
+            self._check_open()
+            found = []
+            for doc in self._contacts.docs(debtor_id=debtor_id, since=since, until=until):
+                try:
+                    event = codec.decode("contact", doc)
+                except ValueError as exc:
+                    log.error("unreadable contact event skipped: %s", exc)
+                    continue
+                if since is not None and event.at < since:
+                    continue
+                if until is not None and event.at >= until:
+                    continue
+                if wanted is not None and event.kind not in wanted:
+                    continue
+                if contact_id is not None and event.contact_id != contact_id:
+                    continue
+                found.append(event)
+        found.sort(key=lambda e: e.at)
+        if limit is not None:
+            found = found[-limit:] if limit > 0 else []
+        return tuple(found)
+
+    @property
+    def contact_count(self) -> int:
+        """Number of events in the contact log."""
+        with self._mutex:
+            return self._contacts.count
+
+    # -- snapshot and status -------------------------------------------------------------------
+    def snapshot(self, *, contacts_since: datetime | None = None) -> LedgerSnapshot:
+        """A consistent immutable view for the planner (all taken under one lock).
+
+        Contact events are included only when ``contacts_since`` is given
+        (reading history costs a partition scan).
+        """
+        with self._mutex:
+            self._check_open()
+            return LedgerSnapshot(
+                seq=self._hot.seq,
+                debtors=self.debtors(),
+                loans=self.loans(),
+                payments=tuple(sorted(self._records["payments"].values(), key=_payment_order)),
+                promises=self.promises(),
+                opted_out=self.opted_out_numbers(),
+                settings=self.settings.all(),
+                contacts=self.contacts(since=contacts_since) if contacts_since is not None else (),
+            )
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and storage figures for the status page and logs."""
+        with self._mutex:
+            self._check_open()
+            report = self._hot.report
+            return {
+                "debtors": len(self._records["debtors"]),
+                "loans": len(self._records["loans"]),
+                "payments": len(self._records["payments"]),
+                "promises": len(self._records["promises"]),
+                "contacts": self._contacts.count,
+                "quarantined": len(self._tables.get("quarantine", {})),
+                "seq": self._hot.seq,
+                "journal_bytes": self._hot.journal_bytes,
+                "restored_from_backup": report.restored_from_backup,
+                "torn_tail_dropped": report.torn_tail,
+                "damaged_lines": report.damaged_lines + self._contacts.damaged_lines,
+            }
+
+    # -- settings backend (used by LedgerSettings) --------------------------------------------
+    def _settings_values(self) -> Settings:
+        with self._mutex:
+            self._check_open()
+            return Settings({k: v["value"] for k, v in self._tables.get("settings", {}).items()})
+
+    def _settings_put(self, values: dict[str, Any]) -> None:
+        with self._mutex:
+            self._check_open()
+            current = self._tables.get("settings", {})
+            ops = [["put", "settings", key, {"value": value, "schema_version": SCHEMA_VERSION}]
+                   for key, value in values.items()
+                   if key not in current or current[key]["value"] != value]
+            self._commit(ops, "settings")
+
+
+def _payment_order(payment: Payment):
+    return (payment.date, payment.recorded_at.isoformat() if payment.recorded_at else "", payment.id)
+
+
+def _import_payment_id(payment: Payment) -> str:
+    """Deterministic id for a file payment without one (same row -> same id on re-import)."""
+    key = "|".join((payment.loan_external_id, payment.date.isoformat(), str(payment.amount),
+                    payment.reference))
+    return "imp-" + hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -1,0 +1,61 @@
+"""Immutable values the Ledger hands out: import outcomes and snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from scheduler.model import ContactEvent, Debtor, Loan, Payment, Promise, Settings
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What one ``import_batch`` did. ``*_unchanged`` records were identical and not rewritten;
+    ``payments_reconciled`` in-app payments were marked as included in the file (``as_of``)."""
+
+    debtors_created: int = 0
+    debtors_updated: int = 0
+    debtors_unchanged: int = 0
+    loans_created: int = 0
+    loans_updated: int = 0
+    loans_unchanged: int = 0
+    payments_created: int = 0
+    payments_unchanged: int = 0
+    payments_reconciled: int = 0
+    batch_id: str = ""
+    source: str = ""
+
+    @property
+    def changed(self) -> bool:
+        """True if the batch changed any content."""
+        return bool(self.debtors_created or self.debtors_updated or self.loans_created
+                    or self.loans_updated or self.payments_created or self.payments_reconciled)
+
+
+@dataclass(frozen=True)
+class LedgerSnapshot:
+    """A consistent, immutable view of the ledger at journal sequence ``seq``.
+
+    Loans show in-app payments allocated; debtors' phones show opt-outs.
+    ``contacts`` holds the events asked for (``Ledger.snapshot(contacts_since=...)``).
+    """
+
+    seq: int
+    debtors: tuple[Debtor, ...]
+    loans: tuple[Loan, ...]
+    payments: tuple[Payment, ...]
+    promises: tuple[Promise, ...]
+    opted_out: frozenset[str]
+    settings: Settings
+    contacts: tuple[ContactEvent, ...] = ()
+    _debtors_by_id: Mapping[str, Debtor] = field(default=None, repr=False, compare=False)  # type: ignore
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_debtors_by_id", MappingProxyType({d.id: d for d in self.debtors}))
+
+    def debtor(self, debtor_id: str) -> Debtor | None:
+        return self._debtors_by_id.get(debtor_id)
+
+    def loans_of(self, debtor_id: str) -> tuple[Loan, ...]:
+        return tuple(loan for loan in self.loans if loan.debtor_id == debtor_id)

@@ -1,0 +1,219 @@
+"""Crash-safe files: atomic replace, directory fsync, checksummed snapshots.
+
+TinyDB's own ``JSONStorage`` rewrites its file in place, so a power cut in
+the middle leaves neither the old nor the new JSON. Everything here writes a
+temporary file in the same directory, fsyncs it, ``os.replace``s it over the
+target and fsyncs the directory, so a reader finds either the complete old
+file or the complete new one.
+
+- ``atomic_write(path, data, backup=False)``: the primitive. With ``backup``
+  the previous file is kept as ``<path>.bak`` (hard link, so ``path`` never
+  disappears).
+- ``write_snapshot(path, tables, seq)`` / ``read_snapshot(path)``: a JSON
+  document framed by a header line with its length and CRC-32, so a damaged
+  file is detected instead of half-loaded. ``read_snapshot`` falls back to
+  ``<path>.bak``.
+- ``AtomicJSONStorage``: a TinyDB ``Storage`` (the two-method read/write seam)
+  over a snapshot file, for small TinyDB databases that want crash safety
+  without the journal. ``MemoryStorage`` (TinyDB's) is the in-memory twin.
+
+Errors: ``LedgerWriteError`` when a write cannot be made durable (nothing is
+replaced); ``SnapshotUnreadable`` (internal) when a file is missing or damaged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import MemoryStorage, Storage
+
+from firmware_py.errors import LedgerWriteError
+
+__all__ = [
+    "AtomicJSONStorage",
+    "MemoryStorage",
+    "SnapshotUnreadable",
+    "atomic_write",
+    "fsync_dir",
+    "read_snapshot",
+    "write_snapshot",
+]
+
+log = logging.getLogger("cobrador.ledger.storage")
+
+SNAPSHOT_FORMAT = "cobrador-ledger-snapshot"
+SNAPSHOT_VERSION = 1
+
+
+class SnapshotUnreadable(Exception):
+    """A snapshot file is missing or damaged (message says which and why)."""
+
+
+def fsync_dir(directory: Path) -> None:
+    """fsync a directory so that a rename or a new file inside it survives a power cut."""
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def atomic_write(path: Path, data: bytes, *, backup: bool = False) -> None:
+    """Replace ``path`` with ``data`` atomically and durably.
+
+    With ``backup=True`` an existing ``path`` is first hard-linked to
+    ``<path>.bak`` (replacing an older backup). Raises LedgerWriteError if
+    anything fails; ``path`` then still holds its previous content.
+    """
+    path = Path(path)
+    directory = path.parent
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if backup and path.exists():
+            bak = path.with_name(path.name + ".bak")
+            link_tmp = path.with_name(f".{path.name}.bak.tmp")
+            try:
+                link_tmp.unlink(missing_ok=True)
+                os.link(path, link_tmp)
+                os.replace(link_tmp, bak)
+            except OSError as exc:  # filesystems without hard links: keep going without a backup
+                log.warning("could not keep backup of %s: %s", path, exc)
+        os.replace(tmp_name, path)
+        fsync_dir(directory)
+    except OSError as exc:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        raise LedgerWriteError(path, exc.strerror or str(exc)) from exc
+
+
+def encode_snapshot(tables: dict, seq: int) -> bytes:
+    body = json.dumps(tables, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    header = {
+        "format": SNAPSHOT_FORMAT,
+        "version": SNAPSHOT_VERSION,
+        "seq": seq,
+        "length": len(body),
+        "crc32": zlib.crc32(body),
+    }
+    return json.dumps(header).encode("ascii") + b"\n" + body + b"\n"
+
+
+def decode_snapshot(data: bytes, where: str = "snapshot") -> tuple[dict, int]:
+    """(tables, seq) from snapshot bytes; raises SnapshotUnreadable."""
+    head, sep, rest = data.partition(b"\n")
+    if not sep:
+        raise SnapshotUnreadable(f"{where}: no header line")
+    try:
+        header = json.loads(head)
+        if header.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError("unknown format")
+        if header.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"unsupported version {header.get('version')!r}")
+        length, crc, seq = int(header["length"]), int(header["crc32"]), int(header["seq"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise SnapshotUnreadable(f"{where}: bad header ({exc})") from None
+    body = rest[:length]
+    if len(body) != length or zlib.crc32(body) != crc:
+        raise SnapshotUnreadable(f"{where}: truncated or damaged (checksum mismatch)")
+    try:
+        tables = json.loads(body)
+    except ValueError as exc:
+        raise SnapshotUnreadable(f"{where}: invalid JSON ({exc})") from None
+    if not isinstance(tables, dict):
+        raise SnapshotUnreadable(f"{where}: not an object")
+    return tables, seq
+
+
+def write_snapshot(path: Path, tables: dict, seq: int, *, backup: bool = True) -> None:
+    """Atomically write ``tables`` as of journal sequence ``seq`` (see module docstring)."""
+    atomic_write(path, encode_snapshot(tables, seq), backup=backup)
+
+
+def read_snapshot_file(path: Path) -> tuple[dict, int]:
+    """(tables, seq) from one file; raises SnapshotUnreadable if missing or damaged."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise SnapshotUnreadable(f"{path}: missing") from None
+    except OSError as exc:
+        raise SnapshotUnreadable(f"{path}: unreadable ({exc.strerror})") from None
+    return decode_snapshot(data, str(path))
+
+
+def read_snapshot(path: Path) -> tuple[dict, int, Path]:
+    """(tables, seq, file used): ``path`` or, if it is damaged or missing, ``path.bak``.
+
+    Raises SnapshotUnreadable (listing both problems) when neither loads.
+    """
+    path = Path(path)
+    problems = []
+    for candidate in (path, path.with_name(path.name + ".bak")):
+        try:
+            tables, seq = read_snapshot_file(candidate)
+        except SnapshotUnreadable as exc:
+            problems.append(str(exc))
+            continue
+        if candidate != path:
+            log.error("snapshot %s unusable, restored from backup %s", path, candidate)
+        return tables, seq, candidate
+    raise SnapshotUnreadable("; ".join(problems))
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage over one crash-safe snapshot file (temp + fsync + replace + dir fsync).
+
+    ``read()`` loads the file once (falling back to ``.bak``) and then serves
+    from memory; ``write(data)`` replaces the file atomically, keeping the
+    previous version as ``.bak``. A missing file reads as ``None`` (empty
+    database); a file that cannot be recovered raises ``LedgerCorrupt``.
+    Each write costs O(size of the database): use it for small databases.
+    """
+
+    def __init__(self, path: str | os.PathLike, create_dirs: bool = False):
+        super().__init__()
+        self.path = Path(path)
+        if create_dirs:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._data: dict | None = None
+        self._loaded = False
+
+    def read(self) -> dict | None:
+        if not self._loaded:
+            bak = self.path.with_name(self.path.name + ".bak")
+            if self.path.exists() or bak.exists():
+                try:
+                    self._data, _seq, _used = read_snapshot(self.path)
+                except SnapshotUnreadable as exc:
+                    from firmware_py.errors import LedgerCorrupt
+
+                    raise LedgerCorrupt(self.path, str(exc)) from None
+            self._loaded = True
+        return self._data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        write_snapshot(self.path, data, 0)
+        self._data = data
+        self._loaded = True
+
+    def close(self) -> None:
+        pass
