@@ -1,0 +1,50 @@
+"""Writing cells that a spreadsheet will open: formula-injection safety and locale formats.
+
+A cell whose text starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return may be run as a formula by a spreadsheet (CSV injection, OWASP).
+:func:`neutralise` prefixes such a cell with an apostrophe, so the
+spreadsheet shows it as text. A plain signed number (``-1234,50``) or an
+international phone number (``+573001234567``) is left alone: it cannot
+call anything. The importer reads ``'+57…`` phones back unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+
+DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d[\d ]*(?:[.,]\d+)*$")
+
+
+def neutralise(value) -> str:
+    """The cell text, made safe to open in a spreadsheet (see module docstring)."""
+    text = "" if value is None else str(value)
+    if text.startswith(DANGEROUS_START) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def spreadsheet_conventions(country: str) -> tuple[str, str]:
+    """``(delimiter, decimal mark)`` the country's spreadsheets expect: ``(";", ",")`` or ``(",", ".")``."""
+    from firmware_py.importer.parsing import default_number_style
+
+    return (";", ",") if default_number_style(country) == "comma" else (",", ".")
+
+
+def format_amount(amount: Decimal, decimal_mark: str) -> str:
+    """A money amount with no thousands separator and the given decimal mark (``1234,50``)."""
+    text = format(amount, "f")
+    return text.replace(".", decimal_mark) if decimal_mark != "." else text
+
+
+def format_date(value) -> str:
+    """``dd/mm/yyyy`` for dates; ``dd/mm/yyyy HH:MM:SS`` for datetimes; ``""`` for ``None``."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M:%S")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)

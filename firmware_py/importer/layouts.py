@@ -1,0 +1,218 @@
+"""File layouts and the rules that span several rows.
+
+``detect_layout(columns)`` says whether the file is one row per loan
+(``"loan"``) or one row per instalment (``"instalment"``), or raises
+:class:`ImportFileError` naming the missing columns.
+
+:class:`Batch` collects validated rows (:class:`~.rows.RowRecord`) into
+debtors and loans and enforces what no single row can:
+
+* a loan id twice in the loan layout, or the same instalment number of a loan
+  twice in the instalment layout, is a *duplicate*: the loan cannot be known,
+  so every row of it is rejected;
+* the same document with another name is a *conflict*: the later row is
+  rejected (the first one wins);
+* an instalment row of a loan that belongs to another document is rejected;
+* once any row of a loan is rejected, the loan is not imported at all (a loan
+  with a missing instalment would be wrong): its other rows are rejected too,
+  with a reason pointing at the faulty row;
+* a phone number used by several debtors (in the file or already in the
+  ledger) is marked ``personal=False`` and reported as a warning.
+
+Landlines get the ``call`` channel, mobiles ``sms``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scheduler.model import Debtor, Instalment, Loan, Phone
+
+from firmware_py.importer.errors import ImportFileError
+from firmware_py.importer.headers import FIELD_NAMES_ES, ColumnMap
+from firmware_py.importer.rows import DebtorData, RowContext, RowRecord, RowRejected, fold
+
+LAYOUT_NAMES_ES = {"loan": "una fila por crédito", "instalment": "una fila por cuota"}
+
+
+def detect_layout(columns: ColumnMap) -> str:
+    """``"loan"`` or ``"instalment"`` from the columns present; raises :class:`ImportFileError`."""
+    missing = []
+    if "name" not in columns:
+        missing.append("nombre")
+    if "phone" not in columns and "phone2" not in columns:
+        missing.append("teléfono (o celular)")
+    if "loan_id" not in columns and "document" not in columns:
+        missing.append("crédito (número del préstamo) o documento (cédula)")
+    has_amount = "amount" in columns or "instalment_amount" in columns
+    if not has_amount:
+        missing.append("monto (o valor, saldo, valor cuota)")
+    if "due_date" not in columns and "first_due_date" not in columns:
+        missing.append("fecha de vencimiento (o vence, primera cuota)")
+    if missing:
+        found = ", ".join(f"«{columns.header[i]}» = {FIELD_NAMES_ES[f]}" for f, i in sorted(columns.columns.items(),
+                                                                                         key=lambda x: x[1]))
+        unknown = ", ".join(f"«{h}»" for h in columns.unknown)
+        message = ("No se reconoce el formato del archivo: faltan las columnas " + "; ".join(missing) + "."
+                   + (f" Columnas reconocidas: {found}." if found else "")
+                   + (f" Columnas desconocidas: {unknown}; indique a qué corresponden con una correspondencia de "
+                      "columnas (--map ARCHIVO)." if unknown else "")
+                   + " Vea los ejemplos en firmware_py/importer/examples/.")
+        raise ImportFileError(message, reason="missing_columns")
+    return "instalment" if "instalment_number" in columns else "loan"
+
+
+class _DebtorAcc:
+    __slots__ = ("data", "first_row", "phones", "loan_officer", "group", "tags")
+
+    def __init__(self, data: DebtorData, row: int):
+        self.data = data
+        self.first_row = row
+        self.phones = list(data.phones)
+        self.loan_officer = data.loan_officer
+        self.group = data.group
+        self.tags = list(data.tags)
+
+    def merge(self, data: DebtorData) -> None:
+        self.phones.extend(p for p in data.phones if p not in self.phones)
+        self.loan_officer = self.loan_officer or data.loan_officer
+        self.group = self.group or data.group
+        self.tags.extend(t for t in data.tags if t not in self.tags)
+
+
+class _LoanAcc:
+    __slots__ = ("debtor_id", "product", "currency", "status", "instalments", "rows")
+
+    def __init__(self, debtor_id: str, record: RowRecord):
+        self.debtor_id = debtor_id
+        self.product = record.product
+        self.currency = record.currency
+        self.status = record.status
+        self.instalments: dict[int, tuple[Instalment, int]] = {}
+        self.rows: list[int] = []
+
+
+@dataclass
+class BatchResult:
+    """What :meth:`Batch.finish` produces.
+
+    ``deferred`` maps row numbers accepted at first but rejected at the end
+    (their loan had a faulty row) to the reason; ``warnings`` are
+    ``(row, Spanish text)``.
+    """
+
+    debtors: list[Debtor]
+    loans: list[Loan]
+    deferred: dict[int, str] = field(default_factory=dict)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    shared_phones: dict[str, int] = field(default_factory=dict)
+
+
+class Batch:
+    """Collects validated rows of one file; see the module docstring for the rules."""
+
+    def __init__(self, layout: str, ctx: RowContext):
+        self.layout = layout
+        self.ctx = ctx
+        self._debtors: dict[str, _DebtorAcc] = {}
+        self._loans: dict[str, _LoanAcc] = {}
+        self._tainted: dict[str, int] = {}
+
+    def is_tainted(self, loan_id: str) -> bool:
+        return loan_id in self._tainted
+
+    def taint(self, loan_id: str, row: int) -> None:
+        """A row of ``loan_id`` was rejected: the loan will not be imported."""
+        if loan_id and loan_id not in self._tainted:
+            self._tainted[loan_id] = row
+
+    def add(self, record: RowRecord) -> None:
+        """Take a validated row, or raise :class:`RowRejected` for a cross-row problem."""
+        loan_id = record.loan_id
+        if loan_id in self._tainted:
+            raise RowRejected(f"otra fila del crédito {loan_id} tiene errores (fila {self._tainted[loan_id]}); "
+                              "corríjala e importe de nuevo todas las filas de ese crédito", loan_id)
+        loan = self._loans.get(loan_id)
+        if record.debtor is None:
+            if loan is None:
+                raise RowRejected("faltan el nombre, el documento y el teléfono, y no hay una fila anterior del mismo "
+                                  "crédito de donde tomarlos", loan_id)
+            debtor_id = loan.debtor_id
+        else:
+            debtor_id = record.debtor.id
+            known = self._debtors.get(debtor_id)
+            if known is not None and fold(known.data.name) != fold(record.debtor.name):
+                what = f"el documento {record.debtor.document}" if record.debtor.document else "el deudor"
+                raise RowRejected(f"datos del deudor en conflicto: {what} ya aparece en la fila {known.first_row} "
+                                  f"con otro nombre («{known.data.name}»)", loan_id)
+        if loan is not None:
+            first_row = loan.rows[0]
+            if self.layout == "loan":
+                raise RowRejected(f"el crédito {loan_id} está repetido (también aparece en la fila {first_row}); "
+                                  "deje una sola fila por crédito", loan_id)
+            if loan.debtor_id != debtor_id:
+                raise RowRejected(f"el crédito {loan_id} aparece en la fila {first_row} con otro deudor", loan_id)
+            for instalment in record.instalments:
+                if instalment.number in loan.instalments:
+                    other = loan.instalments[instalment.number][1]
+                    raise RowRejected(f"cuota repetida: la cuota {instalment.number} del crédito {loan_id} también "
+                                      f"aparece en la fila {other}", loan_id)
+        if record.debtor is not None:
+            known = self._debtors.get(debtor_id)
+            if known is None:
+                self._debtors[debtor_id] = _DebtorAcc(record.debtor, record.number)
+            else:
+                known.merge(record.debtor)
+        if loan is None:
+            loan = self._loans[loan_id] = _LoanAcc(debtor_id, record)
+        for instalment in record.instalments:
+            loan.instalments[instalment.number] = (instalment, record.number)
+        loan.rows.append(record.number)
+
+    def finish(self, ledger_phone_owners: dict[str, set[str]] | None = None) -> BatchResult:
+        """Build the debtors and loans to import.
+
+        ``ledger_phone_owners`` maps E.164 numbers already in the ledger to
+        the ids of the debtors using them (for shared-phone detection).
+        """
+        result = BatchResult([], [])
+        for loan_id, row in self._tainted.items():
+            loan = self._loans.pop(loan_id, None)
+            if loan is None:
+                continue
+            for number in loan.rows:
+                if number != row:
+                    result.deferred[number] = (f"otra fila del crédito {loan_id} tiene errores (fila {row}); "
+                                               "corríjala e importe de nuevo todas las filas de ese crédito")
+        used: set[str] = set()
+        for loan_id, acc in self._loans.items():
+            used.add(acc.debtor_id)
+            result.loans.append(Loan(external_id=loan_id, debtor_id=acc.debtor_id, product=acc.product,
+                                     currency=acc.currency or self.ctx.currency,
+                                     instalments=tuple(i for i, _ in acc.instalments.values()),
+                                     status=acc.status or "active"))
+        owners: dict[str, set[str]] = {}
+        for debtor_id in used:
+            for phone in self._debtors[debtor_id].phones:
+                owners.setdefault(phone.e164, set()).add(debtor_id)
+        for number, ids in (ledger_phone_owners or {}).items():
+            if number in owners:  # debtors of this file are judged by the file, not by their old phones
+                owners[number] |= ids - used
+        shared = {number: len(ids) for number, ids in owners.items() if len(ids) > 1}
+        for number, count in sorted(shared.items()):
+            rows = sorted(self._debtors[d].first_row for d in owners[number] if d in self._debtors)
+            result.warnings.append((rows[0], f"el teléfono {number} lo comparten {count} deudores (filas "
+                                             f"{', '.join(map(str, rows))}): se marca como no personal y los "
+                                             "mensajes no mostrarán montos"))
+        result.shared_phones = shared
+        for debtor_id in sorted(used, key=lambda d: self._debtors[d].first_row):
+            acc = self._debtors[debtor_id]
+            phones = tuple(Phone(p.e164, personal=p.e164 not in shared,
+                                 channels=frozenset({"sms"}) if p.mobile else frozenset({"call"}))
+                           for p in acc.phones)
+            data = acc.data
+            result.debtors.append(Debtor(id=debtor_id, name=data.name, document=data.document, phones=phones,
+                                         language=data.language, timezone=self.ctx.timezone,
+                                         jurisdiction=self.ctx.country.upper(), loan_officer=acc.loan_officer,
+                                         group=acc.group, tags=tuple(acc.tags)))
+        return result

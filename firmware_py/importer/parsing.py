@@ -1,0 +1,319 @@
+"""Parsing cell values the way Spanish-locale spreadsheets write them.
+
+Pure functions; each raises :class:`ParseError` whose ``str`` is a short
+Spanish reason for the rejects file.
+
+Numbers (``parse_amount``): ``1.234,50``, ``1,234.50``, ``1234.5``, ``$ 1.234``,
+``COP 150.000``, ``(1.234)`` (negative), ``1 234,50``. When both separators
+appear, the last one is the decimal mark. A single separator followed by
+other than exactly three digits is the decimal mark. Only one case is
+ambiguous: a single separator followed by exactly three digits (``150.000``,
+``150,000``). It is read with the file's *number style*: ``"comma"`` (decimal
+comma, dot thousands: 150.000 = 150000) or ``"dot"`` (the English way). The
+importer decides the style once per file from the first unambiguous values
+(:func:`number_evidence`), falling back to the country's convention
+(:func:`default_number_style`). Scientific notation (``1,5E+06``, what a
+spreadsheet writes for a narrow column) is refused: digits were lost.
+
+Dates (``parse_date``): ``dd/mm/yyyy`` (also ``-`` and ``.``, one-digit day or
+month, two-digit year = 20yy if yy < 70 else 19yy), ``yyyy-mm-dd`` (also with a
+time), ``yyyymmdd``, ``15-ene-2024``/``15 de enero de 2024``, and spreadsheet
+serial numbers (Excel 1900 system: 45306 = 2024-01-15). ``mm/dd/yyyy`` is used
+only when the file's *date order* is ``"mdy"``, decided once per file from the
+first unambiguous value (a first part > 12 means day first); default day first.
+
+Phones (``parse_phones``): local formats (``300 123 4567``, ``(55) 1234-5678``),
+``0057…``/``+57…`` international forms, several numbers in one cell
+separated by ``/``, ``;``, ``|`` or `` y ``; normalised to E.164 with
+``phonenumbers`` for the configured country.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+import phonenumbers
+
+# Countries whose spreadsheets use a decimal comma and dot thousands by default.
+COMMA_DECIMAL_COUNTRIES = frozenset({"AR", "BO", "BR", "CL", "CO", "CR", "EC", "ES", "PY", "UY", "VE", "CU",
+                                     "DE", "FR", "IT", "PT"})
+
+
+class ParseError(ValueError):
+    """A cell could not be read; ``str(error)`` is a Spanish reason."""
+
+
+def default_number_style(country: str) -> str:
+    """``"comma"`` or ``"dot"``: the usual decimal mark of ``country``'s spreadsheets."""
+    return "comma" if (country or "").upper() in COMMA_DECIMAL_COUNTRIES else "dot"
+
+
+def blank(value) -> bool:
+    """True for ``None`` and cells holding only spaces."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# -- numbers ---------------------------------------------------------------------------------------------------------
+_CURRENCY = re.compile(r"^(?:US\$|COP|MXN|USD|PEN|CLP|ARS|BOB|GTQ|HNL|NIO|PYG|UYU|EUR|CRC|DOP|S/\.?|Bs\.?|Gs\.?"
+                       r"|Q|\$|€|₲|₡)\s*|\s*(?:COP|MXN|USD|PEN|CLP|ARS|BOB|GTQ|HNL|NIO|PYG|UYU|EUR|CRC|DOP|\$|€)$",
+                       re.IGNORECASE)
+_NUMBER = re.compile(r"^\d[\d.,]*$")
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+_SPACES = re.compile(r"(?<=\d)[\s\u00a0\u202f']+(?=\d)")
+
+
+@dataclass(frozen=True)
+class _Split:
+    integer: str
+    fraction: str
+    evidence: str | None  # "comma" / "dot" when the value alone tells the style
+
+
+def _strip_number(text: str) -> tuple[str, bool]:
+    text = text.strip().replace("\u2212", "-")
+    negative = False
+    if text.startswith("(") and text.endswith(")"):
+        negative, text = True, text[1:-1].strip()
+    for _ in range(2):
+        text = _CURRENCY.sub("", text).strip()
+        if text.startswith("-"):
+            negative, text = not negative, text[1:].strip()
+        elif text.startswith("+"):
+            text = text[1:].strip()
+        if text.endswith("-"):
+            negative, text = not negative, text[:-1].strip()
+    return _SPACES.sub("", text), negative
+
+
+def _grouped(parts: list[str]) -> bool:
+    return 1 <= len(parts[0]) <= 3 and not parts[0].startswith("0") and all(len(p) == 3 for p in parts[1:])
+
+
+def _split(text: str, style: str) -> _Split:
+    dots, commas = text.count("."), text.count(",")
+    if not dots and not commas:
+        return _Split(text, "", None)
+    if dots and commas:
+        decimal = "." if text.rfind(".") > text.rfind(",") else ","
+        thousands = "," if decimal == "." else "."
+        integer, _, fraction = text.rpartition(decimal)
+        if integer.count(decimal) or not _grouped(integer.split(thousands)) or not fraction:
+            raise ParseError(f"número mal escrito «{text}»")
+        return _Split(integer.replace(thousands, ""), fraction, "comma" if decimal == "," else "dot")
+    sep = "." if dots else ","
+    parts = text.split(sep)
+    if len(parts) > 2:
+        if not _grouped(parts):
+            raise ParseError(f"número mal escrito «{text}»")
+        return _Split("".join(parts), "", "comma" if sep == "." else "dot")
+    integer, fraction = parts
+    if not integer or not fraction:
+        raise ParseError(f"número mal escrito «{text}»")
+    if len(fraction) != 3 or not _grouped(parts):
+        return _Split(integer, fraction, "comma" if sep == "," else "dot")
+    thousands_sep = "." if style == "comma" else ","
+    if sep == thousands_sep:
+        return _Split(integer + fraction, "", None)
+    return _Split(integer, fraction, None)
+
+
+def number_evidence(value) -> str | None:
+    """``"comma"``/``"dot"`` if this value alone shows the file's number style, else ``None``."""
+    if not isinstance(value, str):
+        return None
+    text, _ = _strip_number(value)
+    if not _NUMBER.match(text):
+        return None
+    try:
+        return _split(text, "comma").evidence
+    except ParseError:
+        return None
+
+
+def parse_amount(value, style: str = "comma") -> Decimal:
+    """Read a money amount (may be negative: callers decide). See module docstring."""
+    if isinstance(value, bool):
+        raise ParseError(f"valor inválido «{value}»")
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ParseError(f"valor inválido «{value}»")
+        return Decimal(repr(value))
+    if blank(value):
+        raise ParseError("falta el valor")
+    raw = str(value).strip()
+    text, negative = _strip_number(raw)
+    if _SCIENTIFIC.match(text):
+        raise ParseError(f"el valor «{raw}» está en notación científica (se perdieron dígitos): dé a la columna "
+                         "formato de número y exporte de nuevo")
+    if not _NUMBER.match(text):
+        raise ParseError(f"el valor «{raw}» no es un número")
+    split = _split(text, style)
+    try:
+        amount = Decimal(f"{split.integer}.{split.fraction}" if split.fraction else split.integer)
+    except InvalidOperation:
+        raise ParseError(f"el valor «{raw}» no es un número") from None
+    return -amount if negative else amount
+
+
+def parse_count(value) -> int:
+    """A whole positive-or-zero count (number of instalments, instalment number)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        text = "" if value is None else str(value).strip()
+        text = re.sub(r"(?<=\d)[.,]0+$", "", text)
+        if not text.isdigit():
+            raise ParseError(f"«{text}» no es un número entero")
+        number = int(text)
+    if number < 0:
+        raise ParseError(f"«{value}» no puede ser negativo")
+    return number
+
+
+# -- dates -----------------------------------------------------------------------------------------------------------
+_EXCEL_EPOCH = date(1899, 12, 30)
+_MONTHS = {"ene": 1, "enero": 1, "jan": 1, "january": 1, "feb": 2, "febrero": 2, "february": 2, "mar": 3,
+           "marzo": 3, "march": 3, "abr": 4, "abril": 4, "apr": 4, "april": 4, "may": 5, "mayo": 5, "jun": 6,
+           "junio": 6, "june": 6, "jul": 7, "julio": 7, "july": 7, "ago": 8, "agosto": 8, "aug": 8, "august": 8,
+           "sep": 9, "sept": 9, "set": 9, "septiembre": 9, "setiembre": 9, "september": 9, "oct": 10,
+           "octubre": 10, "october": 10, "nov": 11, "noviembre": 11, "november": 11, "dic": 12, "diciembre": 12,
+           "dec": 12, "december": 12}
+_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$")
+_COMPACT = re.compile(r"^((?:19|20)\d{2})(\d{2})(\d{2})$")
+_NAMED = re.compile(r"^(\d{1,2})(?:\s*de\s*|[-/.\s]+)([a-záéíóú]+)\.?(?:\s*de\s*|[-/.\s]+)(\d{2}|\d{4})$")
+_TIME = re.compile(r"[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[ap]\.?\s?m\.?)?(?:Z|[+-]\d{2}:?\d{2})?$",
+                   re.IGNORECASE)
+_SERIAL = re.compile(r"^(\d{4,5})(?:[.,]\d+)?$")
+
+
+def excel_serial_to_date(serial: float) -> date:
+    """Excel 1900 date system (with its fictitious 29/02/1900): serial 61 = 1900-03-01."""
+    if not 61 <= serial < 2958466:
+        raise ParseError(f"número de fecha fuera de rango «{serial}»")
+    return _EXCEL_EPOCH + timedelta(days=int(serial))
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    if len(text) == 2:
+        year += 2000 if year < 70 else 1900
+    return year
+
+
+def date_evidence(value) -> str | None:
+    """``"dmy"``/``"mdy"`` if this value alone shows the file's date order, else ``None``."""
+    if not isinstance(value, str):
+        return None
+    text = _TIME.sub("", value.strip())
+    match = _DMY.match(text)
+    if not match:
+        return None
+    first, second = int(match.group(1)), int(match.group(2))
+    if first > 12 >= second:
+        return "dmy"
+    if second > 12 >= first:
+        return "mdy"
+    return None
+
+
+def parse_date(value, order: str = "dmy") -> date:
+    """Read a date. See module docstring. Raises :class:`ParseError`."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return excel_serial_to_date(value)
+    if blank(value):
+        raise ParseError("falta la fecha")
+    raw = str(value).strip()
+    text = _TIME.sub("", raw).strip().lower()
+    try:
+        if match := _ISO.match(text):
+            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        if match := _DMY.match(text):
+            first, second = int(match.group(1)), int(match.group(2))
+            day, month = (second, first) if order == "mdy" else (first, second)
+            return date(_year(match.group(3)), month, day)
+        if match := _COMPACT.match(text):
+            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        if match := _NAMED.match(text):
+            month = _MONTHS.get(match.group(2).replace("á", "a").replace("é", "e"))
+            if month:
+                return date(_year(match.group(3)), month, int(match.group(1)))
+        if match := _SERIAL.match(text):
+            return excel_serial_to_date(int(match.group(1)))
+    except ValueError:
+        pass
+    raise ParseError(f"fecha inválida «{raw}» (use dd/mm/aaaa)")
+
+
+# -- phones ----------------------------------------------------------------------------------------------------------
+_PHONE_SPLIT = re.compile(r"\s*(?:/|;|\||,|\s+y\s+|\s+o\s+)\s*", re.IGNORECASE)
+_PHONE_SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
+
+
+@dataclass(frozen=True)
+class ParsedPhone:
+    """``e164`` like ``+573001234567``; ``mobile`` False for numbers known to be landlines."""
+
+    e164: str
+    mobile: bool
+
+
+def parse_phone(value, country: str) -> ParsedPhone:
+    """One phone number in any local or international form -> E.164."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    raw = str(value).strip()
+    if _PHONE_SCIENTIFIC.match(raw):
+        raise ParseError(f"teléfono en notación científica «{raw}» (se perdieron dígitos): dé a la columna formato "
+                         "de texto o número sin decimales")
+    text = raw.lstrip("'").strip()
+    text = re.sub(r"(?<=\d)\.0$", "", text)
+    digits = re.sub(r"\D", "", text)
+    if not digits or len(digits) > 17 or re.search(r"[^\d\s()+.\-]", re.sub(r"(?i)ext\.?\s*\d+$", "", text)):
+        raise ParseError(f"teléfono inválido «{raw}»")
+    candidates = []
+    if text.startswith("+"):
+        candidates.append("+" + digits)
+    elif digits.startswith("00"):
+        candidates.append("+" + digits[2:])
+    candidates.append(text)
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, country.upper())
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            kind = phonenumbers.number_type(number)
+            return ParsedPhone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+                               kind != phonenumbers.PhoneNumberType.FIXED_LINE)
+    raise ParseError(f"teléfono inválido «{raw}»")
+
+
+def parse_phones(value, country: str) -> list[ParsedPhone]:
+    """Every phone in a cell (``"300 123 4567 / 310 765 4321"``); raises on the first bad one."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [parse_phone(value, country)]
+    if blank(value):
+        return []
+    text = str(value).strip()
+    if _PHONE_SCIENTIFIC.match(text):
+        return [parse_phone(text, country)]  # raises with the scientific-notation reason
+    parts = [p for p in _PHONE_SPLIT.split(text) if p.strip()]
+    out: list[ParsedPhone] = []
+    for part in parts:
+        phone = parse_phone(part, country)
+        if phone not in out:
+            out.append(phone)
+    return out

@@ -1,0 +1,332 @@
+"""One row of the loan list -> a validated :class:`RowRecord`, or a Spanish reason.
+
+``read_row(values, number, layout, ctx)`` takes the row's ``{field: raw
+value}`` (from :meth:`ColumnMap.pick`) and returns a :class:`RowRecord`, or
+raises :class:`RowRejected` whose ``reason`` lists *every* problem of the row
+("falta el nombre; teléfono inválido «123»"). Cross-row checks (duplicates,
+conflicting debtor data, shared phones) live in :mod:`.layouts`.
+
+Layouts (``"loan"`` = one row per loan, ``"instalment"`` = one row per
+instalment) are described in ``examples/README.md``. Schedules for the
+loan layout: ``n`` instalments (default 1), the first due on the "primera
+cuota" date (else the due date), then every period of the frequency
+(default monthly; months keep the first date's day, clamped to the month's
+end). The amount is split in equal parts (whole units when the amount is
+whole, else cents), the remainder on the last part; a "valor cuota" column
+instead gives every instalment that amount. A paid amount is applied to the
+oldest instalments first.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from scheduler.model import Instalment, debtor_id_for, normalise_document
+
+from firmware_py.importer.parsing import (ParsedPhone, ParseError, blank, parse_amount, parse_count, parse_date,
+                                          parse_phones)
+
+MAX_INSTALMENTS = 600
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+CURRENCY_BY_COUNTRY = {"CO": "COP", "MX": "MXN", "PE": "PEN", "BO": "BOB", "EC": "USD", "GT": "GTQ", "HN": "HNL",
+                       "NI": "NIO", "SV": "USD", "PY": "PYG", "CL": "CLP", "AR": "ARS", "UY": "UYU", "DO": "DOP",
+                       "CR": "CRC", "PA": "USD", "VE": "VES", "ES": "EUR", "US": "USD", "BR": "BRL"}
+
+# frequency word -> (months, days)
+FREQUENCIES = {"mensual": (1, 0), "mes": (1, 0), "mensualmente": (1, 0), "monthly": (1, 0), "m": (1, 0),
+               "quincenal": (0, 15), "quincena": (0, 15), "catorcenal": (0, 14), "biweekly": (0, 14),
+               "fortnightly": (0, 14), "semanal": (0, 7), "semana": (0, 7), "weekly": (0, 7), "s": (0, 7),
+               "diario": (0, 1), "diaria": (0, 1), "daily": (0, 1), "bimestral": (2, 0), "bimonthly": (2, 0),
+               "trimestral": (3, 0), "quarterly": (3, 0), "semestral": (6, 0), "anual": (12, 0), "yearly": (12, 0),
+               "annual": (12, 0)}
+
+STATUSES = {"activo": "active", "activa": "active", "vigente": "active", "al dia": "active", "en mora": "active",
+            "mora": "active", "vencido": "active", "vencida": "active", "active": "active", "current": "active",
+            "overdue": "active", "pagado": "paid", "pagada": "paid", "cancelado": "paid", "cancelada": "paid",
+            "saldado": "paid", "liquidado": "paid", "paid": "paid", "castigado": "written_off",
+            "castigada": "written_off", "written off": "written_off", "anulado": "cancelled",
+            "anulada": "cancelled", "cancelled": "cancelled", "canceled": "cancelled"}
+
+LANGUAGES = {"es": "es", "espanol": "es", "castellano": "es", "spanish": "es", "en": "en", "ingles": "en",
+             "english": "en", "qu": "qu", "quechua": "qu", "gn": "gn", "guarani": "gn", "ay": "ay", "aymara": "ay",
+             "pt": "pt", "portugues": "pt"}
+
+
+class RowRejected(Exception):
+    """A row that cannot be imported. ``reason`` is Spanish; ``loan_id`` what could be read of it."""
+
+    def __init__(self, reason: str, loan_id: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.loan_id = loan_id
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """Per-file reading decisions and appliance settings a row needs."""
+
+    country: str = "CO"
+    timezone: str = "America/Bogota"
+    language: str = "es"
+    number_style: str = "comma"
+    date_order: str = "dmy"
+    today: date = date(2026, 1, 1)
+    past_days: int = 180
+    has_document_column: bool = True
+    has_loan_id_column: bool = True
+
+    @property
+    def currency(self) -> str:
+        return CURRENCY_BY_COUNTRY.get(self.country.upper(), "USD")
+
+
+@dataclass(frozen=True)
+class DebtorData:
+    """The debtor part of a row (``id`` from the document, or from the loan id when there is none)."""
+
+    id: str
+    name: str
+    document: str
+    phones: tuple[ParsedPhone, ...]
+    language: str
+    loan_officer: str = ""
+    group: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RowRecord:
+    """A validated row: the loan id, its debtor (``None`` when an instalment row left them blank),
+    the instalments it brings and warnings (Spanish)."""
+
+    number: int
+    loan_id: str
+    debtor: DebtorData | None
+    instalments: tuple[Instalment, ...]
+    product: str = ""
+    currency: str = ""
+    status: str = ""
+    warnings: tuple[str, ...] = field(default=())
+
+
+def fold(text: str) -> str:
+    """Accent-free, case-free, single-spaced text (to compare names and words)."""
+    text = unicodedata.normalize("NFKD", str(text))
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).casefold().split())
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split())
+
+
+def _looks_like_formula(value) -> bool:
+    return isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_START)
+
+
+def add_period(start: date, months: int, days: int, k: int) -> date:
+    """``start`` plus ``k`` periods (months clamp to the month's last day, from ``start`` each time)."""
+    if months:
+        total = start.month - 1 + months * k
+        year, month = start.year + total // 12, total % 12 + 1
+        return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+    return start + timedelta(days=days * k)
+
+
+def split_amount(total: Decimal, parts: int) -> list[Decimal]:
+    """``total`` in ``parts`` equal instalments (whole units if ``total`` is whole), remainder on the last."""
+    quantum = Decimal(1) if total == total.to_integral_value() else Decimal("0.01")
+    base = (total / parts).quantize(quantum, rounding=ROUND_DOWN)
+    return [base] * (parts - 1) + [total - base * (parts - 1)]
+
+
+def allocate_paid(amounts: list[Decimal], paid: Decimal) -> list[Decimal]:
+    """Spread ``paid`` over the instalments, oldest first."""
+    out = []
+    for amount in amounts:
+        share = min(amount, paid)
+        out.append(share)
+        paid -= share
+    return out
+
+
+def read_row(values: dict, number: int, layout: str, ctx: RowContext) -> RowRecord:
+    """Validate one row. Raises :class:`RowRejected` with every problem found."""
+    problems: list[str] = []
+    warnings: list[str] = []
+
+    def take(name, parser, *args, required=None):
+        value = values.get(name)
+        if blank(value):
+            if required:
+                problems.append(required)
+            return None
+        try:
+            return parser(value, *args)
+        except ParseError as exc:
+            problems.append(str(exc))
+            return None
+
+    for name, label in (("loan_id", "número de crédito"), ("name", "nombre"), ("document", "documento"),
+                        ("product", "producto"), ("loan_officer", "asesor"), ("group", "grupo")):
+        if _looks_like_formula(values.get(name)):
+            problems.append(f"el {label} empieza con «{str(values[name]).lstrip()[:1]}»: parece una fórmula de "
+                            "hoja de cálculo; escriba solo el texto")
+    loan_id = _text(values.get("loan_id"))
+    name = _text(values.get("name"))
+    document = _text(values.get("document"))
+    raw_phones = [values.get("phone"), values.get("phone2")]
+    debtor_blank = not name and not document and all(blank(p) for p in raw_phones)
+    if ctx.has_loan_id_column and not loan_id:
+        problems.append("falta el número de crédito")
+    if not ctx.has_loan_id_column and document:
+        try:
+            loan_id = normalise_document(document)
+        except ValueError:
+            pass
+    inherit = layout == "instalment" and debtor_blank
+    debtor = None
+    if not inherit:
+        debtor = _read_debtor(values, name, document, loan_id, ctx, problems, warnings)
+
+    status = ""
+    if not blank(values.get("status")):
+        status = STATUSES.get(fold(values["status"]), "")
+        if not status:
+            problems.append(f"estado desconocido «{_text(values['status'])}» (use activo, pagado, castigado o anulado)")
+    currency = _text(values.get("currency")).upper()
+    if currency and not re.fullmatch(r"[A-Z]{3}", currency):
+        problems.append(f"moneda desconocida «{currency}» (use el código de tres letras, por ejemplo COP)")
+
+    if layout == "instalment":
+        instalments = _instalment_row(values, ctx, take, problems)
+    else:
+        instalments = _loan_row(values, ctx, take, problems)
+    if problems:
+        raise RowRejected("; ".join(problems), loan_id)
+    if instalments:
+        if sum(i.amount for i in instalments) == 0:
+            warnings.append("el monto es cero")
+        owed = [i for i in instalments if i.outstanding > 0]
+        if owed and (ctx.today - owed[0].due_date).days > ctx.past_days:
+            warnings.append(f"la fecha de vencimiento {owed[0].due_date:%d/%m/%Y} es de hace más de "
+                            f"{ctx.past_days} días")
+    return RowRecord(number, loan_id, debtor, tuple(instalments), _text(values.get("product")), currency, status,
+                     tuple(warnings))
+
+
+def _read_debtor(values, name, document, loan_id, ctx, problems, warnings) -> DebtorData | None:
+    if not name:
+        problems.append("falta el nombre")
+    elif not re.search(r"[^\W\d_]", name):
+        problems.append(f"el nombre «{name}» no tiene letras")
+    debtor_id = ""
+    if ctx.has_document_column:
+        if not document:
+            problems.append("falta el documento")
+        elif re.fullmatch(r"\d+(?:[.,]\d+)?[eE]\+?\d+", document):
+            problems.append(f"el documento «{document}» está en notación científica (se perdieron dígitos): dé a "
+                            "la columna formato de texto")
+        else:
+            try:
+                debtor_id = debtor_id_for(document)
+            except ValueError:
+                problems.append(f"documento inválido «{document}»")
+    elif loan_id:
+        debtor_id = debtor_id_for("credito-" + loan_id)
+    phones: list[ParsedPhone] = []
+    for raw in (values.get("phone"), values.get("phone2")):
+        try:
+            phones.extend(p for p in parse_phones(raw, ctx.country) if p not in phones)
+        except ParseError as exc:
+            problems.append(str(exc))
+    if not phones and not any("teléfono" in p for p in problems):
+        problems.append("falta el teléfono")
+    language = ctx.language
+    if not blank(values.get("language")):
+        language = LANGUAGES.get(fold(values["language"]), "")
+        if not language:
+            problems.append(f"idioma desconocido «{_text(values['language'])}» (use es, en, qu, gn o ay)")
+    tags = tuple(t for t in (_text(x) for x in re.split(r"[,;|]", _text(values.get("tags")))) if t)
+    if not debtor_id or not name or not phones:
+        return None
+    for phone in phones:
+        if not phone.mobile:
+            warnings.append(f"el teléfono {phone.e164} es fijo: solo recibirá llamadas, no SMS")
+    return DebtorData(debtor_id, name, document, tuple(phones), language, _text(values.get("loan_officer")),
+                      _text(values.get("group")), tags)
+
+
+def _instalment_row(values, ctx, take, problems) -> list[Instalment]:
+    number = take("instalment_number", parse_count, required="falta el número de cuota")
+    if number == 0:
+        problems.append("el número de cuota debe ser 1 o mayor")
+    due = take("due_date", parse_date, ctx.date_order, required="falta la fecha de vencimiento")
+    field_name = "instalment_amount" if not blank(values.get("instalment_amount")) else "amount"
+    amount = take(field_name, parse_amount, ctx.number_style, required="falta el valor de la cuota")
+    paid = take("paid_amount", parse_amount, ctx.number_style)
+    amount, paid = _non_negative(amount, paid, problems)
+    if paid is not None and amount is not None and paid > amount:
+        problems.append(f"el valor pagado ({paid}) es mayor que el valor de la cuota ({amount})")
+    if problems or number is None or due is None or amount is None:
+        return []
+    return [Instalment(number, due, amount, paid or Decimal(0))]
+
+
+def _loan_row(values, ctx, take, problems) -> list[Instalment]:
+    has_date = not blank(values.get("due_date")) or not blank(values.get("first_due_date"))
+    has_amount = not blank(values.get("amount")) or not blank(values.get("instalment_amount"))
+    if not has_date and not has_amount and blank(values.get("instalments")):
+        problems.append("la fila no corresponde a ningún formato: no tiene monto, fecha de vencimiento ni número de "
+                        "cuotas")
+        return []
+    count = take("instalments", parse_count) or 1
+    if count > MAX_INSTALMENTS:
+        problems.append(f"número de cuotas inválido «{values.get('instalments')}» (máximo {MAX_INSTALMENTS})")
+    first_field = "first_due_date" if not blank(values.get("first_due_date")) else "due_date"
+    first = take(first_field, parse_date, ctx.date_order, required="falta la fecha de vencimiento")
+    amount = take("amount", parse_amount, ctx.number_style)
+    each = take("instalment_amount", parse_amount, ctx.number_style)
+    paid = take("paid_amount", parse_amount, ctx.number_style)
+    months, days = 1, 0
+    if not blank(values.get("frequency")):
+        word = fold(values["frequency"])
+        if word.isdigit() and 0 < int(word) <= 366:
+            months, days = 0, int(word)
+        elif word in FREQUENCIES:
+            months, days = FREQUENCIES[word]
+        else:
+            problems.append(f"frecuencia desconocida «{_text(values['frequency'])}» (use semanal, quincenal, "
+                            "mensual o un número de días)")
+    if blank(values.get("amount")) and blank(values.get("instalment_amount")):
+        problems.append("falta el monto")
+    amount, paid = _non_negative(amount, paid, problems)
+    each, _ = _non_negative(each, None, problems)
+    if problems or first is None or count > MAX_INSTALMENTS:
+        return []
+    amounts = [each] * count if each is not None else split_amount(amount, count)
+    paid = paid or Decimal(0)
+    if paid > sum(amounts):
+        problems.append(f"el valor pagado ({paid}) es mayor que el monto ({sum(amounts)})")
+        return []
+    paid_parts = allocate_paid(amounts, paid)
+    return [Instalment(k + 1, add_period(first, months, days, k), amounts[k], paid_parts[k]) for k in range(count)]
+
+
+def _non_negative(amount, paid, problems):
+    if amount is not None and amount < 0:
+        problems.append(f"monto negativo ({amount})")
+        amount = None
+    if paid is not None and paid < 0:
+        problems.append(f"valor pagado negativo ({paid})")
+        paid = None
+    return amount, paid
