@@ -38,6 +38,7 @@ class Assembled:
     sequences: tuple[int, ...]
     sim_indexes: tuple[int, ...]
     complete: bool
+    tokens: tuple[str, ...] = ()     # opaque per-part tokens given to add() (e.g. inline-inbox keys)
 
     @property
     def key(self) -> str:
@@ -69,7 +70,8 @@ class Reassembler:
         for key, g in (state.get("groups") or {}).items():
             try:
                 parts = {str(int(s)): {"text": str(p["text"]), "sim_index": p.get("sim_index"),
-                                       "timestamp": p.get("timestamp")} for s, p in g["parts"].items()}
+                                       "token": p.get("token"), "timestamp": p.get("timestamp")}
+                         for s, p in g["parts"].items()}
                 self._groups[key] = {"sender": str(g["sender"]), "reference": int(g["reference"]),
                                      "total": int(g["total"]), "first_seen": float(g["first_seen"]),
                                      "parts": parts}
@@ -88,7 +90,8 @@ class Reassembler:
                 if p["sim_index"] is not None}
 
     def add(self, *, sender: str, reference: int, total: int, sequence: int, text: str,
-            timestamp: datetime | None, sim_index: int | None, now: float) -> Assembled | None:
+            timestamp: datetime | None, sim_index: int | None, now: float,
+            token: str | None = None) -> Assembled | None:
         """Add one part; returns the assembled message when the group is complete, else None.
 
         Raises ``ValueError`` for an impossible part (total < 1, sequence outside 1..total);
@@ -102,7 +105,9 @@ class Reassembler:
         previous = group["parts"].get(str(sequence))
         if previous is not None and sim_index is None:
             sim_index = previous["sim_index"]
-        group["parts"][str(sequence)] = {"text": text, "sim_index": sim_index,
+        if previous is not None and token is None:
+            token = previous.get("token")
+        group["parts"][str(sequence)] = {"text": text, "sim_index": sim_index, "token": token,
                                          "timestamp": timestamp.isoformat() if timestamp else None}
         if len(group["parts"]) == total:
             del self._groups[key]
@@ -138,6 +143,7 @@ def _assemble(group: dict, *, complete: bool) -> Assembled:
         timestamp = datetime.fromisoformat(stamps[0]) if stamps else None
     indexes = tuple(sorted(group["parts"][str(s)]["sim_index"] for s in seqs
                            if group["parts"][str(s)]["sim_index"] is not None))
+    tokens = tuple(group["parts"][str(s)].get("token") for s in seqs if group["parts"][str(s)].get("token"))
     return Assembled(sender=group["sender"], reference=group["reference"], total=group["total"],
                      text="".join(pieces), timestamp=timestamp, sequences=tuple(seqs), sim_indexes=indexes,
-                     complete=complete)
+                     complete=complete, tokens=tokens)
