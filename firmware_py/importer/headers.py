@@ -88,6 +88,11 @@ FIELD_NAMES_ES = {
 
 IGNORE_WORDS = ("", "ignorar", "ignore", "-")
 
+# Columns we know and deliberately skip: figures the appliance computes itself, and the rejects file's
+# ``error`` column (so a corrected rejects file imports without warnings).
+IGNORED_HEADERS = frozenset({"pendiente", "saldo pendiente", "valor pendiente", "dias mora", "dias en mora",
+                             "dias atraso", "dias de atraso", "error", "errores", "outstanding", "days late"})
+
 
 def normalise_header(text) -> str:
     """Lower-case, accent-free, punctuation-free, single-spaced form of a header."""
@@ -189,6 +194,8 @@ def resolve_columns(header: list, mapping: dict | None = None) -> ColumnMap:
     ambiguous: list[int] = []
     for index, name in enumerate(header):
         if index in explicit or not name:
+            continue
+        if _compact(normalise_header(name)) in IGNORED_HEADERS or normalise_header(name) in IGNORED_HEADERS:
             continue
         found = field_for_header(name)
         if found == "cuota":

@@ -23,7 +23,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -53,7 +53,9 @@ class ImportOptions:
     ``dry_run``: validate and report, write nothing to the ledger.
     ``rejects``: path or binary stream for the rejects file (``None``: none).
     ``max_rows``: refuse larger files. ``past_days``: warn when a due date
-    is older than this. ``source_name``: recorded by the ledger.
+    is older than this. ``source_name``: recorded by the ledger. ``as_of``: the
+    date the file's paid amounts run to (in-app payments up to it are then
+    marked reconciled by the ledger, so they are not counted twice).
     """
 
     country: str = "CO"
@@ -65,6 +67,7 @@ class ImportOptions:
     max_rows: int = DEFAULT_MAX_ROWS
     past_days: int = 180
     source_name: str = ""
+    as_of: date | None = None
 
     @classmethod
     def from_config(cls, config, **overrides) -> "ImportOptions":
@@ -87,7 +90,8 @@ class Warning_:
 
 @dataclass
 class ImportReport:
-    """What happened. ``imported``/``updated`` count loans created/updated in the ledger (0 on a dry run);
+    """What happened. ``imported``/``updated``/``unchanged`` count loans created/updated/already identical in
+    the ledger (0 on a dry run);
     ``rows_read`` counts data rows (blank rows excluded), ``rows_valid`` the rows accepted."""
 
     source: str
@@ -105,6 +109,7 @@ class ImportReport:
     debtors_in_file: int = 0
     imported: int = 0
     updated: int = 0
+    unchanged: int = 0
     debtors_created: int = 0
     debtors_updated: int = 0
     rejected: int = 0
@@ -116,7 +121,7 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         """True if something was imported (or, on a dry run, would be)."""
-        return self.loans_in_file > 0 if self.dry_run else (self.imported + self.updated) > 0
+        return self.loans_in_file > 0 if self.dry_run else (self.imported + self.updated + self.unchanged) > 0
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -128,7 +133,7 @@ class ImportReport:
         verb = "se importarían" if self.dry_run else "importados"
         parts = [f"Filas leídas: {self.rows_read}.",
                  (f"Créditos que {verb}: {self.loans_in_file}." if self.dry_run else
-                  f"Créditos nuevos: {self.imported}; actualizados: {self.updated}."),
+                  f"Créditos nuevos: {self.imported}; actualizados: {self.updated}; sin cambios: {self.unchanged}."),
                  f"Filas rechazadas: {self.rejected}."]
         if self.rejects_path and self.rejected:
             parts.append(f"Las filas rechazadas, con el motivo en la columna «error», están en {self.rejects_path}: "
@@ -180,8 +185,10 @@ def import_loans(source, ledger, *, now: datetime, options: ImportOptions = Impo
     report.rejected = len(reasons)
     report.rows_valid = report.rows_read - report.rejected
     if not options.dry_run and batch is not None and batch.loans:
-        outcome = ledger.import_batch(batch.debtors, batch.loans, source=report.source)
+        outcome = ledger.import_batch(batch.debtors, batch.loans, source=report.source, as_of=options.as_of,
+                                      now=now)
         report.imported, report.updated = outcome.loans_created, outcome.loans_updated
+        report.unchanged = outcome.loans_unchanged
         report.debtors_created, report.debtors_updated = outcome.debtors_created, outcome.debtors_updated
     report.seconds = round(time.monotonic() - started, 3)
     log.info("import %s: %d rows, %d loans, %d rejected, %d warnings%s", report.source, report.rows_read,

@@ -211,6 +211,10 @@ class Batch:
                                  channels=frozenset({"sms"}) if p.mobile else frozenset({"call"}))
                            for p in acc.phones)
             data = acc.data
+            for phone in acc.phones:
+                if not phone.mobile:
+                    result.warnings.append((acc.first_row, f"el teléfono {phone.e164} de {data.name} es fijo: "
+                                                           "solo recibirá llamadas, no SMS"))
             result.debtors.append(Debtor(id=debtor_id, name=data.name, document=data.document, phones=phones,
                                          language=data.language, timezone=self.ctx.timezone,
                                          jurisdiction=self.ctx.country.upper(), loan_officer=acc.loan_officer,

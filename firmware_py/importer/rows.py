@@ -259,9 +259,6 @@ def _read_debtor(values, name, document, loan_id, ctx, problems, warnings) -> De
     tags = tuple(t for t in (_text(x) for x in re.split(r"[,;|]", _text(values.get("tags")))) if t)
     if not debtor_id or not name or not phones:
         return None
-    for phone in phones:
-        if not phone.mobile:
-            warnings.append(f"el teléfono {phone.e164} es fijo: solo recibirá llamadas, no SMS")
     return DebtorData(debtor_id, name, document, tuple(phones), language, _text(values.get("loan_officer")),
                       _text(values.get("group")), tags)
 

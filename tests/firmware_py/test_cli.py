@@ -17,7 +17,7 @@ def test_help_lists_every_subcommand():
     result = run_cli("--help")
     assert result.returncode == 0
     for name in COMMAND_MODULES:
-        assert name in result.stdout
+        assert name.rstrip("_") in result.stdout  # import_ registers the "import" subcommand
 
 
 def test_version():

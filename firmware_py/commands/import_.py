@@ -1,0 +1,133 @@
+"""``cobrador import FILE``: import the loan list (CSV or XLSX) into the ledger.
+
+Exit status 0 when something was imported (or, with ``--dry-run``, when the
+file has valid rows); 1 when nothing was imported or the file could not be
+read (Spanish message on stderr, or a JSON object with ``"ok": false`` and
+``"error"`` with ``--json``). Rejected rows go to ``<file>-rechazados.csv``
+next to the file (or into the data directory when that folder is read-only,
+like a USB stick mounted read-only), unless ``--rejects FILE`` says where.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from firmware_py.cli import add_data_option
+from firmware_py.errors import CobradorError
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("import", parents=[common], help="importa la lista de préstamos (CSV o Excel)",
+                              description="Importa la lista de préstamos (CSV de hoja de cálculo o libro .xlsx). "
+                                          "Las filas válidas se importan todas juntas (o ninguna); las filas con "
+                                          "errores se guardan en un archivo de rechazados con el motivo.")
+    p.add_argument("file", metavar="ARCHIVO", help="archivo CSV o .xlsx con la lista de préstamos")
+    add_data_option(p)
+    p.add_argument("--dry-run", action="store_true", help="solo revisar el archivo, sin importar nada")
+    p.add_argument("--json", action="store_true", help="escribir el informe como JSON en la salida estándar")
+    p.add_argument("--map", metavar="ARCHIVO", default=None,
+                   help='correspondencia de columnas en JSON, por ejemplo {"Cel. socio": "phone"}')
+    p.add_argument("--rejects", metavar="ARCHIVO", default=None,
+                   help="dónde escribir las filas rechazadas (por defecto ARCHIVO-rechazados.csv)")
+    p.add_argument("--as-of", metavar="AAAA-MM-DD", default=None,
+                   help="fecha hasta la que el archivo incluye los pagos (los pagos registrados en el equipo hasta "
+                        "esa fecha se dan por incluidos)")
+    p.add_argument("--max-rows", metavar="N", type=int, default=None, help="máximo de filas de datos aceptado")
+    p.set_defaults(func=main)
+
+
+def default_rejects_path(source: Path, data_dir: Path) -> Path:
+    """``<stem>-rechazados.csv`` beside ``source``, or in ``data_dir/rechazados`` if that folder is read-only."""
+    name = f"{source.stem}-rechazados.csv"
+    folder = source.resolve().parent
+    if os.access(folder, os.W_OK):
+        return folder / name
+    fallback = Path(data_dir) / "rechazados"
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback / name
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr (only used on a terminal)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 if not total else min(100, done * 100 // total)
+        if percent == self.last:
+            return
+        self.last = percent
+        filled = percent * 30 // 100
+        self.stream.write(f"\rImportando [{'#' * filled}{' ' * (30 - filled)}] {percent:3d}%")
+        if percent == 100:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def main(args: argparse.Namespace, config) -> int:
+    from firmware_py.importer import ImportFileError, ImportOptions, import_loans, load_mapping
+
+    config = config.with_overrides(data_dir=args.data)
+    source = Path(args.file)
+    try:
+        mapping = load_mapping(args.map) if args.map else None
+        as_of = _as_of(args.as_of)
+        rejects = Path(args.rejects) if args.rejects else default_rejects_path(source, config.data_dir)
+        extra = {"max_rows": args.max_rows} if args.max_rows else {}
+        options = ImportOptions.from_config(config, mapping=mapping, dry_run=args.dry_run, rejects=rejects,
+                                            source_name=source.name, as_of=as_of, **extra)
+        progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
+        now = datetime.now(timezone.utc)
+        if args.dry_run:
+            report = import_loans(source, None, now=now, options=options, progress=progress)
+        else:
+            from firmware_py.ledger import Ledger
+
+            with Ledger.open(config.data_dir) as ledger:
+                report = import_loans(source, ledger, now=now, options=options, progress=progress)
+    except (CobradorError, OSError) as exc:
+        reason = getattr(exc, "reason", type(exc).__name__)
+        message = str(exc) if isinstance(exc, CobradorError) else f"No se puede leer «{source}»: {exc}."
+        if args.json:
+            print(json.dumps({"ok": False, "source": str(source), "error": message, "reason": reason},
+                             ensure_ascii=False))
+        else:
+            print(f"cobrador: {message}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
+    else:
+        _print_human(report)
+    return 0 if report.ok else 1
+
+
+def _as_of(text: str | None) -> date | None:
+    if not text:
+        return None
+    from firmware_py.importer.parsing import ParseError, parse_date
+
+    try:
+        return parse_date(text)
+    except ParseError:
+        raise CobradorError(f"--as-of: fecha inválida «{text}»; use AAAA-MM-DD o dd/mm/aaaa.") from None
+
+
+def _print_human(report) -> None:
+    print(report.summary_es())
+    for rejection in report.rejections[:20]:
+        print(f"  fila {rejection.row}: {rejection.reason}")
+    if len(report.rejections) > 20:
+        print(f"  … y {len(report.rejections) - 20} filas rechazadas más (vea el archivo de rechazados).")
+    for warning in report.warnings[:20]:
+        print(f"  aviso, fila {warning.row}: {warning.message}")
+    if len(report.warnings) > 20:
+        print(f"  … y {len(report.warnings) - 20} avisos más (use --json para verlos todos).")
+    if not report.ok:
+        print("No se importó nada.", file=sys.stderr)

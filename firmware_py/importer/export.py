@@ -1,0 +1,109 @@
+"""CSV export of loans, payments and the contact log, for the office's spreadsheet.
+
+``export_csv(ledger, what, out, country=...)`` writes UTF-8 with BOM (so
+Excel detects the encoding), the country's list separator and decimal mark
+(``;`` and ``,`` where the decimal mark is a comma, else ``,`` and ``.``),
+dates as ``dd/mm/yyyy``, and every text cell neutralised against formula
+injection (:func:`.cells.neutralise`). Returns the number of data rows.
+
+The loans export is one row per instalment with the importer's column
+names, so it can be edited and imported again (it round-trips).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from typing import BinaryIO, Callable, Iterator
+
+import phonenumbers
+
+from firmware_py.importer.cells import format_amount, format_date, neutralise, spreadsheet_conventions
+
+LOAN_STATUS_ES = {"active": "activo", "paid": "pagado", "written_off": "castigado", "cancelled": "anulado"}
+PAYMENT_STATUS_ES = {"confirmed": "confirmado", "pending": "pendiente", "rejected": "rechazado"}
+PAYMENT_SOURCE_ES = {"import": "archivo", "web": "oficina", "sms": "SMS"}
+
+LOAN_COLUMNS = ("Crédito", "Cuota", "Fecha de vencimiento", "Valor", "Pagado", "Pendiente", "Nombre", "Documento",
+                "Teléfono", "Teléfono 2", "Producto", "Moneda", "Estado", "Asesor", "Grupo")
+PAYMENT_COLUMNS = ("Pago", "Crédito", "Documento", "Nombre", "Fecha", "Valor", "Origen", "Estado", "Conciliado",
+                   "Referencia", "Nota", "Registrado")
+CONTACT_COLUMNS = ("Fecha y hora (UTC)", "Documento", "Nombre", "Teléfono", "Canal", "Dirección", "Tipo", "Crédito",
+                   "Texto", "Detalle", "Referencia", "Contacto")
+
+
+def format_phone(number: str, country: str) -> str:
+    """A phone as the office writes it: national format for the country's numbers (``300 1234567``: a
+    spreadsheet keeps it as text and does not turn it into 3,00E+09), international otherwise."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    if phonenumbers.region_code_for_number(parsed) == country.upper():
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def _loan_rows(ledger, money, country) -> Iterator[list]:
+    debtors = {d.id: d for d in ledger.debtors()}
+    for loan in ledger.loans():
+        debtor = debtors.get(loan.debtor_id)
+        phones = [format_phone(p.number, country) for p in debtor.phones] if debtor else []
+        first, rest = (phones[0] if phones else ""), " / ".join(phones[1:])
+        for inst in loan.instalments:
+            yield [loan.external_id, inst.number, format_date(inst.due_date), money(inst.amount),
+                   money(inst.paid_amount), money(inst.outstanding), debtor.name if debtor else "",
+                   debtor.document if debtor else "", first, rest, loan.product, loan.currency,
+                   LOAN_STATUS_ES.get(loan.status, loan.status), debtor.loan_officer if debtor else "",
+                   debtor.group if debtor else ""]
+
+
+def _payment_rows(ledger, money, country) -> Iterator[list]:
+    debtors = {d.id: d for d in ledger.debtors()}
+    for pay in ledger.payments():
+        debtor = debtors.get(pay.debtor_id)
+        yield [pay.id, pay.loan_external_id, debtor.document if debtor else "", debtor.name if debtor else "",
+               format_date(pay.date), money(pay.amount), PAYMENT_SOURCE_ES.get(pay.source, pay.source),
+               PAYMENT_STATUS_ES.get(pay.status, pay.status), "sí" if pay.reconciled else "no", pay.reference,
+               pay.note, format_date(pay.recorded_at)]
+
+
+def _contact_rows(ledger, money, country) -> Iterator[list]:
+    debtors = {d.id: d for d in ledger.debtors()}
+    for event in ledger.contacts():
+        debtor = debtors.get(event.debtor_id)
+        yield [format_date(event.at), debtor.document if debtor else "", debtor.name if debtor else "",
+               format_phone(event.phone, country) if event.phone else "", event.channel, event.direction, event.kind, event.loan_external_id, event.text,
+               event.detail, event.reference, event.contact_id]
+
+
+EXPORTS: dict[str, tuple[tuple[str, ...], Callable]] = {
+    "loans": (LOAN_COLUMNS, _loan_rows),
+    "payments": (PAYMENT_COLUMNS, _payment_rows),
+    "contacts": (CONTACT_COLUMNS, _contact_rows),
+}
+
+
+def export_csv(ledger, what: str, out: BinaryIO, *, country: str = "CO") -> int:
+    """Write the ``what`` table (``"loans"``, ``"payments"``, ``"contacts"``) to the binary stream ``out``.
+
+    Raises ``KeyError`` for an unknown table; ``OSError`` from ``out`` propagates.
+    """
+    columns, rows = EXPORTS[what]
+    delimiter, decimal_mark = spreadsheet_conventions(country)
+
+    def money(value) -> str:
+        return format_amount(value, decimal_mark)
+
+    out.write(codecs.BOM_UTF8)
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    writer = csv.writer(text, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(columns)
+    count = 0
+    for row in rows(ledger, money, country):
+        writer.writerow([neutralise(cell) for cell in row])
+        count += 1
+    text.flush()
+    text.detach()
+    return count
