@@ -7,8 +7,12 @@ when parsing, skip every other IE by its length.
 
 from __future__ import annotations
 
+import logging
+
 from modem.errors import PduError
 from modem.pdu.model import Concat
+
+log = logging.getLogger("cobrador.modem.pdu.udh")
 
 IEI_CONCAT_8 = 0x00
 IEI_CONCAT_16 = 0x08
@@ -39,29 +43,31 @@ def header_length(bits: int) -> int:
 def parse_header(header: bytes) -> Concat | None:
     """Parse the IEs of a UDH (``header`` EXCLUDES the UDHL octet); return the concatenation IE.
 
-    Unknown IEs are skipped. A concatenation IE with a wrong length raises PduError;
-    one whose total or sequence is 0, or sequence > total, is ignored as TS 23.040
-    says (the part is then treated as a single message). An IE running past the
-    header raises PduError. If several concatenation IEs appear the last one wins.
+    Never raises: the caller has already checked that UDHL fits the user data, so
+    the text is recoverable whatever the IEs hold. Unknown IEs are skipped by their
+    length. An IE that runs past the header ends parsing (real captures exist where
+    a network wrote a bogus IE inside a correct UDHL, e.g. python-gsmmodem issue 51).
+    A concatenation IE with a wrong length is ignored, and so is one whose total or
+    sequence is 0 or whose sequence exceeds total (as TS 23.040 §9.2.3.24.1 says);
+    the part is then treated as a single message. If several valid concatenation
+    IEs appear the last one wins.
     """
     concat = None
     pos = 0
-    while pos < len(header):
-        if pos + 2 > len(header):
-            raise PduError(f"user-data header: information element at offset {pos} is cut short")
+    while pos + 2 <= len(header):
         iei, length = header[pos], header[pos + 1]
         data = header[pos + 2:pos + 2 + length]
         if len(data) != length:
-            raise PduError(f"user-data header: IE 0x{iei:02X} declares {length} octets, only {len(data)} left")
+            log.debug("UDH IE 0x%02X declares %d octets, only %d left: rest of header ignored", iei, length,
+                      len(data))
+            break
         pos += 2 + length
-        if iei == IEI_CONCAT_8 or iei == IEI_CONCAT_16:
-            expected = 3 if iei == IEI_CONCAT_8 else 4
-            if length != expected:
-                raise PduError(f"user-data header: concatenation IE 0x{iei:02X} has length {length}, not {expected}")
-            if iei == IEI_CONCAT_8:
-                reference, total, sequence, bits = data[0], data[1], data[2], 8
-            else:
-                reference, total, sequence, bits = (data[0] << 8) | data[1], data[2], data[3], 16
-            if total and 1 <= sequence <= total:
-                concat = Concat(reference, total, sequence, bits)
+        if iei == IEI_CONCAT_8 and length == 3:
+            reference, total, sequence, bits = data[0], data[1], data[2], 8
+        elif iei == IEI_CONCAT_16 and length == 4:
+            reference, total, sequence, bits = (data[0] << 8) | data[1], data[2], data[3], 16
+        else:
+            continue
+        if 1 <= sequence <= total:
+            concat = Concat(reference, total, sequence, bits)
     return concat

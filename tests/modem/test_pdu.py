@@ -266,8 +266,6 @@ GOOD = encode_submit("+573001234567", "hola", message_reference=1)[0].hex
     "0004" + "0B91" + "1326880736F4" + "0000" + "11221171955140" + "00",         # month 22
     "0004" + "0B91" + "1326880736F4" + "0020" + "11101171955140" + "00",         # compressed
     "0003",                                                                       # MTI 3 reserved
-    "0044" + "0B91" + "1326880736F4" + "0008" + "11101171955140" + "06" + "0500020000" + "00",  # bad IE length
-    "0044" + "0B91" + "1326880736F4" + "0008" + "11101171955140" + "04" + "03000301",   # IE overruns UDH
     "0044" + "0B91" + "1326880736F4" + "0008" + "11101171955140" + "00",                # UDHI, empty UD
     "0044" + "0B91" + "1326880736F4" + "0000" + "11101171955140" + "01" + "0A",         # UDH longer than UDL
     "0C",                                                                                # SMSC length 12
@@ -287,7 +285,81 @@ def test_decode_without_smsc_field():
     assert decode(GOOD[2:], smsc=False) == decode(GOOD)
 
 
+@pytest.mark.parametrize("udh", [
+    "0500030A0200",      # sequence 0: ignored as TS 23.040 says
+    "0500030A0203",      # sequence > total
+    "050002010200",      # concatenation IE with length 2, then an empty IE 0x00
+    "050401020A02",      # IE 0x04 (1 octet), then IE 0x0A declaring 2 octets past the header
+    "05C01BF40201",      # IE runs past the header (python-gsmmodem issue 51 capture)
+], ids=str)
+def test_damaged_information_elements_keep_the_text(udh):
+    pdu = "00" + "44" + "0B91" + "1326880736F4" + "0008" + "11101171955140" + "08" + udh + "0041"
+    message = decode(pdu)
+    assert message.concat is None and message.text == "A"
+
+
 def test_ignored_concatenation_with_sequence_zero():
     pdu = ("00" + "44" + "0B91" + "1326880736F4" + "0008" + "11101171955140" + "08" + "0500030A0200" + "0041")
     message = decode(pdu)
     assert message.concat is None and message.text == "A"
+
+
+# --- data coding schemes ----------------------------------------------------------------------
+
+def _deliver_with_dcs(dcs: int, user_data_hex: str, udl: int) -> str:
+    return "00" + "04" + "0B91" + "1326880736F4" + "00" + f"{dcs:02X}" + "11101171955140" + f"{udl:02X}" + user_data_hex
+
+
+HOLA_GSM7 = ("C8373B0C", 4)          # "Hola" packed
+HOLA_UCS2 = ("0048006F006C0061", 8)
+
+
+@pytest.mark.parametrize("dcs, payload, encoding, message_class", [
+    (0x00, HOLA_GSM7, "gsm7", None), (0x08, HOLA_UCS2, "ucs2", None), (0x04, ("486F6C61", 4), "8bit", None),
+    (0x0C, HOLA_GSM7, "gsm7", None),                                        # reserved alphabet -> GSM-7
+    (0x10, HOLA_GSM7, "gsm7", 0), (0x11, HOLA_GSM7, "gsm7", 1), (0x12, HOLA_GSM7, "gsm7", 2),
+    (0x13, HOLA_GSM7, "gsm7", 3), (0x18, HOLA_UCS2, "ucs2", 0), (0x15, ("486F6C61", 4), "8bit", 1),
+    (0x40, HOLA_GSM7, "gsm7", None), (0x48, HOLA_UCS2, "ucs2", None),          # automatic-deletion group
+    (0x80, HOLA_GSM7, "gsm7", None), (0xB4, HOLA_GSM7, "gsm7", None),          # reserved groups -> GSM-7
+    (0xC0, HOLA_GSM7, "gsm7", None), (0xC8, HOLA_GSM7, "gsm7", None),          # MWI discard
+    (0xD0, HOLA_GSM7, "gsm7", None), (0xD9, HOLA_GSM7, "gsm7", None),          # MWI store, GSM-7
+    (0xE0, HOLA_UCS2, "ucs2", None), (0xEB, HOLA_UCS2, "ucs2", None),          # MWI store, UCS-2
+    (0xF0, HOLA_GSM7, "gsm7", 0), (0xF1, HOLA_GSM7, "gsm7", 1), (0xF3, HOLA_GSM7, "gsm7", 3),
+    (0xF4, ("486F6C61", 4), "8bit", 0), (0xF6, ("486F6C61", 4), "8bit", 2),
+], ids=lambda v: f"{v:02X}" if isinstance(v, int) else None)
+def test_every_dcs_group(dcs, payload, encoding, message_class):
+    message = decode(_deliver_with_dcs(dcs, *payload))
+    assert (message.encoding, message.message_class) == (encoding, message_class)
+    if encoding == "8bit":
+        assert message.data == b"Hola" and message.text == ""
+    else:
+        assert message.text == "Hola" and message.data is None
+
+
+@pytest.mark.parametrize("dcs", [0x20, 0x24, 0x28, 0x30, 0x3F, 0x60, 0x7A])
+def test_compressed_user_data_is_refused(dcs):
+    with pytest.raises(PduError, match="compressed"):
+        decode(_deliver_with_dcs(dcs, *HOLA_GSM7))
+
+
+def test_every_dcs_value_decodes_or_raises_pdu_error():
+    for dcs in range(256):
+        try:
+            decode(_deliver_with_dcs(dcs, *HOLA_UCS2))
+        except PduError:
+            assert dcs & 0xC0 == 0 or dcs & 0xC0 == 0x40
+            assert dcs & 0x20
+
+
+def test_gsm7_text_after_udh_with_other_information_elements():
+    # UDH (UDHL 11): port addressing IE 05 (4 octets) then 8-bit concatenation; 12 octets -> 14 septets, 2 fill bits
+    header = bytes.fromhex("0B" "05040B840000" "00032A0201")
+    septets = gsm7.to_septets("Hola [mundo]")
+    header_septets = (len(header) * 8 + 6) // 7
+    fill = header_septets * 7 - len(header) * 8
+    ud = header + gsm7.pack(septets, fill)
+    pdu = ("00" + "44" + "0B91" + "1326880736F4" + "0000" + "11101171955140"
+           + f"{header_septets + len(septets):02X}" + ud.hex())
+    message = decode(pdu)
+    assert message.text == "Hola [mundo]"
+    assert message.concat == Concat(0x2A, 2, 1, 8)
