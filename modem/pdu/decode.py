@@ -40,9 +40,19 @@ def parse_dcs(dcs: int) -> tuple[str, int | None]:
     return GSM7, None
 
 
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
+
+
 def _to_bytes(pdu: str | bytes) -> bytes:
     if isinstance(pdu, (bytes, bytearray, memoryview)):
-        return bytes(pdu)
+        raw = bytes(pdu)
+        stripped = raw.strip()
+        # Hex text read from the serial port as bytes. Never a raw PDU: every well-formed address has a
+        # type-of-address octet >= 0x80, which is not an ASCII hex digit.
+        if stripped and all(b in _HEX_DIGITS for b in stripped):
+            pdu = stripped.decode("ascii")
+        else:
+            return raw
     if not isinstance(pdu, str):
         raise PduError(f"PDU must be a hex string or bytes, got {type(pdu).__name__}")
     text = pdu.strip()
@@ -146,6 +156,9 @@ def _status_report(reader: Reader, first: int, smsc: str | None) -> StatusReport
 
 def decode(pdu: str | bytes, *, smsc: bool = True) -> Deliver | Submit | StatusReport:
     """Decode one PDU given as hex text (surrounding whitespace ignored, any case) or raw bytes.
+
+    Bytes made only of ASCII hex digits (plus surrounding whitespace), e.g. a line read from
+    the serial port, are taken as hex text; other bytes are the raw octets.
 
     ``smsc=True`` when the PDU starts with the SMSC field (what +CMGR/+CMGL/+CMT/+CDS
     give in PDU mode); False for a bare TPDU. Trailing octets after the last field

@@ -47,8 +47,10 @@ def user_data(encoding: str, text: str, header: bytes) -> tuple[int, bytes]:
 def _parts(text: str, reference: int | None, reference_bits: int, transliterate: bool):
     encoding, parts = split(text, reference_bits, transliterate_text=transliterate)
     total = len(parts)
-    if total > 1 and reference is None:
+    if reference is None:
         reference = random.randrange(1 << reference_bits)
+    elif not isinstance(reference, int) or isinstance(reference, bool) or not 0 <= reference < (1 << reference_bits):
+        raise PduError(f"concatenation reference {reference!r} does not fit in {reference_bits} bits")
     for sequence, part in enumerate(parts, 1):
         header = concat_header(reference, total, sequence, reference_bits) if total > 1 else b""
         udl, ud = user_data(encoding, part, header)

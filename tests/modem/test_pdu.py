@@ -170,6 +170,8 @@ def test_submit_random_reference_is_shared_by_all_parts():
     dict(number="", text="x"), dict(number="+57 300", text="x"), dict(number="abc", text="x"),
     dict(number="+573001234567", text="\ud83d"), dict(number="+573001234567", text=b"x"),
     dict(number="+573001234567", text="x" * 161, reference=256),
+    dict(number="+573001234567", text="x", reference=-1),
+    dict(number="+573001234567", text="x", reference=65536, reference_bits=16),
     dict(number="+573001234567", text="x", reference_bits=12),
     dict(number="+573001234567", text="x", validity=timedelta(minutes=-1)),
     dict(number="+573001234567", text="x", message_reference=256),
@@ -277,6 +279,7 @@ def test_malformed_pdus_raise_pdu_error(pdu):
 
 def test_decode_accepts_bytes_and_lower_case_and_whitespace():
     assert decode(bytes.fromhex(GOOD)) == decode(GOOD.lower()) == decode(f"  {GOOD}\r\n")
+    assert decode(GOOD.encode() + b"\r\n") == decode(bytearray(bytes.fromhex(GOOD))) == decode(GOOD)
     with pytest.raises(PduError):
         decode(123)
 

@@ -69,6 +69,8 @@ def test_submit_round_trips_and_matches_plan(number, text, bits, ref, report, tr
         assert message.encoding == expected.encoding
         assert part.tpdu_length == len(bytes.fromhex(part.hex)) - 1
         assert part.hex == part.hex.upper()
+        assert decode(bytes.fromhex(part.hex)) == message == decode(part.hex.encode())
+        assert decode(bytes.fromhex(part.hex)[1:], smsc=False) == message
     # every part respects the 140-octet user-data limit, the last one holds what plan() says
     single = len(parts) == 1
     capacity = (160 if expected.encoding == "gsm7" else 70) if single else multipart_capacity(expected.encoding, bits)
@@ -121,13 +123,15 @@ def test_plan_is_consistent(text):
     result = plan(text)
     assert result.segments >= 1
     assert result.text == text
-    units = sum(2 if (ord(c) > 0xFFFF or c in GSM_EXTENSION) else 1 for c in text) \
-        if result.encoding == "ucs2" else None
     if result.encoding == "ucs2":
         assert result.units == len(text.encode("utf-16-be")) // 2
     else:
         assert result.units == len(text) + sum(text.count(c) for c in GSM_EXTENSION)
-    del units
+    single = 160 if result.encoding == "gsm7" else 70
+    if result.units <= single:
+        assert result.segments == 1 and result.chars_left == single - result.units
+    else:
+        assert result.segments >= -(-result.units // multipart_capacity(result.encoding))
 
 
 # --- fuzzing: decode() returns or raises PduError, never anything else ----------------------------
