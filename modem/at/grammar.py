@@ -111,8 +111,14 @@ def split_name(text: str) -> tuple[str, str]:
 class UrcGrammar:
     """The unsolicited lines a modem may print.
 
-    Built from a :class:`~modem.profiles.Profile` (its URC prefixes and words
-    plus the standard ones), or from the union of all profiles when ``None``.
+    Built from a :class:`~modem.profiles.Profile` (its URC prefixes plus the
+    standard ones), or from the union of all profiles when ``None``. Bare words
+    (``"Call Ready"``) and prefixes that do not look like ``+NAME:``
+    (``"VOICE CALL:"``) are taken from *every* profile whatever ``profile`` is:
+    nothing else tells them from answer or PDU lines, and a modem configured
+    with the wrong profile must still not have them collected into a response.
+    (Unknown ``+NAME:``/``^NAME:`` lines are never collected anyway; they come
+    out as ``Urc(known=False)``.)
     """
 
     def __init__(self, profile: Profile | None = None):
@@ -121,7 +127,9 @@ class UrcGrammar:
         words: set[str] = set(STANDARD_URC_WORDS)
         for p in profiles:
             prefixes |= p.urc_prefixes()
+        for p in PROFILES.values():
             words |= p.urc_words()
+            prefixes |= {x for x in p.urc_prefixes() if not urc_shaped(x)}
         self.prefixes = frozenset(prefixes)
         self.words = frozenset(words)
         self._heads = frozenset(p[:-1].strip() for p in self.prefixes)

@@ -123,7 +123,7 @@ class AtParser:
         """
         if self._pending is not None:
             raise AtProtocolError(f"{line!r} sent while {self._pending.command!r} is outstanding")
-        line = line.strip()
+        line = line.strip(" \t")
         if line[:2].upper() != "AT":
             line = "AT" + line
         if any(ch in line for ch in "\r\n\x1a\x1b") or not line.isascii():
