@@ -1,0 +1,108 @@
+"""USSD: ``AT+CUSD=1,"*611#",15`` -> ``OK``, then ``+CUSD: 0,"<answer>",15``.
+
+Answers come from ``network.ussd`` after ``device.latency`` (at least 50 ms).
+Text profiles answer the text as is (``AT+CSCS="UCS2"``: UTF-16 hex, DCS 72).
+Huawei (``ussd_encoding == "hex"``) rejects +CUSD until ``AT^USSDMODE=0``;
+then requests must be GSM-7 packed hex and answers come packed too (DCS 15),
+as the shared profile says. An unknown code answers ``+CUSD: 4`` (operation
+not supported); ``AT+CUSD=2`` cancels a session.
+"""
+
+from __future__ import annotations
+
+import binascii
+
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
+
+from modem.simulator.handlers import handles, int_arg
+from modem.simulator.results import CmeReject, Reject
+
+
+def pack_gsm7(text: str) -> bytes:
+    """GSM 7-bit default alphabet, packed (TS 23.038 §6.1.2.1.1); escapes for extension characters."""
+    septets = text.encode("gsm03.38", errors="replace")
+    out, acc, bits = bytearray(), 0, 0
+    for septet in septets:
+        acc |= (septet & 0x7F) << bits
+        bits += 7
+        while bits >= 8:
+            out.append(acc & 0xFF)
+            acc >>= 8
+            bits -= 8
+    if bits:
+        out.append(acc & 0xFF)
+    return bytes(out)
+
+
+def unpack_gsm7(data: bytes) -> str:
+    """Inverse of :func:`pack_gsm7` (a trailing 0 septet from padding is dropped)."""
+    septets, acc, bits = bytearray(), 0, 0
+    for octet in data:
+        acc |= octet << bits
+        bits += 8
+        while bits >= 7:
+            septets.append(acc & 0x7F)
+            acc >>= 7
+            bits -= 7
+    if septets and septets[-1] == 0 and (len(data) * 8) % 7 == 0:
+        septets.pop()
+    return bytes(septets).decode("gsm03.38", errors="replace").rstrip("\r")
+
+
+def _hex_mode(dev) -> bool:
+    return dev.persona.ussd_encoding == "hex"
+
+
+@handles("+CUSD", needs_sim=True)
+def cusd(dev, cmd):
+    if cmd.form == "read":
+        return [f"+CUSD: {dev.settings.cusd}"]
+    if cmd.form == "test":
+        return ["+CUSD: (0,1,2)"]
+    if cmd.form != "set" or not cmd.args:
+        raise Reject()
+    n = int_arg(cmd.args[0] or "0", 0, 2)
+    if n == 2:
+        dev.settings.cusd = 0
+        return []
+    dev.settings.cusd = n
+    if len(cmd.args) < 2:
+        return []
+    if _hex_mode(dev) and dev.settings.ussdmode != 0:
+        raise CmeReject(100)
+    if not dev.registered:
+        raise CmeReject(30)
+    request = cmd.args[1]
+    if _hex_mode(dev):
+        try:
+            request = unpack_gsm7(binascii.unhexlify(request))
+        except (binascii.Error, ValueError):
+            raise CmeReject(100) from None
+    answer = dev.host.network.ussd_answer(request)
+    dev.host.call_later(max(dev.latency, 0.05), _reply, dev, dev.generation, answer)
+    return []
+
+
+def _reply(dev, generation: int, answer: str | None) -> None:
+    if generation != dev.generation:
+        return
+    if answer is None:
+        dev.urc("+CUSD: 4")
+        return
+    if _hex_mode(dev):
+        dev.urc(f'+CUSD: 0,"{pack_gsm7(answer).hex().upper()}",15')
+    elif dev.settings.cscs == "UCS2":
+        dev.urc(f'+CUSD: 0,"{answer.encode("utf-16-be").hex().upper()}",72')
+    else:
+        dev.urc(f'+CUSD: 0,"{answer}",15')
+
+
+@handles("^USSDMODE", vendor=True)
+def ussdmode(dev, cmd):
+    if cmd.form == "read":
+        return [f"^USSDMODE: {dev.settings.ussdmode}"]
+    if cmd.form == "test":
+        return ["^USSDMODE: (0-1)"]
+    if cmd.form != "set":
+        raise Reject()
+    dev.settings.ussdmode = int_arg(cmd.args[0] if cmd.args else "", 0, 1)
