@@ -13,7 +13,7 @@ from modem.errors import PduError
 from modem.pdu import gsm7
 from modem.pdu.fields import (Reader, decode_address, decode_smsc, decode_timestamp, relative_validity)
 from modem.pdu.model import (DATA8, GSM7, UCS2, Concat, Deliver, StatusReport, Submit, status_class)
-from modem.pdu.udh import parse_header
+from modem.pdu.udh import parse_header, single_shift_language
 
 FLAG_UDHI = 0x40
 FLAG_STATUS_REPORT_REQUEST = 0x20
@@ -67,7 +67,8 @@ def _to_bytes(pdu: str | bytes) -> bytes:
 def read_user_data(reader: Reader, udhi: bool, alphabet: str) -> tuple[str, bytes | None, Concat | None]:
     """Read TP-UDL and TP-UD; return (text, 8-bit data or None, concatenation or None).
 
-    GSM-7 text after a UDH starts at the next septet boundary (fill bits skipped).
+    GSM-7 text after a UDH starts at the next septet boundary (fill bits skipped); a
+    Spanish single-shift IE (0x24 = 2) switches ESC codes to that table (á, í, ó, ú, ç...).
     UCS-2 is decoded as UTF-16-BE; an odd octet or a lone surrogate becomes U+FFFD
     so the rest of the message survives. Raises PduError on overrunning lengths.
     """
@@ -75,6 +76,7 @@ def read_user_data(reader: Reader, udhi: bool, alphabet: str) -> tuple[str, byte
     octets = (udl * 7 + 7) // 8 if alphabet == GSM7 else udl
     ud = reader.take(octets, "user data")
     concat = None
+    single_shift = None
     header_octets = 0
     if udhi:
         if not ud:
@@ -83,11 +85,12 @@ def read_user_data(reader: Reader, udhi: bool, alphabet: str) -> tuple[str, byte
         if header_octets > len(ud):
             raise PduError(f"user-data header length {ud[0]} overruns the {len(ud)}-octet user data")
         concat = parse_header(ud[1:header_octets])
+        single_shift = single_shift_language(ud[1:header_octets])
     if alphabet == GSM7:
         start = (header_octets * 8 + 6) // 7
         if start > udl:
             raise PduError(f"user-data header ({start} septets) is longer than the user data ({udl} septets)")
-        return gsm7.from_septets(gsm7.unpack(ud, udl - start, start)), None, concat
+        return gsm7.from_septets(gsm7.unpack(ud, udl - start, start), single_shift), None, concat
     body = ud[header_octets:]
     if alphabet == UCS2:
         return body.decode("utf-16-be", errors="replace"), None, concat

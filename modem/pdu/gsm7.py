@@ -52,6 +52,17 @@ def _build_tables() -> tuple[tuple[str, ...], dict[int, str], dict[str, tuple[in
 BASIC, EXTENSION, _ENCODE = _build_tables()
 
 
+def _spanish_single_shift() -> dict[int, str]:
+    """TS 23.038 §A.2.2 Spanish single-shift table (IE 0x24, language 2), from gsm0338's charset."""
+    from gsm0338.charset import SINGLE_SHIFT_CHARACTER_SET_SPANISH
+    codec = gsm0338.Codec(single_shift_decode_map=SINGLE_SHIFT_CHARACTER_SET_SPANISH)
+    return {code: codec.decode(bytes([ESC, code]))[0] for code in SINGLE_SHIFT_CHARACTER_SET_SPANISH}
+
+
+SPANISH_SINGLE_SHIFT = 2
+SINGLE_SHIFT_TABLES = {SPANISH_SINGLE_SHIFT: _spanish_single_shift()}
+
+
 def is_gsm7(text: str) -> bool:
     """True when every character of ``text`` exists in the GSM-7 basic or extension table."""
     return all(char in _ENCODE for char in text)
@@ -81,8 +92,13 @@ def septet_count(text: str) -> int:
     return sum(len(char_septets(char)) for char in text)
 
 
-def from_septets(septets: list[int] | bytes) -> str:
-    """Decode septet values to text; never raises for values 0-127 (see module notes)."""
+def from_septets(septets: list[int] | bytes, single_shift: int | None = None) -> str:
+    """Decode septet values to text; never raises for values 0-127 (see module notes).
+
+    ``single_shift`` is the national language of a single-shift UDH IE (0x24); only Spanish
+    (2) is known, others fall back to the default extension table.
+    """
+    extension = SINGLE_SHIFT_TABLES.get(single_shift, EXTENSION)
     out: list[str] = []
     escaped = False
     for value in septets:
@@ -92,7 +108,7 @@ def from_septets(septets: list[int] | bytes) -> str:
             if value == ESC:
                 out.append(" ")  # reserved: "another extension table"; show a space
             else:
-                out.append(EXTENSION.get(value, BASIC[value]))
+                out.append(extension.get(value, BASIC[value]))
         elif value == ESC:
             escaped = True
         else:

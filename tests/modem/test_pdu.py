@@ -366,3 +366,17 @@ def test_gsm7_text_after_udh_with_other_information_elements():
     message = decode(pdu)
     assert message.text == "Hola [mundo]"
     assert message.concat == Concat(0x2A, 2, 1, 8)
+
+
+def test_spanish_single_shift_table_from_the_udh():
+    # UDH 03 24 01 02: single-shift IE, language 2 (Spanish): ESC 0x6F is "ó", ESC 0x61 "á", ESC 0x09 "ç"
+    header = bytes.fromhex("03240102")
+    septets = gsm7.to_septets("Pag") + [0x1B, 0x6F] + gsm7.to_septets(" ma") + [0x1B, 0x09, 0x1B, 0x61] \
+        + gsm7.to_septets(" €")
+    header_septets = (len(header) * 8 + 6) // 7
+    ud = header + gsm7.pack(septets, header_septets * 7 - len(header) * 8)
+    pdu = ("00" + "44" + "0B91" + "1326880736F4" + "0000" + "11101171955140"
+           + f"{header_septets + len(septets):02X}" + ud.hex())
+    assert decode(pdu).text == "Pagó maçá €"
+    # without the IE the same escapes fall back to the basic table's letters
+    assert gsm7.from_septets(septets) == "Pago maÇa €"
