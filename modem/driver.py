@@ -1,0 +1,470 @@
+"""Our own GSM modem driver: one reader thread, one lock per transaction, events on a queue.
+
+``Modem(url, profile=..., pin=..., store=..., events=..., clock=...)`` talks
+AT commands (PDU mode) over a port opened by URL (:mod:`modem.transport`).
+
+Threads and locks (the design that makes python-gsmmodem's bugs 1-4, 8-10
+impossible here — see shared/notes/python-gsmmodem-evaluation.md §2):
+
+- ONE reader thread only reads bytes and feeds :class:`modem.at.AtParser`,
+  which classifies every line as unsolicited or response *before* collecting
+  it. Responses complete the waiting transaction; a ``> `` prompt wakes it;
+  URCs go to the supervisor's job queue. The reader never runs consumer code
+  and never writes, so it cannot block; any exception from the parser or a
+  handler is logged and the thread goes on (a dead reader is impossible by
+  construction: its loop catches everything but ``SystemExit``).
+- ONE lock per *transaction*: ``AT+CMGS=<len>`` → prompt → body + Ctrl-Z →
+  final result is held under one lock, so a concurrent signal poll can never
+  land inside a body.
+- The supervisor thread (:mod:`modem.supervisor`) runs everything that needs
+  commands in reaction to the modem (``+CMTI`` → ``AT+CMGR``, ``+CDSI``, SIM
+  sweeps, expiry sweeps, liveness, reconnect and re-init). Consumers get
+  :mod:`modem.events` objects on ``modem.events`` (a ``queue.Queue``) and run
+  in their own threads.
+
+Sending: :meth:`Modem.send_sms` returns :class:`modem.sending.SentSms` (see
+its docstring for the states ``sent`` / ``failed`` / ``uncertain``); it
+raises :class:`ModemDisconnected` only when nothing reached the modem (safe
+to resend), and :class:`PduError` for text or numbers that cannot be encoded.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+from modem import info
+from modem.at import AtParser, Noise, Prompt, Response, Urc
+from modem.errors import CommandTimeout, ModemDisconnected, ModemError
+from modem.events import CLOSED, CONNECTED, ModemStateChanged, ProtocolNoise
+from modem.profiles import Profile, get_profile
+from modem.reassembly import Reassembler
+from modem.reports import ReportTracker
+from modem.retry import Backoff
+from modem.stores import DriverStore, MemoryStore
+from modem.transport import SerialTransport
+
+log = logging.getLogger("cobrador.modem.driver")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Per-command bounds in seconds (real time, not the injected clock)."""
+
+    default: float = 10.0          # short commands: AT, CSQ, CPIN?, CMGD ...
+    prompt: float = 10.0           # AT+CMGS=<len> until "> "
+    send: float = 60.0             # body + Ctrl-Z until +CMGS / error (network round trip)
+    read: float = 15.0             # AT+CMGR, AT+CMGL
+    ussd: float = 30.0             # AT+CUSD until the +CUSD answer
+    liveness: float = 5.0          # the supervisor's "AT" probe
+    sim_ready: float = 15.0        # after the PIN, until +CPIN: READY
+
+    def for_command(self, line: str) -> float:
+        upper = line.upper()
+        if upper.startswith(("AT+CMGL", "AT+CMGR", "AT+COPS=?")):
+            return self.read
+        if upper.startswith("AT+CUSD"):
+            return self.ussd
+        return self.default
+
+
+class _Transaction:
+    """The one command in flight: filled by the reader thread, awaited by the caller."""
+
+    __slots__ = ("command", "changed", "prompt", "response", "lost", "final_at")
+
+    def __init__(self, command: str):
+        self.command = command
+        self.changed = threading.Event()
+        self.prompt = False
+        self.response: Response | None = None
+        self.lost: ModemDisconnected | None = None
+        self.final_at = 0.0
+
+
+class SendProgress:
+    """What a CMGS transaction got as far as (to tell "nothing sent" from "maybe sent")."""
+
+    __slots__ = ("body_written",)
+
+    def __init__(self):
+        self.body_written = False
+
+
+class Modem:
+    """A GSM modem on ``url`` (device path or pyserial URL). Context manager; ``close()`` safe twice.
+
+    ``profile``: a :class:`Profile` or its name. ``pin``: the SIM PIN, if the SIM
+    has one. ``store``: a :class:`DriverStore` for report-matching, reassembly
+    and unacked inline messages (default: in memory). ``events``: the queue
+    events are put on (default: a new one, ``modem.events``). ``clock``: epoch
+    seconds for report/reassembly windows (injectable for tests).
+    ``report_expiry``: seconds without a final status report before a part is
+    ``expired``; ``reassembly_timeout``: seconds before a partial multipart is
+    delivered incomplete. ``send_backoff``: retries for temporary CMS errors.
+    """
+
+    def __init__(self, url: str, *, profile: Profile | str = "generic", pin: str | None = None,
+                 store: DriverStore | None = None, events: queue.Queue | None = None, clock=time.time,
+                 timeouts: Timeouts = Timeouts(), send_backoff: Backoff = Backoff(attempts=3, base=0.5),
+                 reconnect_backoff: Backoff = Backoff(attempts=1_000_000, base=0.1, factor=2.0, cap=5.0),
+                 report_expiry: float = 2 * 86400.0, report_retention: float | None = None,
+                 reassembly_timeout: float = 24 * 3600.0, liveness_interval: float = 30.0,
+                 sim_sweep_interval: float = 300.0, maintenance_interval: float = 1.0,
+                 boot_settle: float = 0.5, baudrate: int = 115200):
+        from modem.incoming import Inbox
+        from modem.sending import Sender
+        from modem.supervisor import Supervisor
+
+        self.url = str(url)
+        self.profile = get_profile(profile)
+        self.pin = pin
+        self.store = store if store is not None else MemoryStore()
+        self.events: queue.Queue = events if events is not None else queue.Queue()
+        self.clock = clock
+        self.timeouts = timeouts
+        self.send_backoff = send_backoff
+        self.reconnect_backoff = reconnect_backoff
+        self.liveness_interval = liveness_interval
+        self.sim_sweep_interval = sim_sweep_interval
+        self.maintenance_interval = maintenance_interval
+        self.boot_settle = boot_settle
+
+        self._transport = SerialTransport(self.url, baudrate=baudrate)
+        self._parser = AtParser(self.profile)
+        self._parser_lock = threading.Lock()      # feed() vs command()/body(): tiny critical sections
+        self._txn_lock = threading.RLock()        # one transaction at a time (RLock: init nests helpers)
+        self._txn: _Transaction | None = None
+        self.state_lock = threading.RLock()       # tracker + reassembler + inline inbox + store saves
+        self.ussd_lock = threading.Lock()         # one USSD session at a time
+
+        saved = self._load_store()
+        self.tracker = ReportTracker(expiry=report_expiry, retention=report_retention, state=saved.get("reports"))
+        self.reassembler = Reassembler(timeout=reassembly_timeout, state=saved.get("reassembly"))
+        self.inline_inbox: dict[str, dict] = dict(saved.get("inline") or {})
+
+        self._port_open = threading.Event()       # the reader may read
+        self.ready = threading.Event()            # init done: user commands allowed
+        self._closing = threading.Event()
+        self._closed = False
+        self._opened = False
+        self.generation = 0                       # bumped on every (re)open; stale loss reports are ignored
+        self.last_rx = time.monotonic()
+        self.last_cmgs_final: float | None = None  # monotonic time of the last CMGS final result (benchmarks)
+        self.dead_times: list[float] = []          # CMGS final -> next CMGS bytes out, seconds (bounded)
+
+        self.sender = Sender(self)
+        self.inbox = Inbox(self)
+        self.supervisor = Supervisor(self)
+        self._reader = threading.Thread(target=self._read_loop, name="cobrador-modem-reader", daemon=True)
+
+    # -- lifecycle -------------------------------------------------------
+    def __enter__(self) -> "Modem":
+        self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Open the port, run the profile's init, start the threads.
+
+        Raises ModemDisconnected (port cannot be opened), CommandTimeout (no
+        answer), SimPinRequired / WrongPin / SimPukRequired (SIM locked; a
+        wrong PIN is never retried), CmeError/CommandError from init.
+        """
+        if self._opened:
+            return
+        if self._closed:
+            raise ModemDisconnected("modem was closed")
+        self._opened = True
+        self._reader.start()
+        try:
+            self.supervisor.connect_first()
+        except BaseException:
+            self.close()
+            raise
+        self.supervisor.start()
+
+    def close(self) -> None:
+        """Stop the threads and close the port; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._closing.set()
+        self.ready.clear()
+        self.supervisor.stop()
+        self._port_open.clear()
+        self._fail_transaction(ModemDisconnected("modem closed"))
+        self._transport.close()
+        if self._reader.is_alive() and self._reader is not threading.current_thread():
+            self._reader.join(timeout=2.0)
+        self.emit(ModemStateChanged(CLOSED, "closed by the application", self.clock()))
+        log.info("modem %s closed", self.url)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- events and persistence --------------------------------------------
+    def emit(self, event) -> None:
+        """Hand an event to consumers (never blocks: the queue is unbounded unless the caller made it not)."""
+        try:
+            self.events.put_nowait(event)
+        except queue.Full:
+            log.error("event queue full; dropping %r", event)
+
+    def _load_store(self) -> dict:
+        try:
+            state = self.store.load()
+            return state if isinstance(state, dict) else {}
+        except Exception as exc:      # a broken store must not keep the modem down
+            log.error("driver store unreadable (%s); starting with empty state", exc)
+            return {}
+
+    def persist(self) -> None:
+        """Save report/reassembly/inline state (call with ``state_lock`` held). Errors are logged."""
+        try:
+            self.store.save({"schema_version": 1, "reports": self.tracker.to_dict(),
+                             "reassembly": self.reassembler.to_dict(), "inline": self.inline_inbox})
+        except Exception as exc:
+            log.error("cannot save driver state: %s", exc)
+
+    # -- the reader thread -----------------------------------------------------
+    def _read_loop(self) -> None:
+        while not self._closing.is_set():
+            if not self._port_open.wait(0.2):
+                continue
+            generation = self.generation
+            try:
+                data = self._transport.read()
+            except ModemDisconnected as exc:
+                self.link_lost(exc, generation)
+                time.sleep(0.01)
+                continue
+            except Exception:           # never let the reader die
+                log.exception("unexpected error reading the port")
+                continue
+            if data:
+                self.last_rx = time.monotonic()
+                self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
+        try:
+            with self._parser_lock:
+                events = self._parser.feed(data)
+        except Exception:
+            log.exception("AT parser failed on %r", data[:200])
+            self.emit(ProtocolNoise(bytes(data), "parser error", self.clock()))
+            return
+        for event in events:
+            try:
+                self._route(event)
+            except Exception:
+                log.exception("routing %r failed", event)
+
+    def _route(self, event) -> None:
+        if isinstance(event, Response):
+            txn = self._txn
+            if txn is not None and txn.response is None and txn.lost is None:
+                txn.final_at = time.monotonic()
+                txn.response = event
+                txn.changed.set()
+            else:
+                log.warning("response with no command waiting: %r", event)
+        elif isinstance(event, Prompt):
+            txn = self._txn
+            if txn is not None:
+                txn.prompt = True
+                txn.changed.set()
+        elif isinstance(event, Urc):
+            self.supervisor.router.early(event)
+            self.supervisor.post_urc(event)
+        elif isinstance(event, Noise):
+            log.warning("modem noise (%s): %r", event.reason, event.data[:120])
+            self.emit(ProtocolNoise(bytes(event.data), event.reason, self.clock()))
+        else:
+            log.debug("unknown parser event %r", event)
+
+    # -- link state ------------------------------------------------------------
+    def link_lost(self, exc: BaseException, generation: int | None = None) -> None:
+        """The port failed (from the reader, a writer, or a hang): fail the transaction, wake the supervisor."""
+        if generation is not None and generation != self.generation:
+            return
+        if not self._port_open.is_set() or self._closing.is_set():
+            return
+        self._port_open.clear()
+        self.ready.clear()
+        lost = exc if isinstance(exc, ModemDisconnected) else ModemDisconnected(str(exc))
+        self._fail_transaction(lost)
+        self.supervisor.post_lost(str(exc), self.generation)
+
+    def reopen_port(self) -> None:
+        """(Supervisor) close and reopen the same URL; the reader resumes on the new port."""
+        self._port_open.clear()
+        self._transport.close()
+        self.generation += 1
+        self._transport.open()
+        with self._parser_lock:
+            self._parser.reset()
+        self.last_rx = time.monotonic()
+        self._port_open.set()
+
+    def close_port(self) -> None:
+        self._port_open.clear()
+        self.ready.clear()
+        self._transport.close()
+
+    def _fail_transaction(self, exc: ModemDisconnected) -> None:
+        txn = self._txn
+        if txn is not None and txn.response is None:
+            txn.lost = exc
+            txn.changed.set()
+
+    def require_ready(self) -> None:
+        if self._closed:
+            raise ModemDisconnected("modem is closed")
+        if not self.ready.is_set():
+            raise ModemDisconnected(f"modem on {self.url} is not connected (reconnecting)")
+
+    # -- transactions ------------------------------------------------------------
+    def command(self, line: str, *, timeout: float | None = None, check: bool = True,
+                _internal: bool = False) -> Response:
+        """Send one AT command and wait for its final result.
+
+        Returns the :class:`Response`; with ``check`` a non-OK result raises
+        (CommandError / CmeError / CmsError). Raises CommandTimeout,
+        ModemDisconnected (port gone, or not initialised yet).
+        """
+        if not _internal:
+            self.require_ready()
+        response = self._transact(line, timeout=timeout if timeout is not None else self.timeouts.for_command(line))
+        if check and not response.result.ok:
+            response.result.raise_for(line)
+        return response
+
+    def transact_send(self, line: str, body: str, progress: SendProgress) -> Response:
+        """``AT+CMGS=<len>`` → prompt → ``body`` + Ctrl-Z → final result, as ONE transaction."""
+        return self._transact(line, timeout=self.timeouts.send, body=body, progress=progress)
+
+    def _transact(self, line: str, *, timeout: float, body: str | None = None,
+                  progress: SendProgress | None = None) -> Response:
+        with self._txn_lock:
+            if not self._port_open.is_set():
+                raise ModemDisconnected(f"{self.url} is not open")
+            txn = _Transaction(line)
+            with self._parser_lock:
+                self._txn = txn
+                data = self._parser.command(line, expect_prompt=body is not None)
+            try:
+                if body is not None and self.last_cmgs_final is not None:
+                    gap = time.monotonic() - self.last_cmgs_final
+                    if len(self.dead_times) < 100_000:
+                        self.dead_times.append(gap)
+                self._write(data)
+                if body is not None:
+                    self._wait(txn, self.timeouts.prompt, want_prompt=True)
+                    if txn.response is None:
+                        with self._parser_lock:
+                            payload = self._parser.body(body)
+                        progress.body_written = True
+                        self._write(payload)
+                self._wait(txn, timeout, want_prompt=False)
+                if body is not None:
+                    self.last_cmgs_final = txn.final_at
+                return txn.response
+            finally:
+                with self._parser_lock:
+                    if txn.response is None:
+                        self._parser.abandon()   # a late answer becomes Noise, never another command's
+                    self._txn = None
+
+    def _write(self, data: bytes) -> None:
+        generation = self.generation
+        try:
+            self._transport.write(data)
+        except ModemDisconnected as exc:
+            self.link_lost(exc, generation)
+            raise
+
+    def _wait(self, txn: _Transaction, timeout: float, *, want_prompt: bool) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if txn.lost is not None:
+                raise txn.lost
+            if txn.response is not None or (want_prompt and txn.prompt):
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._abandon(txn, want_prompt)
+                raise CommandTimeout(txn.command, timeout)
+            txn.changed.wait(remaining)
+            txn.changed.clear()
+            # re-check the fields: they are set before the event, so a clear() here never loses a wake-up
+            if txn.lost is not None or txn.response is not None or (want_prompt and txn.prompt):
+                continue
+
+    def _abandon(self, txn: _Transaction, waiting_prompt: bool) -> None:
+        """A command timed out: cancel a pending prompt (briefly awaiting its final result), ask for a liveness check."""
+        if waiting_prompt and txn.response is None and txn.lost is None:
+            try:
+                with self._parser_lock:
+                    cancel = self._parser.cancel_body()
+                self._transport.write(cancel)
+                txn.changed.wait(1.0)
+            except ModemError:
+                pass
+        log.warning("no answer to %r; checking the modem", txn.command)
+        self.supervisor.request_liveness_check()
+
+    # -- public API ------------------------------------------------------------------
+    def send_sms(self, number: str, text: str, *, transliterate: bool = False):
+        """Send an SMS; returns :class:`modem.sending.SentSms` (state sent / failed / uncertain).
+
+        Raises ModemDisconnected (or CommandTimeout) only when nothing of the
+        message reached the modem — resending later is safe — and PduError for
+        text or numbers that cannot be encoded. See :mod:`modem.sending`.
+        """
+        return self.sender.send(number, text, transliterate=transliterate)
+
+    def ussd(self, code: str, *, timeout: float | None = None) -> str:
+        """The network's answer to USSD ``code`` (e.g. ``"*611#"``), decoded per profile."""
+        return info.ussd(self, code, timeout=timeout)
+
+    def signal(self) -> "info.Signal":
+        """``AT+CSQ`` → Signal(rssi, dbm) (dbm None when unknown)."""
+        result = info.signal(self)
+        self.supervisor.router._signal(result.rssi)
+        return result
+
+    def registration(self) -> "info.Registration":
+        """``AT+CREG?`` (and ``AT+CEREG?`` on LTE profiles) → Registration."""
+        return info.registration(self)
+
+    def operator(self) -> str | None:
+        """``AT+COPS?`` → operator name, or None when not registered."""
+        return info.operator(self)
+
+    def network_time(self):
+        """``AT+CCLK?`` → aware datetime, or None when the modem shows a factory default (e.g. 04/01/01)."""
+        return info.network_time(self)
+
+    def identity(self) -> "info.Identity":
+        """(imei, imsi, iccid, manufacturer, model)."""
+        return info.identity(self)
+
+    def sweep_sim(self) -> None:
+        """Run the SIM storage sweep (``AT+CMGL=4``) now, on the caller's thread."""
+        self.inbox.sweep()
+
+    def maintain(self) -> None:
+        """Run the report-expiry and reassembly-timeout sweeps now (the supervisor also runs them)."""
+        self.supervisor.maintain()
+
+    @property
+    def call_handlers(self) -> dict:
+        """Handlers for call-state URCs keyed by ``profile.call_urc_style`` (the voice layer's seam)."""
+        return self.supervisor.router.call_handlers

@@ -1,0 +1,281 @@
+"""Incoming messages and status reports: read, decode, reassemble, offer, delete only after ack.
+
+Runs on the supervisor thread (never the reader). The rules:
+
+- ``+CMTI`` → ``AT+CMGR=<i>``; the message is decoded and offered as
+  :class:`modem.events.IncomingSms`; ``AT+CMGD=<i>`` happens ONLY when the
+  consumer calls ``event.ack()``. A message never acked stays on the SIM and
+  is offered again after a restart (the SIM sweep finds it); within one run it
+  is offered once (``offered`` remembers the index).
+- ``+CMT`` (inline, not stored by the modem) is saved in the DriverStore
+  ("inline inbox") before it is offered, and removed on ack; a restart
+  offers it again.
+- Multipart parts go through the durable :class:`modem.reassembly.Reassembler`
+  keyed on (sender, reference, total); the ack deletes every part.
+- ``AT+CMGL=4`` sweeps the storage periodically and at (re)connect, so
+  messages that arrived while the port was closed are not left behind.
+- A PDU that does not decode becomes :class:`UndecodableSms` (raw hex kept,
+  deleted only on ack) — the reader and the other messages are unaffected.
+- Status reports (``+CDS`` inline, ``+CDSI`` from the report storage, or a
+  report found in the message storage) go to the report tracker; stored
+  reports are deleted once matched or recorded.
+- Storage full: ``AT+CPMS?`` counts after each new message and sweep,
+  ``+CMS ERROR: 322``, and the vendors' "SMS full" URCs → one
+  :class:`StorageFull` event per transition to full.
+
+Deletion and reading share ``storage_lock`` with the ``+CDSI`` storage switch
+(``AT+CPMS="SR"`` … restore), so an ack can never delete from the wrong memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+
+from modem.errors import CommandError, CommandTimeout, ModemDisconnected, ModemError, PduError
+from modem.events import IncomingSms, StorageFull, UndecodableSms, _Ack
+from modem.pdu import Deliver, StatusReport, Submit, decode
+from modem.queries import parse_cmgl_header, parse_cmgr_header, parse_cpms
+from modem.reassembly import Assembled
+from modem.reports import Report
+
+log = logging.getLogger("cobrador.modem.incoming")
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha1("|".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:20]
+
+
+class Inbox:
+    """Incoming-side state of one modem (in-memory parts; durable parts live in the modem's store)."""
+
+    def __init__(self, modem):
+        self.modem = modem
+        self.storage_lock = threading.RLock()
+        self.offered: set[int] = set()
+        self.deferred_deletes: set[int] = set()
+        self.storage_full = False
+
+    # -- entry points (supervisor thread) ------------------------------------
+    def on_stored(self, index: int) -> None:
+        """``+CMTI``: read message ``index`` from the message storage and offer it."""
+        if index in self.offered:
+            return
+        pdu = self._read(index)
+        if pdu is not None:
+            self._handle(pdu, index, None)
+        self.check_storage("CPMS")
+
+    def on_inline(self, pdu: str) -> None:
+        """``+CMT``: an SMS delivered inline; saved durably before it is offered."""
+        m = self.modem
+        token = _key("inline", pdu.strip().upper())
+        with m.state_lock:
+            m.inline_inbox[token] = {"pdu": pdu.strip(), "at": m.clock()}
+            m.persist()
+        self._handle(pdu, None, token)
+
+    def replay_inline(self) -> None:
+        """At open: offer again every inline message that was never acked."""
+        for token, entry in list(self.modem.inline_inbox.items()):
+            self._handle(str(entry.get("pdu", "")), None, token)
+
+    def on_report_pdu(self, pdu: str) -> None:
+        """``+CDS``: an inline status report."""
+        try:
+            message = decode(pdu)
+        except PduError as exc:
+            log.error("undecodable status report %r: %s", pdu[:80], exc)
+            return
+        if isinstance(message, StatusReport):
+            self.apply_report(message)
+        else:
+            log.warning("+CDS carried a %s, not a status report", type(message).__name__)
+
+    def on_stored_report(self, memory: str | None, index: int) -> None:
+        """``+CDSI``: read report ``index`` from ``memory`` (switching ``AT+CPMS`` if needed), apply, delete."""
+        m = self.modem
+        storage = m.profile.storage
+        with self.storage_lock:
+            switched = bool(memory) and memory.upper() != storage.upper()
+            try:
+                if switched:
+                    m.command(f'AT+CPMS="{memory}"')
+                pdu = self._read(index)
+                if pdu is not None:
+                    self.on_report_pdu(pdu)
+                    self._delete_now([index], track=False)
+            finally:
+                if switched:
+                    try:
+                        m.command(m.profile.cpms_command)
+                    except (CommandError, CommandTimeout) as exc:
+                        log.error("cannot restore message storage after reading a report: %s", exc)
+
+    def apply_report(self, report: StatusReport) -> None:
+        m = self.modem
+        sc_time = report.service_centre_time.timestamp() if report.service_centre_time else None
+        with m.state_lock:
+            updates = m.tracker.on_report(Report(report.message_reference, report.recipient, report.status, sc_time),
+                                          now=m.clock())
+            m.persist()
+        for update in updates:
+            m.emit(update)
+
+    def sweep(self) -> None:
+        """``AT+CMGL=4``: offer every stored message not offered yet in this run; check the counts."""
+        with self.storage_lock:
+            response = self.modem.command("AT+CMGL=4")
+        lines = list(response.lines)
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if line.upper().startswith("+CMGL"):
+                try:
+                    header = parse_cmgl_header(line)
+                except ModemError as exc:
+                    log.warning("skipping garbled +CMGL line %r: %s", line, exc)
+                    i += 1
+                    continue
+                pdu = lines[i + 1] if i + 1 < len(lines) and not lines[i + 1].upper().startswith("+CMGL") else ""
+                i += 2 if pdu else 1
+                if header.index not in self.offered:
+                    self._handle(pdu, header.index, None)
+            else:
+                i += 1
+        self.check_storage("CPMS")
+
+    def run_deferred_deletes(self) -> None:
+        """After a reconnect: the deletions acked while the port was down."""
+        pending = sorted(self.deferred_deletes)
+        if pending:
+            log.info("running %d deferred deletion(s)", len(pending))
+            self._delete_now(pending)
+
+    def check_storage(self, source: str) -> None:
+        """Read ``AT+CPMS?`` and report a transition to full."""
+        m = self.modem
+        try:
+            with self.storage_lock:
+                response = m.command("AT+CPMS?")
+            line = next((l for l in response.lines if l.upper().startswith("+CPMS")), None)
+            if line is None:
+                return
+            memory, used, total = parse_cpms(line)[0]
+        except (CommandError, CommandTimeout, ModemError) as exc:
+            log.debug("storage check failed: %s", exc)
+            return
+        self.set_full(used >= total > 0, memory or m.profile.storage, used, total, source)
+
+    def set_full(self, full: bool, memory: str, used: int | None, total: int | None, source: str) -> None:
+        if full and not self.storage_full:
+            log.error("message storage %s full (%s/%s, %s)", memory, used, total, source)
+            self.modem.emit(StorageFull(memory, used, total, source, self.modem.clock()))
+        self.storage_full = full
+
+    # -- internals -------------------------------------------------------------
+    def _read(self, index: int) -> str | None:
+        m = self.modem
+        try:
+            with self.storage_lock:
+                response = m.command(f"AT+CMGR={index}")
+        except CommandError as exc:
+            log.warning("cannot read message %d: %s", index, exc)
+            if exc.code == 322:
+                self.set_full(True, m.profile.storage, None, None, "+CMS ERROR 322")
+            return None
+        lines = list(response.lines)
+        for n, line in enumerate(lines):
+            if line.upper().startswith("+CMGR"):
+                try:
+                    parse_cmgr_header(line)
+                except ModemError as exc:
+                    log.warning("garbled +CMGR header %r: %s", line, exc)
+                return lines[n + 1] if n + 1 < len(lines) else ""
+        log.info("message %d is empty", index)
+        return None
+
+    def _handle(self, pdu: str, index: int | None, token: str | None) -> None:
+        m = self.modem
+        try:
+            message = decode(pdu.strip())
+        except PduError as exc:
+            log.error("undecodable message at %s: %s", index if index is not None else "inline", exc)
+            if index is not None:
+                self.offered.add(index)
+            ack = _Ack(lambda: self.acknowledge((index,) if index is not None else (), (token,) if token else ()))
+            m.emit(UndecodableSms(pdu.strip(), str(exc), index, m.clock(), ack))
+            return
+        if isinstance(message, StatusReport):
+            self.apply_report(message)
+            self.acknowledge((index,) if index is not None else (), (token,) if token else ())
+            return
+        if isinstance(message, Submit) or not isinstance(message, Deliver):
+            log.debug("leaving stored %s at %s alone", type(message).__name__, index)
+            if index is not None:
+                self.offered.add(index)
+            return
+        if index is not None:
+            self.offered.add(index)
+        concat = message.concat
+        if concat is not None and concat.total > 1:
+            try:
+                with m.state_lock:
+                    assembled = m.reassembler.add(sender=message.sender, reference=concat.reference,
+                                                  total=concat.total, sequence=concat.sequence, text=message.text,
+                                                  timestamp=message.timestamp, sim_index=index, now=m.clock(),
+                                                  token=token)
+                    m.persist()
+            except ValueError as exc:
+                log.warning("impossible concatenation info (%s); offering the part alone", exc)
+            else:
+                if assembled is not None:
+                    self.offer_assembled(assembled)
+                return
+        m.emit(IncomingSms(sender=message.sender, text=message.text, timestamp=message.timestamp,
+                           message_key=_key("single", pdu.strip().upper()), complete=True,
+                           sim_indexes=(index,) if index is not None else (), at=m.clock(),
+                           _ack=self._ack_for((index,) if index is not None else (), (token,) if token else ())))
+
+    def offer_assembled(self, a: Assembled) -> None:
+        m = self.modem
+        self.offered.update(a.sim_indexes)
+        m.emit(IncomingSms(sender=a.sender, text=a.text, timestamp=a.timestamp,
+                           message_key=_key("multi", a.key, a.timestamp.isoformat() if a.timestamp else ""),
+                           complete=a.complete, parts_total=a.total, parts_received=len(a.sequences),
+                           sim_indexes=a.sim_indexes, at=m.clock(), _ack=self._ack_for(a.sim_indexes, a.tokens)))
+
+    def _ack_for(self, indexes: tuple[int, ...], tokens: tuple[str, ...]) -> _Ack:
+        return _Ack(lambda: self.acknowledge(indexes, tokens))
+
+    def acknowledge(self, indexes, tokens) -> bool:
+        """The consumer stored the message: forget inline copies, delete SIM copies (deferred if offline)."""
+        m = self.modem
+        if tokens:
+            with m.state_lock:
+                for token in tokens:
+                    m.inline_inbox.pop(token, None)
+                m.persist()
+        if indexes:
+            self._delete_now(list(indexes))
+        return True
+
+    def _delete_now(self, indexes: list[int], *, track: bool = True) -> None:
+        m = self.modem
+        for n, index in enumerate(indexes):
+            try:
+                with self.storage_lock:
+                    m.command(f"AT+CMGD={index}")
+            except (ModemDisconnected, CommandTimeout) as exc:
+                if track:
+                    log.warning("deletion of %s deferred until the modem is back: %s", indexes[n:], exc)
+                    self.deferred_deletes.update(indexes[n:])
+                return
+            except CommandError as exc:
+                log.warning("AT+CMGD=%d refused (%s); treating as already gone", index, exc)
+            self.deferred_deletes.discard(index)
+            if track:
+                self.offered.discard(index)
+        if track and self.storage_full:
+            self.check_storage("CPMS")

@@ -1,0 +1,180 @@
+"""Sending SMS: segments, retries, message references, and what a send's outcome means.
+
+:meth:`Sender.send` (exposed as ``Modem.send_sms``) encodes the text
+(:func:`modem.pdu.encode_submit`, status report requested), then sends each
+segment as ONE transaction (``AT+CMGS=<len>`` → ``> `` → PDU + Ctrl-Z →
+``+CMGS: <mr>``), with ``AT+CMMS=2`` around multipart messages (and
+``AT+CMMS=0`` after). Each accepted segment's MR is registered at once with
+the report tracker (and saved through the DriverStore) so reports match even
+across a restart.
+
+Outcome (:class:`SentSms.state`):
+
+- ``"sent"``: every segment was accepted (``+CMGS: <mr>`` per part);
+- ``"failed"``: the modem/network refused a segment with a permanent error,
+  or a temporary one that persisted through the bounded retries
+  (``error`` holds the CmsError/CmeError; ``parts`` the segments that did go —
+  a multipart may be partially delivered). The next message is unaffected;
+- ``"uncertain"``: the link died or stopped answering *after* a segment's
+  body was written: that segment may or may not have reached the network.
+  It is never resent automatically; the caller decides (e.g. ask a person).
+
+``ModemDisconnected`` (or ``CommandTimeout`` before any body was written) is
+**raised** only when nothing of this message reached the network: resending
+later is safe. ``PduError`` is raised for text/numbers that cannot be encoded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from modem.at import Response
+from modem.errors import AtProtocolError, CommandError, CommandTimeout, ModemDisconnected, ModemError
+from modem.events import StorageFull
+from modem.pdu import encode_submit
+from modem.queries import find_line, fields
+from modem.retry import ABORT, FAIL, RETRY, classify
+
+log = logging.getLogger("cobrador.modem.sending")
+
+
+@dataclass(frozen=True)
+class PartRef:
+    """One accepted segment: ``mr`` from ``+CMGS: <mr>``, ``sequence`` 1-based, ``sent_at`` (driver clock)."""
+
+    mr: int
+    sequence: int
+    sent_at: float
+
+
+@dataclass(frozen=True)
+class SentSms:
+    """What happened to one ``send_sms`` call (see the module docstring for ``state``)."""
+
+    message_id: str
+    number: str
+    state: str
+    segments: int
+    parts: tuple[PartRef, ...] = ()
+    error: BaseException | None = field(default=None, compare=False)
+    uncertain_sequence: int | None = None
+
+    @property
+    def references(self) -> tuple[int, ...]:
+        return tuple(p.mr for p in self.parts)
+
+
+class Sender:
+    """The send path of one :class:`modem.driver.Modem`."""
+
+    def __init__(self, modem):
+        self.modem = modem
+        self._lock = threading.Lock()   # one message at a time keeps a multipart's segments together
+
+    def send(self, number: str, text: str, *, transliterate: bool = False) -> SentSms:
+        from modem.driver import SendProgress
+
+        m = self.modem
+        pdus = encode_submit(number, text, status_report=True, transliterate=transliterate)
+        message_id = uuid.uuid4().hex
+        total = len(pdus)
+        with self._lock:
+            m.require_ready()
+            if total > 1:
+                self._best_effort("AT+CMMS=2")
+            parts: list[PartRef] = []
+            try:
+                for sequence, pdu in enumerate(pdus, start=1):
+                    progress = SendProgress()
+                    try:
+                        mr = self._send_segment(pdu.hex, pdu.tpdu_length, progress)
+                    except (ModemDisconnected, CommandTimeout) as exc:
+                        if not parts and not progress.body_written:
+                            raise           # nothing left: safe to resend
+                        state = "uncertain" if progress.body_written else "failed"
+                        log.error("send %s to %s interrupted at part %d/%d (%s): %s",
+                                  message_id, number, sequence, total, state, exc)
+                        return self._finish(message_id, number, state, total, parts, exc,
+                                            sequence if progress.body_written else None)
+                    except AtProtocolError as exc:
+                        # accepted (OK) but the MR is unreadable: sent, yet its reports cannot be matched
+                        log.error("send %s: garbled +CMGS answer at part %d: %s", message_id, sequence, exc)
+                        return self._finish(message_id, number, "uncertain", total, parts, exc, sequence)
+                    except CommandError as exc:
+                        log.warning("send %s to %s failed at part %d/%d: %s", message_id, number, sequence, total, exc)
+                        return self._finish(message_id, number, "failed", total, parts, exc, None)
+                    now = m.clock()
+                    parts.append(PartRef(mr, sequence, now))
+                    with m.state_lock:
+                        updates = m.tracker.register(message_id, number, sequence=sequence, total=total,
+                                                     mr=mr, now=now)
+                        m.persist()
+                    for update in updates:
+                        m.emit(update)
+            finally:
+                if total > 1:
+                    try:
+                        self._best_effort("AT+CMMS=0")
+                    except (CommandTimeout, ModemDisconnected):
+                        pass   # the link is gone: CMMS resets with it; the outcome above stands
+        log.info("sent %s to %s: %d part(s), MR %s", message_id, number, total, [p.mr for p in parts])
+        return SentSms(message_id, number, "sent", total, tuple(parts))
+
+    def _finish(self, message_id, number, state, total, parts, error, uncertain_sequence) -> SentSms:
+        m = self.modem
+        if parts:
+            with m.state_lock:
+                updates = m.tracker.truncate(message_id, m.clock())
+                m.persist()
+            for update in updates:
+                m.emit(update)
+        return SentSms(message_id, number, state, total, tuple(parts), error, uncertain_sequence)
+
+    def _send_segment(self, pdu_hex: str, tpdu_length: int, progress) -> int:
+        """One segment with bounded retries on temporary errors; returns the MR."""
+        m = self.modem
+        backoff = m.send_backoff
+        failures = 0
+        while True:
+            response = m.transact_send(f"AT+CMGS={tpdu_length}", pdu_hex, progress)
+            if response.result.ok:
+                return _parse_mr(response)
+            try:
+                response.result.raise_for(f"AT+CMGS={tpdu_length}")
+            except CommandError as exc:
+                if exc.code == 322:
+                    m.emit(StorageFull(m.profile.storage, None, None, "+CMS ERROR 322", m.clock()))
+                failures += 1
+                decision = classify(exc)
+                if decision == FAIL or decision == ABORT or failures >= backoff.attempts:
+                    raise
+                assert decision == RETRY
+                delay = backoff.delay(failures)
+                log.info("temporary error %s; retry %d/%d in %.2f s", exc, failures, backoff.attempts - 1, delay)
+                if m._closing.wait(delay):
+                    raise ModemDisconnected("modem closed during retry") from exc
+                m.require_ready()
+                progress.body_written = False   # a refused body did not go out; the next try starts afresh
+
+    def _best_effort(self, line: str) -> None:
+        try:
+            self.modem.command(line)
+        except CommandError as exc:
+            log.debug("%s refused (%s); continuing", line, exc)
+        except (CommandTimeout, ModemDisconnected):
+            raise
+        except ModemError as exc:
+            log.debug("%s failed (%s)", line, exc)
+
+
+def _parse_mr(response: Response) -> int:
+    line = find_line(response.lines, "+CMGS")
+    f = fields(line, "+CMGS")
+    try:
+        return int(f[0]) & 0xFF
+    except (IndexError, ValueError):
+        raise AtProtocolError(f"bad +CMGS answer {line!r}") from None
