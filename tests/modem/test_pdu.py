@@ -380,3 +380,16 @@ def test_spanish_single_shift_table_from_the_udh():
     assert decode(pdu).text == "Pagó maçá €"
     # without the IE the same escapes fall back to the basic table's letters
     assert gsm7.from_septets(septets) == "Pago maÇa €"
+
+
+@pytest.mark.parametrize("body, text", [
+    ("D83D0041", "\ufffdA"),          # high surrogate without its pair (a sender split an emoji across parts)
+    ("DE000041", "\ufffdA"),          # lone low surrogate
+    ("004100", "A\ufffd"),            # odd octet count
+    ("D83DDE00", "😀"),
+], ids=str)
+def test_ucs2_damage_becomes_replacement_characters(body, text):
+    pdu = _deliver_with_dcs(0x08, body, len(body) // 2)
+    decoded = decode(pdu).text
+    assert decoded == text
+    decoded.encode("utf-8")  # never a lone surrogate (python-gsmmodem bug 11)

@@ -73,3 +73,19 @@ def test_bad_input_exits_non_zero_with_one_line(args):
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_encode_options_reach_the_pdu():
+    result = run("encode", "--to", "3001234567", "--reference", "4660", "--reference-bits", "16",
+                 "--validity-minutes", "1440", "x" * 200)
+    assert result.returncode == 0, result.stderr
+    messages = [decode(line) for line in result.stdout.split()]
+    assert [m.concat.reference for m in messages] == [4660, 4660]
+    assert all(m.concat.bits == 16 and m.validity == timedelta(days=1) and m.status_report for m in messages)
+    assert messages[0].number == "3001234567"
+
+
+def test_plan_of_empty_text():
+    result = run("plan", "")
+    assert json.loads(result.stdout) == {"encoding": "gsm7", "segments": 1, "chars_left": 160, "units": 0,
+                                         "text": ""}
