@@ -124,7 +124,12 @@ def field_for_header(header) -> str | None:
     norm = _compact(normalise_header(header))
     if norm == "cuota":
         return "cuota"
-    return _LOOKUP.get(norm)
+    found = _LOOKUP.get(norm)
+    if found is None:  # "N° crédito", "Nro. préstamo", "Número de la obligación"
+        stripped = re.sub(r"^(?:n|no|nro|num|numero|codigo|cod|id)\s+", "", norm)
+        if stripped != norm and stripped != "cuota":
+            found = _LOOKUP.get(stripped)
+    return found
 
 
 def field_for_target(target) -> str | None:

@@ -30,6 +30,7 @@ separated by ``/``, ``;``, ``|`` or `` y ``; normalised to E.164 with
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -235,7 +236,11 @@ def parse_date(value, order: str = "dmy") -> date:
         return excel_serial_to_date(value)
     if blank(value):
         raise ParseError("falta la fecha")
-    raw = str(value).strip()
+    return _parse_date_text(str(value).strip(), order)
+
+
+@functools.lru_cache(maxsize=4096)  # due dates repeat a lot within a file
+def _parse_date_text(raw: str, order: str) -> date:
     text = _TIME.sub("", raw).strip().lower()
     try:
         if match := _ISO.match(text):
@@ -274,7 +279,11 @@ def parse_phone(value, country: str) -> ParsedPhone:
     """One phone number in any local or international form -> E.164."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    raw = str(value).strip()
+    return _parse_phone_text(str(value).strip(), country)
+
+
+@functools.lru_cache(maxsize=4096)  # instalment rows repeat the debtor's phone on every row
+def _parse_phone_text(raw: str, country: str) -> ParsedPhone:
     if _PHONE_SCIENTIFIC.match(raw):
         raise ParseError(f"teléfono en notación científica «{raw}» (se perdieron dígitos): dé a la columna formato "
                          "de texto o número sin decimales")
@@ -294,8 +303,9 @@ def parse_phone(value, country: str) -> ParsedPhone:
             number = phonenumbers.parse(candidate, country.upper())
         except phonenumbers.NumberParseException:
             continue
-        if phonenumbers.is_valid_number(number):
-            kind = phonenumbers.number_type(number)
+        # number_type() is UNKNOWN exactly when is_valid_number() is False (same metadata test): one check.
+        kind = phonenumbers.number_type(number)
+        if kind != phonenumbers.PhoneNumberType.UNKNOWN:
             return ParsedPhone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
                                kind != phonenumbers.PhoneNumberType.FIXED_LINE)
     raise ParseError(f"teléfono inválido «{raw}»")
