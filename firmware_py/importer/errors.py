@@ -15,7 +15,7 @@ class ImportFileError(CobradorError, ValueError):
     """The file as a whole cannot be imported (binary, empty, no known columns...).
 
     ``reason`` is a short machine-readable code (``"empty"``, ``"binary"``,
-    ``"no_header"``, ``"missing_columns"``, ``"too_many_rows"``, ``"unreadable"``,
+    ``"no_rows"``, ``"missing_columns"``, ``"too_many_rows"``, ``"unreadable"``,
     ``"bad_mapping"``, ``"excel_binary"``, ``"rejects_unwritable"``), ``str(error)``
     the Spanish message.
     """

@@ -298,6 +298,9 @@ def _read(table, ledger, report: ImportReport, options: ImportOptions, now: date
         for warning in record.warnings:
             report.warnings.append(Warning_(row.number, warning))
     report.rows_read = data_rows
+    if data_rows == 0:
+        raise ImportFileError("El archivo solo tiene los encabezados: no hay ninguna fila de préstamos para importar.",
+                              reason="no_rows")
     if progress is not None:
         progress(table.size, table.size)
     result = batch.finish(_ledger_phone_owners(ledger) if ledger is not None else None)
