@@ -196,8 +196,9 @@ class Modem:
         self._closed = True
         self._closing.set()
         self.ready.clear()
-        self.supervisor.stop()
         self._port_open.clear()
+        self._fail_transaction(ModemDisconnected("modem closed"))   # wakes a supervisor mid-command
+        self.supervisor.stop()
         self._fail_transaction(ModemDisconnected("modem closed"))
         self._transport.close()
         if self._reader.is_alive() and self._reader is not threading.current_thread():
@@ -353,7 +354,7 @@ class Modem:
     def _transact(self, line: str, *, timeout: float, body: str | None = None,
                   progress: SendProgress | None = None) -> Response:
         with self._txn_lock:
-            if not self._port_open.is_set():
+            if not self._port_open.is_set() or self._closing.is_set():
                 raise ModemDisconnected(f"{self.url} is not open")
             txn = _Transaction(line)
             with self._parser_lock:
@@ -395,6 +396,8 @@ class Modem:
         while True:
             if txn.lost is not None:
                 raise txn.lost
+            if self._closing.is_set() and txn.response is None:
+                raise ModemDisconnected("modem closed")
             if txn.response is not None or (want_prompt and txn.prompt):
                 return
             remaining = deadline - time.monotonic()
