@@ -41,7 +41,8 @@ _EXTRA: dict[str, dict] = {
              "+GCAP: +CGSM,+DS,+ES"),
         iccid_commands={"^ICCID": "^ICCID: "},
         cops_act=2, memory_full_urc='^SMMEMFULL: "{mem}"', unknown_reply="COMMAND NOT SUPPORT",
-        vendor_commands=("^USSDMODE", "^CURC", "^ICCID", "^CVOICE", "^DTMF", "^SYSINFO", "+CTZR"),
+        vendor_commands=("^USSDMODE", "^CURC", "^ICCID", "^CVOICE", "^DTMF", "^SYSINFO", "^PORTSEL",
+                         "+CTZR"),
     ),
     "quectel-ec25": dict(
         ati=("Quectel", "{model}", "Revision: {revision}"),

@@ -203,6 +203,17 @@ def sysinfo(dev, cmd):
     return [f"^SYSINFO:{srv},3,0,{5 if dev.registered else 0},1,,4"]
 
 
+@handles("^PORTSEL", vendor=True)
+def portsel(dev, cmd):
+    """Huawei: which port gets URCs (0 modem port, 1 application port). Stored, no effect here."""
+    if cmd.form == "read":
+        return [f"^PORTSEL: {dev.settings.flags.get('^PORTSEL', '0')}"]
+    if cmd.form == "test":
+        return ["^PORTSEL: (0,1)"]
+    dev.settings.flags["^PORTSEL"] = str(int_arg(cmd.args[0] if cmd.args else "", 0, 1))
+    return []
+
+
 @handles("^CURC", vendor=True)
 def curc(dev, cmd):
     if cmd.form == "read":

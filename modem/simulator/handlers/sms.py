@@ -42,14 +42,20 @@ def cmgf(dev, cmd):
 @handles("+CSCA", needs_sim=True)
 def csca(dev, cmd):
     if cmd.form == "read":
-        if not dev.smsc:
-            return ['+CSCA: "",129']
-        return [f'+CSCA: "{dev.smsc}",{145 if dev.smsc.startswith("+") else 129}']
+        number = dev.smsc
+        shown = number.encode("utf-16-be").hex().upper() if dev.settings.cscs == "UCS2" else number
+        return [f'+CSCA: "{shown}",{145 if number.startswith("+") else 129}']
     if cmd.form == "test":
         return []
     if cmd.form != "set" or not cmd.args:
         raise Reject()
-    dev.smsc = cmd.args[0]
+    number = cmd.args[0]
+    if dev.settings.cscs == "UCS2":
+        try:
+            number = bytes.fromhex(number).decode("utf-16-be")
+        except ValueError:
+            raise CmsReject(304) from None
+    dev.smsc = number
 
 
 @handles("+CSMP")

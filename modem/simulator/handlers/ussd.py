@@ -1,7 +1,8 @@
 """USSD: ``AT+CUSD=1,"*611#",15`` -> ``OK``, then ``+CUSD: 0,"<answer>",15``.
 
 Answers come from ``network.ussd`` after ``device.latency`` (at least 50 ms).
-Text profiles answer the text as is (``AT+CSCS="UCS2"``: UTF-16 hex, DCS 72).
+Text profiles answer the text as is; with ``AT+CSCS="UCS2"`` requests and
+answers are UTF-16 hex (answers with DCS 72), as gammu uses them.
 Huawei (``ussd_encoding == "hex"``) rejects +CUSD until ``AT^USSDMODE=0``;
 then requests must be GSM-7 packed hex and answers come packed too (DCS 15),
 as the shared profile says. An unknown code answers ``+CUSD: 4`` (operation
@@ -73,6 +74,11 @@ def cusd(dev, cmd):
     if not dev.registered:
         raise CmeReject(30)
     request = cmd.args[1]
+    if not _hex_mode(dev) and dev.settings.cscs == "UCS2":
+        try:
+            request = binascii.unhexlify(request).decode("utf-16-be")
+        except (binascii.Error, ValueError):
+            raise CmeReject(100) from None
     if _hex_mode(dev):
         try:
             request = unpack_gsm7(binascii.unhexlify(request))
