@@ -6,7 +6,7 @@ Public API (see each function's docstring for the full contract):
     encode_submit(number, text, *, status_report=True, validity=None, reference=None,
                   reference_bits=8, transliterate=False, message_reference=0) -> list[EncodedPdu]
     encode_deliver(sender, text, timestamp, *, reference=None, reference_bits=8,
-                   smsc="+573000000000") -> list[EncodedPdu]
+                   smsc="+573000000000", protocol_id=0) -> list[EncodedPdu]
     encode_deliver_data(sender, data, timestamp, *, smsc=..., message_class=None) -> EncodedPdu
     encode_status_report(message_reference, recipient, service_centre_time, discharge_time,
                          status, *, smsc="+573000000000") -> EncodedPdu

@@ -99,18 +99,18 @@ def read_user_data(reader: Reader, udhi: bool, alphabet: str) -> tuple[str, byte
 
 def _deliver(reader: Reader, first: int, smsc: str | None) -> Deliver:
     sender = decode_address(reader, "sender address")
-    reader.octet("protocol identifier")
+    protocol_id = reader.octet("protocol identifier")
     alphabet, message_class = parse_dcs(reader.octet("data coding scheme"))
     timestamp = decode_timestamp(reader, "service-centre time stamp")
     text, data, concat = read_user_data(reader, bool(first & FLAG_UDHI), alphabet)
     return Deliver(sender=sender, text=text, timestamp=timestamp, concat=concat, encoding=alphabet, smsc=smsc,
-                   data=data, message_class=message_class)
+                   data=data, message_class=message_class, protocol_id=protocol_id)
 
 
 def _submit(reader: Reader, first: int, smsc: str | None) -> Submit:
     message_reference = reader.octet("message reference")
     number = decode_address(reader, "destination address")
-    reader.octet("protocol identifier")
+    protocol_id = reader.octet("protocol identifier")
     alphabet, message_class = parse_dcs(reader.octet("data coding scheme"))
     vpf = (first >> 3) & 0x3
     validity: timedelta | datetime | None = None
@@ -123,7 +123,7 @@ def _submit(reader: Reader, first: int, smsc: str | None) -> Submit:
     text, data, concat = read_user_data(reader, bool(first & FLAG_UDHI), alphabet)
     return Submit(number=number, text=text, status_report=bool(first & FLAG_STATUS_REPORT_REQUEST),
                   message_reference=message_reference, validity=validity, concat=concat, encoding=alphabet,
-                  smsc=smsc, data=data, message_class=message_class)
+                  smsc=smsc, data=data, message_class=message_class, protocol_id=protocol_id)
 
 
 def _skip_optional_parameters(reader: Reader) -> None:

@@ -95,13 +95,15 @@ def encode_submit(number: str, text: str, *, status_report: bool = True, validit
 
 
 def encode_deliver(sender: str, text: str, timestamp: datetime, *, reference: int | None = None,
-                   reference_bits: int = 8, smsc: str = "+573000000000") -> list[EncodedPdu]:
+                   reference_bits: int = 8, smsc: str = "+573000000000", protocol_id: int = 0) -> list[EncodedPdu]:
     """SMS-DELIVER PDUs (what a modem receives) from ``sender`` with SC time stamp ``timestamp``.
 
     ``sender`` is a number ("+<digits>" or digits) or an alphanumeric name of at most
     11 GSM-7 septets. ``timestamp`` must be timezone-aware (quarter-hour offset).
-    ``smsc`` None or "" gives an empty SMSC field. Raises PduError.
+    ``smsc`` None or "" gives an empty SMSC field. ``protocol_id`` is TP-PID (0x40: a
+    "type 0" silent message). Raises PduError.
     """
+    _check_octet(protocol_id, "protocol_id")
     originator = encode_address(sender, "sender", allow_alphanumeric=True)
     scts = encode_timestamp(timestamp, "timestamp")
     smsc_field = encode_smsc(smsc)
@@ -109,7 +111,7 @@ def encode_deliver(sender: str, text: str, timestamp: datetime, *, reference: in
     for encoding, header, udl, ud in _parts(text, reference, reference_bits, False):
         first = MTI_DELIVER | FLAG_MORE_MESSAGES_NOT | (FLAG_UDHI if header else 0)
         dcs = DCS_GSM7 if encoding == GSM7 else DCS_UCS2
-        tpdu = bytes([first]) + originator + bytes([0x00, dcs]) + scts + bytes([udl]) + ud
+        tpdu = bytes([first]) + originator + bytes([protocol_id, dcs]) + scts + bytes([udl]) + ud
         out.append(_finish(smsc_field, tpdu))
     return out
 

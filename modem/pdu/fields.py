@@ -104,6 +104,8 @@ def encode_address(number: str, what: str = "number", *, allow_alphanumeric: boo
 def decode_address(reader: Reader, what: str) -> str:
     """Read an address field; returns "+digits", "digits" or alphanumeric text (see module doc)."""
     length = reader.octet(f"{what} length")
+    if length > MAX_ADDRESS_DIGITS:
+        raise PduError(f"{what} length {length} semi-octets is more than {MAX_ADDRESS_DIGITS}")
     toa = reader.octet(f"{what} type")
     raw = reader.take((length + 1) // 2, what)
     ton = (toa >> 4) & 0x7

@@ -75,6 +75,8 @@ class Deliver:
     text of an alphanumeric sender. ``timestamp`` is the service-centre time stamp
     (timezone-aware). ``encoding`` is "gsm7", "ucs2" or "8bit"; for "8bit" the
     payload is in ``data`` and ``text`` is "". ``message_class`` is 0-3 or None.
+    ``protocol_id`` is TP-PID: 0x40 marks a "type 0" (silent) message the receiver
+    must acknowledge and discard; 0x41-0x47 ask to replace an earlier message.
     """
 
     sender: str
@@ -85,6 +87,7 @@ class Deliver:
     smsc: str | None
     data: bytes | None
     message_class: int | None = None
+    protocol_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class Submit:
     smsc: str | None = None
     data: bytes | None = None
     message_class: int | None = None
+    protocol_id: int = 0
 
 
 @dataclass(frozen=True)

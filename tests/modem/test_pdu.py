@@ -393,3 +393,16 @@ def test_ucs2_damage_becomes_replacement_characters(body, text):
     decoded = decode(pdu).text
     assert decoded == text
     decoded.encode("utf-8")  # never a lone surrogate (python-gsmmodem bug 11)
+
+
+def test_protocol_identifier_is_reported():
+    (silent,) = encode_deliver("+573001234567", "", T0, protocol_id=0x40)
+    assert decode(silent.hex).protocol_id == 0x40
+    assert decode(encode_deliver("+573001234567", "hola", T0)[0].hex).protocol_id == 0
+    with pytest.raises(PduError):
+        encode_deliver("+573001234567", "", T0, protocol_id=256)
+
+
+def test_address_longer_than_20_digits_is_malformed():
+    with pytest.raises(PduError, match="semi-octets"):
+        decode("00" + "04" + "15" + "91" + "11" * 11 + "0000" + "11101171955140" + "00")
