@@ -37,7 +37,7 @@ from tinydb import TinyDB, where
 from tinydb.storages import MemoryStorage
 from tinydb.table import Table
 
-from firmware_py.errors import LedgerClosed, LedgerIntegrityError
+from firmware_py.errors import LedgerClosed, LedgerIntegrityError, LedgerWriteError
 from firmware_py.ledger import codec
 from firmware_py.ledger.allocation import apply_payments
 from firmware_py.ledger.contactlog import ContactLog, MemoryContactLog
@@ -117,8 +117,6 @@ class Ledger:
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            from firmware_py.errors import LedgerWriteError
-
             raise LedgerWriteError(directory, exc.strerror or str(exc)) from exc
         lock = DirectoryLock(directory).acquire()
         contacts = None
@@ -185,9 +183,8 @@ class Ledger:
                     fixes.append(["put", "quarantine", f"{table}/{key}", {"doc": doc, "error": str(exc)}])
                     continue
                 self._records[table][key] = record
-                current = codec.encode(record)
-                if current != doc:  # migrated (or normalised): store the current shape
-                    fixes.append(["put", table, key, current])
+                if doc.get("schema_version") != SCHEMA_VERSION:  # migrated: store the current shape
+                    fixes.append(["put", table, key, codec.encode(record)])
         for key, doc in self._tables.get("debtors", {}).items():
             if key in self._records["debtors"]:
                 self._index_debtor(self._records["debtors"][key])
@@ -234,7 +231,12 @@ class Ledger:
                     self._effective.pop(record.loan_external_id, None)
             self._db.table(table).clear_cache()
         if self._hot.needs_compaction():
-            self.compact()
+            try:
+                self._hot.compact(self._tables)
+            except LedgerWriteError as exc:
+                # The change itself is durable in the journal; compaction is retried
+                # on the next write or at the next open.
+                log.error("compaction failed (journal kept): %s", exc)
 
     def compact(self) -> None:
         """Write a fresh snapshot and start a new journal (done automatically)."""

@@ -80,7 +80,10 @@ def atomic_write(path: Path, data: bytes, *, backup: bool = False) -> None:
     """
     path = Path(path)
     directory = path.parent
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise LedgerWriteError(path, exc.strerror or str(exc)) from exc
     try:
         try:
             _write_all(fd, data)

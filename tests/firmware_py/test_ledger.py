@@ -258,3 +258,14 @@ def test_many_threads_write_and_read_without_losing_anything(tmp_path):
 
 def test_import_outcome_counts_are_a_value():
     assert ImportOutcome().changed is False
+
+
+def test_debtor_filters_use_the_query_engine(ledger):
+    a = debtor(1, group="G1", loan_officer="Marta", tags=("agro",))
+    b = debtor(2, group="G1", loan_officer="Luis")
+    c = debtor(3, group="G2", loan_officer="Marta", tags=("agro", "vip"))
+    ledger.import_batch([a, b, c], [], source="test")
+    assert [d.id for d in ledger.debtors(group="G1")] == [a.id, b.id]
+    assert [d.id for d in ledger.debtors(loan_officer="Marta")] == [a.id, c.id]
+    assert [d.id for d in ledger.debtors(tag="agro", group="G2")] == [c.id]
+    assert ledger.debtors(tag="nada") == ()

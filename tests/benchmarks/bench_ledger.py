@@ -1,0 +1,142 @@
+"""Ledger write latency vs history size, and load time. Prints one JSON object per line.
+
+For each history size (1k, 50k, 250k contact-log events; a 5,000-member
+cooperative makes ~250k a year) a fresh ledger gets a realistic hot state
+(5,000 debtors, 5,000 loans of 12 instalments) and the history (bulk-loaded
+through ``Ledger.append_contacts``, spread over 12 months and all debtors).
+Then it measures single writes, each fsynced before returning:
+
+- ``contact_append``: ``append_contact`` (one event);
+- ``hot_update``: ``record_payment`` (one journal line);
+
+reporting p50/p95/mean in milliseconds, then the time to reopen the ledger.
+A final line gives the 250k/1k ratios (target <= 1.5).
+
+Run: .venv/bin/python tests/benchmarks/bench_ledger.py [--sizes 1000,50000,250000] [--writes 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from firmware_py.ledger import Ledger  # noqa: E402
+from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Phone, debtor_id_for  # noqa: E402
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+MEMBERS = 5000
+
+
+def portfolio():
+    debtors, loans = [], []
+    for n in range(MEMBERS):
+        d = Debtor(id=debtor_id_for(str(10_000_000 + n)), name=f"Deudor {n}", document=str(10_000_000 + n),
+                   phones=(Phone(f"+57300{n:07d}"),), loan_officer=f"Oficial {n % 12}", group=f"G{n % 400}")
+        debtors.append(d)
+        loans.append(Loan(external_id=f"L{n}", debtor_id=d.id, product="microcredito", instalments=tuple(
+            Instalment(k + 1, date(2026, 1, 5) + timedelta(days=30 * k), Decimal("125000"))
+            for k in range(12))))
+    return debtors, loans
+
+
+def history(count: int, debtors, rng: random.Random):
+    kinds = ("planned", "sent", "delivered")
+    for i in range(count):
+        debtor = debtors[rng.randrange(len(debtors))]
+        yield ContactEvent(at=T0 + timedelta(seconds=rng.randrange(365 * 86400)), debtor_id=debtor.id,
+                           kind=kinds[i % 3], phone=debtor.phones[0].number, contact_id=f"c{i // 3}",
+                           text="Cooperativa: su cuota 3 de 12 por $125.000 vence el 05/03. Info 3001234567")
+
+
+def percentiles(samples):
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 3),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 3),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 3),
+    }
+
+
+def measure(size: int, writes: int, debtors, loans, workdir: Path) -> dict:
+    rng = random.Random(size)
+    data_dir = workdir / f"h{size}"
+    with Ledger.open(data_dir) as ledger:
+        ledger.import_batch(debtors, loans, source="bench")
+        started = time.perf_counter()
+        ledger.append_contacts(history(size, debtors, rng))
+        build_s = time.perf_counter() - started
+        contact_times, hot_times = [], []
+        now = T0 + timedelta(days=200)
+        for i in range(writes):
+            debtor = debtors[rng.randrange(len(debtors))]
+            event = ContactEvent(at=now + timedelta(seconds=i), debtor_id=debtor.id, kind="sent",
+                                 phone=debtor.phones[0].number, text="Recordatorio de pago")
+            t = time.perf_counter()
+            ledger.append_contact(event)
+            contact_times.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            ledger.record_payment(f"L{rng.randrange(MEMBERS)}", Decimal(1000), date(2026, 7, 1))
+            hot_times.append(time.perf_counter() - t)
+        count = ledger.contact_count
+        t = time.perf_counter()
+        one = ledger.contacts(debtor_id=debtors[0].id)
+        query_ms = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    with Ledger.open(data_dir) as reopened:
+        load_s = time.perf_counter() - t
+        assert reopened.contact_count == count
+    return {
+        "bench": "ledger_write_latency",
+        "history": size,
+        "contacts_total": count,
+        "hot_docs": 2 * MEMBERS,
+        "writes": writes,
+        "build_history_s": round(build_s, 2),
+        "contact_append": percentiles(contact_times),
+        "hot_update": percentiles(hot_times),
+        "debtor_history_query_ms": round(query_ms, 2),
+        "debtor_history_events": len(one),
+        "load_s": round(load_s, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,50000,250000")
+    parser.add_argument("--writes", type=int, default=200)
+    parser.add_argument("--dir", default=None, help="work directory (default: a temporary one)")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    debtors, loans = portfolio()
+    results = {}
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        for size in sizes:
+            results[size] = measure(size, args.writes, debtors, loans, Path(tmp))
+            print(json.dumps(results[size]), flush=True)
+    small, large = results[min(sizes)], results[max(sizes)]
+    ratio = {
+        "bench": "ledger_write_ratio",
+        "from": min(sizes),
+        "to": max(sizes),
+        "contact_append_p50_ratio": round(large["contact_append"]["p50_ms"] / small["contact_append"]["p50_ms"], 3),
+        "contact_append_p95_ratio": round(large["contact_append"]["p95_ms"] / small["contact_append"]["p95_ms"], 3),
+        "hot_update_p50_ratio": round(large["hot_update"]["p50_ms"] / small["hot_update"]["p50_ms"], 3),
+        "hot_update_p95_ratio": round(large["hot_update"]["p95_ms"] / small["hot_update"]["p95_ms"], 3),
+        "target": 1.5,
+    }
+    ratio["pass"] = all(v <= 1.5 for k, v in ratio.items() if k.endswith("_ratio"))
+    print(json.dumps(ratio), flush=True)
+
+
+if __name__ == "__main__":
+    main()

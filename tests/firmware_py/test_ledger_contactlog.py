@@ -1,0 +1,92 @@
+"""The contact log: monthly append-only partitions, torn lines, the per-debtor index."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from firmware_py.ledger import Ledger
+from firmware_py.ledger.contactlog import partition_for
+from firmware_py.ledger.journal import encode_line
+from ledger_factories import T0, contact
+
+BOGOTA = timezone(timedelta(hours=-5))
+
+
+def test_partition_is_the_utc_month():
+    assert partition_for(datetime(2026, 11, 30, 20, 0, tzinfo=BOGOTA)) == "2026-12"
+    assert partition_for(datetime(2026, 1, 1, 0, 0, tzinfo=timezone.utc)) == "2026-01"
+
+
+def test_events_land_in_monthly_files_and_are_never_rewritten(tmp_path):
+    with Ledger.open(tmp_path) as ledger:
+        first = ledger.append_contact(contact("d-a", T0))
+        ledger.append_contact(contact("d-a", T0 + timedelta(days=40)))
+        directory = tmp_path / "ledger" / "contacts"
+        november = (directory / "2026-11.jsonl").read_bytes()
+        ledger.append_contact(contact("d-b", T0 + timedelta(days=1)))
+        assert (directory / "2026-11.jsonl").read_bytes().startswith(november)  # append only
+        assert sorted(p.name for p in directory.iterdir()) == ["2026-11.jsonl", "2026-12.jsonl"]
+        assert first.id in november.decode()
+
+
+def test_torn_last_line_is_cut_and_appending_continues(tmp_path):
+    with Ledger.open(tmp_path) as ledger:
+        kept = [ledger.append_contact(contact("d-a", T0 + timedelta(hours=i))) for i in range(3)]
+    partition = tmp_path / "ledger" / "contacts" / "2026-11.jsonl"
+    with partition.open("ab") as fh:
+        fh.write(encode_line({"debtor_id": "d-a", "kind": "sent"})[:25])  # power cut mid-append
+    with Ledger.open(tmp_path) as ledger:
+        assert ledger.contacts(debtor_id="d-a") == tuple(kept)
+        kept.append(ledger.append_contact(contact("d-a", T0 + timedelta(hours=5))))
+    with Ledger.open(tmp_path) as ledger:
+        assert ledger.contacts(debtor_id="d-a") == tuple(kept)
+        assert ledger.stats()["damaged_lines"] == 0
+
+
+def test_damaged_middle_line_is_skipped_and_counted(tmp_path):
+    with Ledger.open(tmp_path) as ledger:
+        events = [ledger.append_contact(contact("d-a", T0 + timedelta(hours=i))) for i in range(3)]
+    partition = tmp_path / "ledger" / "contacts" / "2026-11.jsonl"
+    lines = partition.read_bytes().splitlines(keepends=True)
+    lines[1] = lines[1].replace(b"sent", b"sEnt")
+    partition.write_bytes(b"".join(lines))
+    with Ledger.open(tmp_path) as ledger:
+        assert ledger.contacts(debtor_id="d-a") == (events[0], events[2])
+        assert ledger.contacts() == (events[0], events[2])
+        assert ledger.stats()["damaged_lines"] == 1
+
+
+def test_bulk_history_load_is_indexed_like_single_appends(tmp_path):
+    events = [contact(f"d-{i % 5}", T0 + timedelta(days=i * 3)) for i in range(60)]
+    with Ledger.open(tmp_path) as ledger:
+        assert ledger.append_contacts(events) == 60
+        loaded = ledger.contacts()
+        assert len(loaded) == 60 and all(e.id for e in loaded)
+        by_debtor = ledger.contacts(debtor_id="d-3")
+    with Ledger.open(tmp_path) as ledger:
+        assert ledger.contacts(debtor_id="d-3") == by_debtor
+        assert ledger.contact_count == 60
+
+
+events_strategy = st.lists(
+    st.tuples(st.sampled_from(["d-1", "d-2", "d-3"]), st.integers(0, 400 * 24), st.sampled_from(["sent", "reply"])),
+    max_size=40,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events_strategy, st.integers(0, 400 * 24), st.integers(0, 400 * 24))
+def test_indexed_queries_match_a_full_scan(tmp_path_factory, rows, a, b):
+    since, until = T0 + timedelta(hours=min(a, b)), T0 + timedelta(hours=max(a, b))
+    with Ledger.open(tmp_path_factory.mktemp("log")) as ledger:
+        for debtor_id, hours, kind in rows:
+            ledger.append_contact(contact(debtor_id, T0 + timedelta(hours=hours), kind=kind))
+        everything = ledger.contacts()
+        assert len(everything) == len(rows)
+        for debtor_id in ("d-1", "d-2", "d-3"):
+            expected = tuple(e for e in everything if e.debtor_id == debtor_id and since <= e.at < until)
+            assert ledger.contacts(debtor_id=debtor_id, since=since, until=until) == expected
+        assert ledger.contacts(since=since, until=until) == tuple(e for e in everything if since <= e.at < until)
