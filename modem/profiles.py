@@ -155,6 +155,11 @@ class Profile:
     ussd_dcs: int = 15
     #: The modem echoes commands until ``ATE0``.
     echo_at_boot: bool = True
+    #: Boot lines printed ONLY when the modem (re)starts: use these to detect a reboot
+    #: under us. Other boot lines also appear in normal operation (``+CPIN: READY``
+    #: after a PIN entry, ``+CFUN: 1`` after ``AT+CFUN=1``, Huawei ``^SRVST``/``^SIMST``
+    #: on every service change) and must not trigger a re-init.
+    reboot_urcs: tuple[str, ...] = ()
 
     # -- derived views -------------------------------------------------
 
@@ -225,6 +230,7 @@ _SIM800 = Profile(
     registration_commands=("CREG",),
     boot_urcs=("RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"),
     ready_urc="SMS Ready",
+    reboot_urcs=("RDY",),
     noise_urcs=(),
     noise_samples=(),
     network_time=NetworkTime(
@@ -265,6 +271,7 @@ _SIM7600 = Profile(
     registration_commands=("CREG", "CEREG"),
     boot_urcs=("RDY", "+CPIN: READY", "SMS DONE", "PB DONE"),
     ready_urc="PB DONE",
+    reboot_urcs=("RDY",),
     noise_urcs=(),
     noise_samples=(),
     network_time=NetworkTime(
@@ -301,6 +308,7 @@ _HUAWEI_E173 = Profile(
     registration_commands=("CREG",),
     boot_urcs=("^SYSSTART", "+CPIN: READY", "^SIMST: 1", "^SRVST: 2"),
     ready_urc="^SRVST: 2",
+    reboot_urcs=("^SYSSTART",),
     noise_urcs=("^RSSI:", "^BOOT:", "^MODE:", "^DSFLOWRPT:", "^SRVST:", "^SIMST:", "^HCSQ:", "^STIN:"),
     noise_samples=(
         "^RSSI:17",
@@ -343,6 +351,7 @@ _QUECTEL_EC25 = Profile(
     registration_commands=("CREG", "CEREG"),
     boot_urcs=("RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE"),
     ready_urc="+QIND: SMS DONE",
+    reboot_urcs=("RDY",),
     noise_urcs=("+QIND:", "+QUSIM:"),
     noise_samples=('+QIND: "csq",20,99',),
     network_time=NetworkTime(
@@ -378,6 +387,7 @@ _GENERIC = Profile(
     registration_commands=("CREG",),
     boot_urcs=("RDY", "+CPIN: READY"),
     ready_urc="+CPIN: READY",
+    reboot_urcs=("RDY",),
     noise_urcs=(),
     noise_samples=(),
     network_time=NetworkTime(

@@ -55,13 +55,23 @@ _CTRL_Z, _ESC = b"\x1a", b"\x1b"
 #: How many physical lines a +CUSD text with an open quote may span.
 MAX_CONTINUATION_LINES = 24
 
+#: The outstanding command's states, (state, input) -> next state (h11 style).
+#: A command starts "sent"; only commands sent with ``expect_prompt`` take "prompt".
+#: Pairs not in the table are not allowed: ``body()`` raises, a stray ``>`` is Noise.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("sent", "prompt"): "prompted",      # "> " arrived
+    ("prompted", "body"): "body",        # body() sent payload + Ctrl-Z
+    ("sent", "cancel"): "cancelled",     # cancel_body() before the prompt
+    ("prompted", "cancel"): "cancelled",  # cancel_body() after it
+}
+
 
 @dataclass
 class _Pending:
     command: str
     expect: Expectation
     expect_prompt: bool
-    state: str = "sent"          # sent -> prompted -> body | cancelled
+    state: str = "sent"          # see TRANSITIONS
     lines: list[str] = field(default_factory=list)
     echo_seen: bool = False
     payload: str | None = None
@@ -103,7 +113,8 @@ class AtParser:
     @property
     def awaiting_prompt(self) -> bool:
         """True while the outstanding command waits for its ``"> "`` prompt."""
-        return bool(self._pending and self._pending.expect_prompt and self._pending.state == "sent")
+        pending = self._pending
+        return bool(pending and pending.expect_prompt and (pending.state, "prompt") in TRANSITIONS)
 
     @property
     def buffered(self) -> int:
@@ -146,18 +157,19 @@ class AtParser:
         payload holds line endings, Ctrl-Z/ESC or non-ASCII characters.
         """
         pending = self._pending
-        if pending is None or pending.state != "prompted":
+        if pending is None or (pending.state, "body") not in TRANSITIONS:
             raise AtProtocolError("body() without a prompt waiting for it")
         if any(ch in payload for ch in "\r\n\x1a\x1b") or not payload.isascii():
             raise AtProtocolError("invalid characters in SMS body")
-        pending.state, pending.payload = "body", payload
+        pending.state, pending.payload = TRANSITIONS[pending.state, "body"], payload
         return payload.encode("ascii") + _CTRL_Z
 
     def cancel_body(self) -> bytes:
         """The bytes that abort a prompt (``b"\\x1b"``). The command stays outstanding:
         wait briefly for its final result, then :meth:`abandon` it."""
-        if self._pending is not None and self._pending.state in ("sent", "prompted"):
-            self._pending.state = "cancelled"
+        pending = self._pending
+        if pending is not None and (pending.state, "cancel") in TRANSITIONS:
+            pending.state = TRANSITIONS[pending.state, "cancel"]
         return _ESC
 
     def abandon(self) -> str | None:
@@ -213,7 +225,7 @@ class AtParser:
         stripped = raw.lstrip(b" \t\x00")
         if stripped.startswith(b">"):
             assert self._pending is not None
-            self._pending.state = "prompted"
+            self._pending.state = TRANSITIONS[self._pending.state, "prompt"]
             events.append(Prompt())
             return stripped[1:]
         return None

@@ -118,6 +118,10 @@ def test_urc_data_is_well_formed(profile: Profile):
     for sample in profile.noise_samples:
         assert sample.startswith(profile.noise_urcs), sample
     assert profile.boot_urcs and profile.ready_urc in profile.boot_urcs
+    assert profile.reboot_urcs and set(profile.reboot_urcs) <= set(profile.boot_urcs)
+    for line in profile.reboot_urcs:   # lines that also follow ordinary commands or service changes
+        assert not line.startswith(("+CPIN:", "+CFUN:", "^SRVST:", "^SIMST:")), line
+        assert not any(line.startswith(noise) for noise in profile.noise_urcs), line
     for line in profile.boot_urcs:
         assert line in words or line.startswith(tuple(prefixes)), line
     assert profile.call_urc_style in CALL_URC_STYLES
