@@ -232,6 +232,17 @@ def test_abandon_turns_a_late_answer_into_noise():
     ]
 
 
+def test_wavecom_cpin_without_ok_stays_outstanding_until_abandoned():
+    """python-gsmmodem's Wavecom fake answers AT+CPIN? with no final result: the driver's timeout decides."""
+    parser = AtParser()
+    parser.command("AT+CPIN?")
+    assert parser.feed(b"+CPIN: READY\r\n") == []
+    assert parser.pending == "AT+CPIN?"
+    assert parser.abandon() == "AT+CPIN?"
+    parser.command("AT")
+    assert parser.feed(b"OK\r\n") == [Response("AT", (), FinalResult("OK", None, "OK"))]
+
+
 def test_bug4_reset_forgets_partial_line_and_command_after_unplug():
     parser = AtParser()
     parser.command("AT+CMGR=1")
