@@ -329,8 +329,12 @@ _HUAWEI_E173 = Profile(
     call_urc_prefixes=("^ORIG:", "^CONF:", "^CONN:", "^CEND:", "^DTMF:"),
     extra_urc_prefixes=("^CVOICE:",),
     extra_urc_words=(),
-    notes="Noisy ^RSSI/^BOOT/^MODE/^DSFLOWRPT (b47: ^RSSI inside a +CMGR answer). +CUSD is rejected "
-          "until AT^USSDMODE=0, and then requests and answers are GSM-7 packed hex (DCS 15). "
+    notes="Noisy ^RSSI/^BOOT/^MODE/^DSFLOWRPT (b47: ^RSSI inside a +CMGR answer). USSD modelled on "
+          "python-gsmmodem's E1752 fake: +CUSD is rejected until AT^USSDMODE=0, then requests and answers "
+          "are GSM-7 packed hex (DCS 15). CAVEAT, unverified on hardware: Huawei documents ^USSDMODE=1 "
+          "(default, 'transparent') as packed hex and 0 as plain text; if a real E173 answers text after "
+          "AT^USSDMODE=0, drop that command from init_commands (keeping hex) and change the simulator's "
+          "USSD handler with it. "
           "Answers COMMAND NOT SUPPORT instead of ERROR. Status reports as +CDS and the boot lines "
           "are modelled.",
 )
