@@ -173,6 +173,11 @@ class Response:
     def ok(self) -> bool:
         return self.result.ok
 
+    def raise_for(self) -> "Response":
+        """Return ``self`` if the command succeeded, else raise as :meth:`FinalResult.raise_for` does."""
+        self.result.raise_for(self.command)
+        return self
+
     def values(self, prefix: str) -> tuple[str, ...]:
         """The text after ``prefix`` (e.g. ``"+CSQ:"``) of each line that starts with it, stripped."""
         return tuple(line[len(prefix):].strip() for line in self.lines if line.startswith(prefix))

@@ -120,6 +120,16 @@ def test_raise_for(result, error_type, code):
     assert info.value.command == "AT+X" and info.value.code == code
 
 
+def test_response_raise_for_and_values():
+    good = Response("AT+CSQ", ("+CSQ: 20,0", "+CSQ:  9,99"), FinalResult("OK", None, "OK"))
+    assert good.raise_for() is good and good.ok
+    assert good.values("+CSQ:") == ("20,0", "9,99") and good.values("+CREG:") == ()
+    bad = Response("AT+CMGS=23", (), FinalResult("CMS", 500, "unknown error"))
+    with pytest.raises(CmsError) as info:
+        bad.raise_for()
+    assert info.value.command == "AT+CMGS=23" and info.value.temporary
+
+
 def test_raise_for_verbose_pin_text_end_to_end():
     final = parse_final("+CME ERROR: SIM PIN required", call_results=False)
     with pytest.raises(SimPinRequired):
