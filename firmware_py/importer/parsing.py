@@ -8,7 +8,8 @@ Numbers (``parse_amount``): ``1.234,50``, ``1,234.50``, ``1234.5``, ``$ 1.234``,
 appear, the last one is the decimal mark. A single separator followed by
 other than exactly three digits is the decimal mark. Only one case is
 ambiguous: a single separator followed by exactly three digits (``150.000``,
-``150,000``). It is read with the file's *number style*: ``"comma"`` (decimal
+``150,000``; also ``1100.000``, which is malformed as thousands). It is read
+with the file's *number style*: ``"comma"`` (decimal
 comma, dot thousands: 150.000 = 150000) or ``"dot"`` (the English way). The
 importer decides the style once per file from the first unambiguous values
 (:func:`number_evidence`), falling back to the country's convention
@@ -114,12 +115,15 @@ def _split(text: str, style: str) -> _Split:
     integer, fraction = parts
     if not integer or not fraction:
         raise ParseError(f"número mal escrito «{text}»")
-    if len(fraction) != 3 or not _grouped(parts):
+    if len(fraction) != 3:
         return _Split(integer, fraction, "comma" if sep == "," else "dot")
+    # exactly three digits after a single separator: the file's style decides (no evidence either way)
     thousands_sep = "." if style == "comma" else ","
-    if sep == thousands_sep:
-        return _Split(integer + fraction, "", None)
-    return _Split(integer, fraction, None)
+    if sep != thousands_sep:
+        return _Split(integer, fraction, None)
+    if not _grouped(parts):  # "1100.000" or "0.500" where "." is the thousands separator
+        raise ParseError(f"número mal escrito «{text}»")
+    return _Split(integer + fraction, "", None)
 
 
 def number_evidence(value) -> str | None:

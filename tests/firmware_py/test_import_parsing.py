@@ -34,7 +34,9 @@ AMOUNTS = [
     ("1\u00a0234,50", "comma", "1234.50"),
     ("  900 ", "comma", "900"),
     ("0,5", "comma", "0.5"),
-    ("0.500", "comma", "0.500"),  # a leading zero group is never thousands
+    ("0,500", "comma", "0.500"),
+    ("0.500", "dot", "0.500"),
+    ("1100.000", "dot", "1100.000"),
     ("-5", "comma", "-5"),
     ("(1.234)", "comma", "-1234"),
     ("1.234-", "comma", "-1234"),
@@ -49,7 +51,7 @@ def test_amounts(text, style, expected):
 
 
 @pytest.mark.parametrize("text", ["abc", "1.2.3", "1,23,4", "12..5", "1.234.56", ",5", "5,", "1,5E+06", "1.5e6", "$",
-                                  "1.234,567.8"])
+                                  "1.234,567.8", "0.500", "1100.000"])
 def test_bad_amounts_are_refused_with_a_spanish_reason(text):
     with pytest.raises(ParseError) as info:
         parse_amount(text, "comma")
