@@ -332,7 +332,8 @@ class ContactEvent:
     delivered). ``kind`` is one of ``CONTACT_KINDS``; ``direction`` one of
     ``CONTACT_DIRECTIONS``. ``reference`` holds a modem message reference or
     call id; ``detail`` a reason or error code; ``text`` the message body.
-    ``id`` may be empty when appending: the ledger assigns one.
+    ``id`` may be empty when appending: the ledger assigns one. ``debtor_id``
+    is empty for a message from a number that belongs to no debtor.
     """
 
     at: datetime
@@ -352,6 +353,8 @@ class ContactEvent:
     def __post_init__(self) -> None:
         if self.at is None:
             raise ValueError("contact event needs ``at``")
+        if not isinstance(self.debtor_id, str):
+            raise ValueError("contact debtor_id must be a string (empty for an unknown sender)")
         _require_aware(self.at, "contact event at")
         if self.kind not in CONTACT_KINDS:
             raise ValueError(f"contact kind {self.kind!r} not in {sorted(CONTACT_KINDS)}")

@@ -9,10 +9,13 @@ size of the history; nothing is ever rewritten or deleted by the ledger
 
 An in-memory index (debtor id -> packed (partition, offset) in an
 ``array('q')``, 8 bytes per event) answers "history of this debtor" with
-one positioned read per event. It is rebuilt by scanning the partitions
-when the log opens; only the JSON prefix holding ``debtor_id`` is looked at
-for valid lines. A torn last line in a partition (power cut mid-append) is
-cut off on open.
+one positioned read per event. Each partition's part of the index is saved
+beside it (``YYYY-MM.idx``, checksummed, atomic) on close and, for all but
+the newest month, on open; an index covers the partition's first ``size``
+bytes, and only the bytes after that are scanned on open (only the JSON
+prefix holding ``debtor_id`` is looked at). An index is a cache: a missing,
+stale or damaged one just means a rescan. A torn last line in a partition
+(power cut mid-append) is cut off on open.
 
 ``MemoryContactLog`` is the same interface over a list (tests, demos).
 Documents are plain dicts (``codec.encode_contact``); decoding is the
@@ -32,6 +35,13 @@ from typing import Any, Iterator
 
 from firmware_py.errors import LedgerWriteError
 from firmware_py.ledger.journal import AppendFile, check_line, encode_line, iter_lines
+from firmware_py.ledger.storage import (
+    SnapshotUnreadable,
+    atomic_write,
+    encode_snapshot,
+    fsync_dir,
+    read_snapshot_file,
+)
 
 log = logging.getLogger("cobrador.ledger.contactlog")
 
@@ -65,7 +75,9 @@ class ContactLog:
     def __init__(self, directory: Path):
         self.directory = Path(directory)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            if not self.directory.is_dir():
+                self.directory.mkdir(parents=True, exist_ok=True)
+                fsync_dir(self.directory.parent)
         except OSError as exc:
             raise LedgerWriteError(self.directory, exc.strerror or str(exc)) from exc
         self._names: list[str] = []  # partition index -> "YYYY-MM"
@@ -73,11 +85,16 @@ class ContactLog:
         self._by_debtor: dict[str, array] = {}
         self._writers: dict[str, AppendFile] = {}
         self._readers: dict[int, int] = {}  # partition index -> read fd
+        self._end: dict[str, int] = {}  # partition -> end of its last valid record
+        self._sidecar_size: dict[str, int] = {}  # partition -> bytes covered by its saved index
+        self._damaged_in: dict[str, int] = {}
         self.count = 0
         self.damaged_lines = 0
+        self._closed = False
         for path in sorted(self.directory.iterdir()):
             if _PARTITION.match(path.name):
                 self._load_partition(path)
+        self.write_sidecars(include_newest=False)
 
     # -- index ---------------------------------------------------------------------------------
     def _partition_index(self, name: str) -> int:
@@ -98,10 +115,22 @@ class ContactLog:
     def _load_partition(self, path: Path) -> None:
         name = path.name[: -len(".jsonl")]
         idx = self._partition_index(name)
-        data = path.read_bytes()
-        valid_end = 0
+        size = path.stat().st_size
+        start = 0
+        sidecar = self._read_sidecar(name)
+        if sidecar is not None and sidecar["size"] <= size:
+            for debtor, offsets in sidecar["debtors"].items():
+                for offset in offsets:
+                    self._remember(debtor, idx, offset)
+            self.damaged_lines += sidecar.get("damaged", 0)
+            start = self._sidecar_size[name] = sidecar["size"]
+            self._damaged_in[name] = sidecar.get("damaged", 0)
+        with path.open("rb") as fh:
+            fh.seek(start)
+            data = fh.read()
+        valid_end = start
         pending_bad = 0
-        for offset, line, complete in iter_lines(data):
+        for rel, line, complete in iter_lines(data):
             body = check_line(line) if complete else None
             debtor = _debtor_of(body) if body is not None else None
             if debtor is None:
@@ -109,15 +138,66 @@ class ContactLog:
                     pending_bad += 1
                 continue
             self.damaged_lines += pending_bad
+            self._damaged_in[name] = self._damaged_in.get(name, 0) + pending_bad
             pending_bad = 0
-            self._remember(debtor, idx, offset)
-            valid_end = offset + len(line) + 1
-        if valid_end < len(data):
+            self._remember(debtor, idx, start + rel)
+            valid_end = start + rel + len(line) + 1
+        self._end[name] = valid_end
+        if valid_end < start + len(data):
             # Unfinished last line: an append that never returned. Cut it so the
             # next append starts on a clean line.
-            log.warning("%s: torn last record (%d bytes) dropped", path.name, len(data) - valid_end)
+            log.warning("%s: torn last record (%d bytes) dropped", path.name, start + len(data) - valid_end)
             writer = AppendFile(path, valid_end=valid_end)
             self._writers[name] = writer
+
+    # -- sidecar index files (a cache: losing or damaging one only costs a rescan) -------------
+    def _sidecar_path(self, name: str) -> Path:
+        return self.directory / f"{name}.idx"
+
+    def _read_sidecar(self, name: str) -> dict | None:
+        path = self._sidecar_path(name)
+        if not path.exists():
+            return None
+        try:
+            tables, size = read_snapshot_file(path)
+            debtors = tables["debtors"]
+            if not isinstance(debtors, dict) or size < 0:
+                raise ValueError("bad index")
+            return {"size": size, "debtors": debtors, "damaged": int(tables.get("damaged", 0))}
+        except (SnapshotUnreadable, KeyError, TypeError, ValueError) as exc:
+            log.warning("index %s unusable (%s): rescanning the partition", path.name, exc)
+            return None
+
+    def write_sidecars(self, *, include_newest: bool = True) -> int:
+        """Save the per-partition index for partitions that grew since their index was saved.
+
+        Returns how many were written. Failures are logged, never raised.
+        """
+        stale = [n for n in self._names if self._end.get(n, 0) != self._sidecar_size.get(n)]
+        if not include_newest and self._names:
+            newest = max(self._names)
+            stale = [n for n in stale if n != newest]
+        if not stale:
+            return 0
+        wanted = {self._index_of[n]: n for n in stale}
+        per_partition: dict[str, dict[str, list[int]]] = {n: {} for n in stale}
+        for debtor, slots in self._by_debtor.items():
+            for packed in slots:
+                name = wanted.get(packed >> _OFFSET_BITS)
+                if name is not None:
+                    per_partition[name].setdefault(debtor, []).append(packed & _OFFSET_MASK)
+        written = 0
+        for name, debtors in per_partition.items():
+            size = self._end.get(name, 0)
+            try:
+                atomic_write(self._sidecar_path(name), encode_snapshot(
+                    {"debtors": debtors, "damaged": self._damaged_in.get(name, 0)}, size))
+            except LedgerWriteError as exc:
+                log.warning("could not save index of %s: %s", name, exc)
+                continue
+            self._sidecar_size[name] = size
+            written += 1
+        return written
 
     # -- writing -------------------------------------------------------------------------------
     def append(self, doc: dict[str, Any], at: datetime) -> None:
@@ -130,6 +210,7 @@ class ContactLog:
         if writer is None:
             writer = self._writers[name] = AppendFile(self.directory / f"{name}.jsonl", repair=False)
         offset = writer.append_line(line)
+        self._end[name] = writer.size
         self._remember(doc["debtor_id"], self._partition_index(name), offset)
 
     # -- reading -------------------------------------------------------------------------------
@@ -207,8 +288,14 @@ class ContactLog:
             for doc, line in items:
                 self._remember(doc["debtor_id"], idx, offset)
                 offset += len(line)
+            self._end[name] = writer.size
 
     def close(self) -> None:
+        """Save stale indexes and close files; safe twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self.write_sidecars()
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()

@@ -26,8 +26,10 @@ unacknowledged write and is dropped.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,8 @@ from firmware_py.ledger import journal as journal_mod
 from firmware_py.ledger.storage import SnapshotUnreadable, fsync_dir, read_snapshot, write_snapshot
 
 log = logging.getLogger("cobrador.ledger.hotstate")
+
+_SEQ_PREFIX = re.compile(rb'^\{"seq":(\d+),')
 
 Op = list  # ["put", table, key, doc] | ["del", table, key]
 
@@ -140,13 +144,22 @@ class FileHotState:
             report.snapshot = "" if used is None else used.name
         report.snapshot_seq = base_seq
         seq = base_seq
-        for path in (self.prev_journal_path, self.journal_path):
-            result = journal_mod.scan(path)
+        # The previous journal only matters when the current snapshot was lost:
+        # every record in it is <= the current snapshot's sequence otherwise.
+        journals = [self.journal_path]
+        if report.snapshot != self.SNAPSHOT:
+            journals.insert(0, self.prev_journal_path)
+        for path in journals:
+            result = journal_mod.scan(path, parse=False)
             report.damaged_lines += result.damaged
             if path == self.journal_path:
                 report.torn_tail = result.torn_tail
-            for _offset, record in result.records:
+            for _offset, body in result.records:
+                quick = _SEQ_PREFIX.match(body)
+                if quick is not None and int(quick.group(1)) <= seq:
+                    continue  # already in the snapshot: skip without parsing
                 try:
+                    record = json.loads(body)
                     rec_seq, ops = int(record["seq"]), record["ops"]
                 except (KeyError, TypeError, ValueError):
                     report.damaged_lines += 1

@@ -43,6 +43,7 @@ from firmware_py.ledger.allocation import apply_payments
 from firmware_py.ledger.contactlog import ContactLog, MemoryContactLog
 from firmware_py.ledger.hotstate import FileHotState, MemoryHotState, apply_ops
 from firmware_py.ledger.lock import DirectoryLock
+from firmware_py.ledger.storage import fsync_dir
 from firmware_py.ledger.results import ImportOutcome, LedgerSnapshot
 from firmware_py.ledger.settings import LedgerSettings
 from scheduler.model import (
@@ -115,7 +116,9 @@ class Ledger:
         """
         directory = Path(data_dir) / "ledger"
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            if not directory.is_dir():
+                directory.mkdir(parents=True, exist_ok=True)
+                fsync_dir(directory.parent)  # the new directory entry itself must survive a power cut
         except OSError as exc:
             raise LedgerWriteError(directory, exc.strerror or str(exc)) from exc
         lock = DirectoryLock(directory).acquire()

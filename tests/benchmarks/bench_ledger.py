@@ -4,13 +4,16 @@ For each history size (1k, 50k, 250k contact-log events; a 5,000-member
 cooperative makes ~250k a year) a fresh ledger gets a realistic hot state
 (5,000 debtors, 5,000 loans of 12 instalments) and the history (bulk-loaded
 through ``Ledger.append_contacts``, spread over 12 months and all debtors).
-Then it measures single writes, each fsynced before returning:
+All histories are built first; then single writes are measured in
+interleaved rounds across the sizes (so disk noise from other processes hits
+every size alike), each fsynced before returning:
 
 - ``contact_append``: ``append_contact`` (one event);
 - ``hot_update``: ``record_payment`` (one journal line);
 
 reporting p50/p95/mean in milliseconds, then the time to reopen the ledger.
-A final line gives the 250k/1k ratios (target <= 1.5).
+``fsync_floor`` is a bare append+fsync on the same disk (the floor). A final
+line gives the 250k/1k ratios (target <= 1.5).
 
 Run: .venv/bin/python tests/benchmarks/bench_ledger.py [--sizes 1000,50000,250000] [--writes 200]
 """
@@ -67,47 +70,88 @@ def percentiles(samples):
     }
 
 
-def measure(size: int, writes: int, debtors, loans, workdir: Path) -> dict:
-    rng = random.Random(size)
+def build(size: int, debtors, loans, workdir: Path) -> tuple[Ledger, Path, float]:
     data_dir = workdir / f"h{size}"
-    with Ledger.open(data_dir) as ledger:
-        ledger.import_batch(debtors, loans, source="bench")
-        started = time.perf_counter()
-        ledger.append_contacts(history(size, debtors, rng))
-        build_s = time.perf_counter() - started
-        contact_times, hot_times = [], []
-        now = T0 + timedelta(days=200)
-        for i in range(writes):
-            debtor = debtors[rng.randrange(len(debtors))]
-            event = ContactEvent(at=now + timedelta(seconds=i), debtor_id=debtor.id, kind="sent",
-                                 phone=debtor.phones[0].number, text="Recordatorio de pago")
+    ledger = Ledger.open(data_dir)
+    ledger.import_batch(debtors, loans, source="bench")
+    started = time.perf_counter()
+    ledger.append_contacts(history(size, debtors, random.Random(size)))
+    return ledger, data_dir, time.perf_counter() - started
+
+
+def one_round(ledger: Ledger, debtors, rng: random.Random, writes: int, samples: dict, base: int) -> None:
+    now = T0 + timedelta(days=200)
+    for i in range(writes):
+        debtor = debtors[rng.randrange(len(debtors))]
+        event = ContactEvent(at=now + timedelta(seconds=base + i), debtor_id=debtor.id, kind="sent",
+                             phone=debtor.phones[0].number, text="Recordatorio de pago")
+        t = time.perf_counter()
+        ledger.append_contact(event)
+        samples["contact_append"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        ledger.record_payment(f"L{rng.randrange(MEMBERS)}", Decimal(1000), date(2026, 7, 1))
+        samples["hot_update"].append(time.perf_counter() - t)
+
+
+def fsync_floor(directory: Path, writes: int) -> dict:
+    """The disk's own cost: append one line + fsync to a plain file (what no design can beat)."""
+    import os
+
+    path = directory / "fsync-floor.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    times = []
+    try:
+        for _ in range(writes):
             t = time.perf_counter()
-            ledger.append_contact(event)
-            contact_times.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            ledger.record_payment(f"L{rng.randrange(MEMBERS)}", Decimal(1000), date(2026, 7, 1))
-            hot_times.append(time.perf_counter() - t)
+            os.write(fd, b"x" * 200 + b"\n")
+            os.fsync(fd)
+            times.append(time.perf_counter() - t)
+    finally:
+        os.close(fd)
+    return percentiles(times)
+
+
+def run(sizes: list[int], writes: int, workdir: Path) -> dict[int, dict]:
+    """Build every history first, then measure in interleaved rounds (size A, B, C, A, B, C...)
+    so that disk noise from other processes hits every size alike."""
+    debtors, loans = portfolio()
+    opened = {}
+    for size in sizes:
+        opened[size] = build(size, debtors, loans, workdir)
+    samples = {size: {"contact_append": [], "hot_update": [], "fsync_floor": []} for size in sizes}
+    rng = random.Random(7)
+    rounds = max(1, writes // 20)
+    for r in range(rounds):
+        for size in sizes:
+            ledger = opened[size][0]
+            one_round(ledger, debtors, rng, writes // rounds, samples[size], base=r * 1000)
+    results = {}
+    for size in sizes:
+        ledger, data_dir, build_s = opened[size]
         count = ledger.contact_count
         t = time.perf_counter()
         one = ledger.contacts(debtor_id=debtors[0].id)
         query_ms = (time.perf_counter() - t) * 1000
-    t = time.perf_counter()
-    with Ledger.open(data_dir) as reopened:
-        load_s = time.perf_counter() - t
-        assert reopened.contact_count == count
-    return {
-        "bench": "ledger_write_latency",
-        "history": size,
-        "contacts_total": count,
-        "hot_docs": 2 * MEMBERS,
-        "writes": writes,
-        "build_history_s": round(build_s, 2),
-        "contact_append": percentiles(contact_times),
-        "hot_update": percentiles(hot_times),
-        "debtor_history_query_ms": round(query_ms, 2),
-        "debtor_history_events": len(one),
-        "load_s": round(load_s, 3),
-    }
+        ledger.close()
+        t = time.perf_counter()
+        with Ledger.open(data_dir) as reopened:
+            load_s = time.perf_counter() - t
+            assert reopened.contact_count == count
+        results[size] = {
+            "bench": "ledger_write_latency",
+            "history": size,
+            "contacts_total": count,
+            "hot_docs": 2 * MEMBERS,
+            "writes": len(samples[size]["hot_update"]),
+            "build_history_s": round(build_s, 2),
+            "contact_append": percentiles(samples[size]["contact_append"]),
+            "hot_update": percentiles(samples[size]["hot_update"]),
+            "debtor_history_query_ms": round(query_ms, 2),
+            "debtor_history_events": len(one),
+            "load_s": round(load_s, 3),
+        }
+    results["floor"] = {"bench": "fsync_floor", **fsync_floor(workdir, writes)}
+    return results
 
 
 def main() -> None:
@@ -117,12 +161,11 @@ def main() -> None:
     parser.add_argument("--dir", default=None, help="work directory (default: a temporary one)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    debtors, loans = portfolio()
-    results = {}
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        for size in sizes:
-            results[size] = measure(size, args.writes, debtors, loans, Path(tmp))
-            print(json.dumps(results[size]), flush=True)
+        results = run(sizes, args.writes, Path(tmp))
+    for size in sizes:
+        print(json.dumps(results[size]), flush=True)
+    print(json.dumps(results["floor"]), flush=True)
     small, large = results[min(sizes)], results[max(sizes)]
     ratio = {
         "bench": "ledger_write_ratio",

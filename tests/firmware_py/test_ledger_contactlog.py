@@ -53,10 +53,32 @@ def test_damaged_middle_line_is_skipped_and_counted(tmp_path):
     lines = partition.read_bytes().splitlines(keepends=True)
     lines[1] = lines[1].replace(b"sent", b"sEnt")
     partition.write_bytes(b"".join(lines))
-    with Ledger.open(tmp_path) as ledger:
+    with Ledger.open(tmp_path) as ledger:  # the saved index still points at it: the read skips it
         assert ledger.contacts(debtor_id="d-a") == (events[0], events[2])
         assert ledger.contacts() == (events[0], events[2])
+    (tmp_path / "ledger" / "contacts" / "2026-11.idx").unlink()
+    with Ledger.open(tmp_path) as ledger:  # a rescan finds and counts it
+        assert ledger.contacts(debtor_id="d-a") == (events[0], events[2])
         assert ledger.stats()["damaged_lines"] == 1
+
+
+def test_saved_indexes_cover_a_prefix_and_are_only_a_cache(tmp_path):
+    directory = tmp_path / "ledger" / "contacts"
+    with Ledger.open(tmp_path) as ledger:
+        first = [ledger.append_contact(contact("d-a", T0 + timedelta(days=i * 20))) for i in range(4)]
+    assert sorted(p.name for p in directory.glob("*.idx")) == ["2026-11.idx", "2026-12.idx"]
+    saved = (directory / "2026-12.idx").read_bytes()
+    with Ledger.open(tmp_path) as ledger:
+        more = ledger.append_contact(contact("d-a", T0 + timedelta(days=45)))
+    # as after a power cut: the index on disk covers only the start of the partition
+    (directory / "2026-12.idx").write_bytes(saved)
+    expected = tuple(sorted(first + [more], key=lambda e: e.at))
+    with Ledger.open(tmp_path) as ledger:
+        assert ledger.contacts(debtor_id="d-a") == expected
+    (directory / "2026-12.idx").write_bytes(b"damaged")
+    (directory / "2026-11.idx").unlink()
+    with Ledger.open(tmp_path) as ledger:
+        assert ledger.contacts(debtor_id="d-a") == expected and ledger.contact_count == 5
 
 
 def test_bulk_history_load_is_indexed_like_single_appends(tmp_path):
@@ -90,3 +112,11 @@ def test_indexed_queries_match_a_full_scan(tmp_path_factory, rows, a, b):
             expected = tuple(e for e in everything if e.debtor_id == debtor_id and since <= e.at < until)
             assert ledger.contacts(debtor_id=debtor_id, since=since, until=until) == expected
         assert ledger.contacts(since=since, until=until) == tuple(e for e in everything if since <= e.at < until)
+
+
+def test_messages_from_unknown_numbers_are_kept_under_an_empty_debtor(tmp_path):
+    with Ledger.open(tmp_path) as ledger:
+        stray = ledger.append_contact(contact("", T0, kind="reply", direction="inbound", phone="+573209999999",
+                                              text="Quién es?"))
+    with Ledger.open(tmp_path) as ledger:
+        assert ledger.contacts(debtor_id="") == (stray,)
