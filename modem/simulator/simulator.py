@@ -152,9 +152,20 @@ class Simulator:
     def fail_next(self, command_prefix: str, reply: str, count: int = 1) -> None:
         """Answer the next ``count`` commands starting with ``command_prefix`` (e.g. ``"AT+CMGS"``)
         with ``reply`` (e.g. ``"+CMS ERROR: 500"``). For ``AT+CMGS``/``AT+CMGW`` the prompt
-        is shown and the reply comes after the PDU body, as on a real modem."""
+        is shown and the reply comes after the PDU body, as on a real modem. ``count=0``
+        cancels the pending rules for that prefix."""
         with self.lock:
-            self.device.fail_rules.append(FailRule(command_prefix, reply, count))
+            rules = self.device.fail_rules
+            if count <= 0:
+                rules[:] = [r for r in rules if r.prefix.upper() != command_prefix.upper()]
+                return
+            rules.append(FailRule(command_prefix, reply, count))
+
+    def clear_faults(self) -> None:
+        """Forget every pending ``fail_next`` rule and end a hang."""
+        with self.lock:
+            self.device.fail_rules.clear()
+        self.unhang()
 
     def reboot(self) -> None:
         """Restart the modem: settings back to saved (echo on, CMEE 0, CNMI 0, PDU mode), SIM
@@ -234,6 +245,19 @@ class Simulator:
                 except StorageFull:
                     return added
                 added += 1
+
+    def store_message(self, pdu: str, length: int, *, memory: str | None = None, status: int = 0,
+                      announce: bool = True) -> StoredMessage:
+        """Put a raw PDU (hex with SMSC octets, even a malformed one) in ``memory`` (default: where
+        incoming SMS go) and, if ``announce``, print ``+CMTI: "<mem>",<index>``. Raises
+        :class:`~modem.simulator.storage.StorageFull`."""
+        with self.lock:
+            store = self.device.stores[memory or self.device.settings.cpms[2]]
+            msg = store.add(pdu, length, status)
+            if announce:
+                self.device.urc(f'+CMTI: "{store.name}",{msg.index}')
+            self._wake()
+            return msg
 
     @property
     def storage(self) -> list[StoredMessage]:

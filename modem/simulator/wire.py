@@ -18,7 +18,7 @@ import time
 import serial
 
 FINAL = re.compile(r"\r\n(OK|ERROR|NO CARRIER|BUSY|NO ANSWER|NO DIALTONE|COMMAND NOT SUPPORT|"
-                   r"\+CM[ES] ERROR:[^\r]*)\r\n$")
+                   r"\+CM[ES] ERROR:[^\r]*)\r\n")
 
 
 class RawAtClient:
