@@ -81,14 +81,18 @@ class _DebtorAcc:
 
 
 class _LoanAcc:
-    __slots__ = ("debtor_id", "product", "currency", "status", "instalments", "rows")
+    """One loan being collected. ``instalments`` maps number -> instalment; ``origin`` maps number -> row
+    only in the instalment layout (the loan layout has one row per loan, so it needs no per-instalment row)."""
+
+    __slots__ = ("debtor_id", "product", "currency", "status", "instalments", "origin", "rows")
 
     def __init__(self, debtor_id: str, record: RowRecord):
         self.debtor_id = debtor_id
         self.product = record.product
         self.currency = record.currency
         self.status = record.status
-        self.instalments: dict[int, tuple[Instalment, int]] = {}
+        self.instalments: dict[int, Instalment] = {}
+        self.origin: dict[int, int] | None = None
         self.rows: list[int] = []
 
 
@@ -154,7 +158,7 @@ class Batch:
                 raise RowRejected(f"el crédito {loan_id} aparece en la fila {first_row} con otro deudor", loan_id)
             for instalment in record.instalments:
                 if instalment.number in loan.instalments:
-                    other = loan.instalments[instalment.number][1]
+                    other = loan.origin[instalment.number] if loan.origin else loan.rows[0]
                     raise RowRejected(f"cuota repetida: la cuota {instalment.number} del crédito {loan_id} también "
                                       f"aparece en la fila {other}", loan_id)
         if record.debtor is not None:
@@ -166,7 +170,12 @@ class Batch:
         if loan is None:
             loan = self._loans[loan_id] = _LoanAcc(debtor_id, record)
         for instalment in record.instalments:
-            loan.instalments[instalment.number] = (instalment, record.number)
+            loan.instalments[instalment.number] = instalment
+        if self.layout == "instalment":
+            if loan.origin is None:
+                loan.origin = {}
+            for instalment in record.instalments:
+                loan.origin[instalment.number] = record.number
         loan.rows.append(record.number)
 
     def finish(self, ledger_phone_owners: dict[str, set[str]] | None = None) -> BatchResult:
@@ -189,7 +198,7 @@ class Batch:
             used.add(acc.debtor_id)
             result.loans.append(Loan(external_id=loan_id, debtor_id=acc.debtor_id, product=acc.product,
                                      currency=acc.currency or self.ctx.currency,
-                                     instalments=tuple(i for i, _ in acc.instalments.values()),
+                                     instalments=tuple(acc.instalments.values()),
                                      status=acc.status or "active"))
         owners: dict[str, set[str]] = {}
         for debtor_id in used:

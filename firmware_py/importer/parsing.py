@@ -65,6 +65,10 @@ _CURRENCY = re.compile(r"^(?:US\$|COP|MXN|USD|PEN|CLP|ARS|BOB|GTQ|HNL|NIO|PYG|UY
                        re.IGNORECASE)
 _NUMBER = re.compile(r"^\d[\d.,]*$")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+_ZERO_DECIMALS = re.compile(r"(?<=\d)[.,]0+$")
+_NON_DIGIT = re.compile(r"\D")
+_NOT_PHONE_CHAR = re.compile(r"[^\d\s()+.\-]")
+_EXTENSION = re.compile(r"(?i)ext\.?\s*\d+$")
 _SPACES = re.compile(r"(?<=\d)[\s\u00a0\u202f']+(?=\d)")
 
 
@@ -174,7 +178,7 @@ def parse_count(value) -> int:
         number = value
     else:
         text = "" if value is None else str(value).strip()
-        text = re.sub(r"(?<=\d)[.,]0+$", "", text)
+        text = _ZERO_DECIMALS.sub("", text)
         if not text.isdigit():
             raise ParseError(f"«{text}» no es un número entero")
         number = int(text)
@@ -292,9 +296,9 @@ def _parse_phone_text(raw: str, country: str) -> ParsedPhone:
         raise ParseError(f"teléfono en notación científica «{raw}» (se perdieron dígitos): dé a la columna formato "
                          "de texto o número sin decimales")
     text = raw.lstrip("'").strip()
-    text = re.sub(r"(?<=\d)\.0$", "", text)
-    digits = re.sub(r"\D", "", text)
-    if not digits or len(digits) > 17 or re.search(r"[^\d\s()+.\-]", re.sub(r"(?i)ext\.?\s*\d+$", "", text)):
+    text = _ZERO_DECIMALS.sub("", text)
+    digits = _NON_DIGIT.sub("", text)
+    if not digits or len(digits) > 17 or _NOT_PHONE_CHAR.search(_EXTENSION.sub("", text)):
         raise ParseError(f"teléfono inválido «{raw}»")
     candidates = []
     if text.startswith("+"):

@@ -20,6 +20,7 @@ oldest instalments first.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -32,6 +33,10 @@ from firmware_py.importer.parsing import (ParsedPhone, ParseError, blank, parse_
                                           parse_phones)
 
 MAX_INSTALMENTS = 600
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+_LETTER = re.compile(r"[^\W\d_]")
+_SCIENTIFIC = re.compile(r"\d+(?:[.,]\d+)?[eE]\+?\d+")
+_TAG_SPLIT = re.compile(r"[,;|]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 CURRENCY_BY_COUNTRY = {"CO": "COP", "MX": "MXN", "PE": "PEN", "BO": "BOB", "EC": "USD", "GT": "GTQ", "HN": "HNL",
@@ -133,6 +138,7 @@ def _looks_like_formula(value) -> bool:
     return isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_START)
 
 
+@functools.lru_cache(maxsize=16384)  # schedules of one file share most of their dates
 def add_period(start: date, months: int, days: int, k: int) -> date:
     """``start`` plus ``k`` periods (months clamp to the month's last day, from ``start`` each time)."""
     if months:
@@ -149,10 +155,16 @@ def split_amount(total: Decimal, parts: int) -> list[Decimal]:
     return [base] * (parts - 1) + [total - base * (parts - 1)]
 
 
+_ZERO = Decimal(0)
+
+
 def allocate_paid(amounts: list[Decimal], paid: Decimal) -> list[Decimal]:
-    """Spread ``paid`` over the instalments, oldest first."""
+    """Spread ``paid`` over the instalments, oldest first (unpaid ones share one zero: lists can be long)."""
     out = []
     for amount in amounts:
+        if paid <= 0:
+            out.append(_ZERO)
+            continue
         share = min(amount, paid)
         out.append(share)
         paid -= share
@@ -204,7 +216,7 @@ def read_row(values: dict, number: int, layout: str, ctx: RowContext) -> RowReco
         if not status:
             problems.append(f"estado desconocido «{_text(values['status'])}» (use activo, pagado, castigado o anulado)")
     currency = _text(values.get("currency")).upper()
-    if currency and not re.fullmatch(r"[A-Z]{3}", currency):
+    if currency and not _CURRENCY_CODE.fullmatch(currency):
         problems.append(f"moneda desconocida «{currency}» (use el código de tres letras, por ejemplo COP)")
 
     if layout == "instalment":
@@ -227,13 +239,13 @@ def read_row(values: dict, number: int, layout: str, ctx: RowContext) -> RowReco
 def _read_debtor(values, name, document, loan_id, ctx, problems, warnings) -> DebtorData | None:
     if not name:
         problems.append("falta el nombre")
-    elif not re.search(r"[^\W\d_]", name):
+    elif not _LETTER.search(name):
         problems.append(f"el nombre «{name}» no tiene letras")
     debtor_id = ""
     if ctx.has_document_column:
         if not document:
             problems.append("falta el documento")
-        elif re.fullmatch(r"\d+(?:[.,]\d+)?[eE]\+?\d+", document):
+        elif _SCIENTIFIC.fullmatch(document):
             problems.append(f"el documento «{document}» está en notación científica (se perdieron dígitos): dé a "
                             "la columna formato de texto")
         else:
@@ -256,7 +268,8 @@ def _read_debtor(values, name, document, loan_id, ctx, problems, warnings) -> De
         language = LANGUAGES.get(fold(values["language"]), "")
         if not language:
             problems.append(f"idioma desconocido «{_text(values['language'])}» (use es, en, qu, gn o ay)")
-    tags = tuple(t for t in (_text(x) for x in re.split(r"[,;|]", _text(values.get("tags")))) if t)
+    tags = tuple(t for t in (_text(x) for x in _TAG_SPLIT.split(_text(values.get("tags")))) if t) \
+        if not blank(values.get("tags")) else ()
     if not debtor_id or not name or not phones:
         return None
     return DebtorData(debtor_id, name, document, tuple(phones), language, _text(values.get("loan_officer")),

@@ -56,3 +56,33 @@ def write_loan_csv(path, rows: int, *, seed: int = 1, delimiter: str = ";", enco
         text.flush()
         text.detach()
     return path
+
+
+INSTALMENT_HEADER = ("Crédito", "Cuota", "Fecha de vencimiento", "Valor", "Pagado", "Nombre", "Documento", "Teléfono")
+
+
+def write_instalment_csv(path, rows: int, *, per_loan: int = 10, seed: int = 1, start: date = date(2027, 1, 1)) -> Path:
+    """Write ``rows`` instalment rows (``per_loan`` per loan, monthly) to ``path`` (``;``, UTF-8 with BOM)."""
+    rng = random.Random(seed)
+    path = Path(path)
+    with open(path, "wb") as raw:
+        raw.write(codecs.BOM_UTF8)
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        writer = csv.writer(text, delimiter=";", lineterminator="\r\n")
+        writer.writerow(INSTALMENT_HEADER)
+        loan = None
+        for i in range(rows):
+            number = i % per_loan + 1
+            if number == 1:
+                loan = (f"CR-{i // per_loan + 1:07d}", f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                        es_amount(20_000_000 + i // per_loan),
+                        f"{rng.choice(MOBILE_PREFIXES)} {rng.randrange(100, 1000)} {i // per_loan % 10000:04d}",
+                        es_amount(rng.randrange(10, 500) * 1000), start + timedelta(days=rng.randrange(0, 28)))
+            loan_id, name, document, phone, amount, first = loan
+            due = date(first.year + (first.month - 1 + number - 1) // 12, (first.month - 1 + number - 1) % 12 + 1,
+                       first.day)
+            paid = amount if number <= 2 else "0"
+            writer.writerow([loan_id, number, due.strftime("%d/%m/%Y"), amount, paid, name, document, phone])
+        text.flush()
+        text.detach()
+    return path
