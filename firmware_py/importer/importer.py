@@ -170,6 +170,10 @@ def import_loans(source, ledger, *, now: datetime, options: ImportOptions = Impo
     report = ImportReport(source=str(name or "archivo"), dry_run=options.dry_run)
     if ledger is None and not options.dry_run:
         raise ValueError("a ledger is required unless dry_run=True")
+    if isinstance(source, (str, Path)) and isinstance(options.rejects, (str, Path)) \
+            and Path(source).resolve() == Path(options.rejects).resolve():
+        raise ImportFileError("El archivo de filas rechazadas no puede ser el mismo archivo que se importa; "
+                              "indique otro nombre.", reason="rejects_unwritable")
     stream, owned = open_binary(source)
     try:
         reasons: dict[int, str] = {}

@@ -74,6 +74,15 @@ def test_fatal_file_errors_are_spanish_and_import_nothing(tmp_path, content, fra
     assert as_json.returncode == 1 and payload["ok"] is False and fragment in payload["error"]
 
 
+def test_rejects_file_cannot_overwrite_the_source(tmp_path):
+    source = tmp_path / "c.csv"
+    shutil.copy(EXAMPLES / "con_mapeo.csv", source)
+    before = source.read_bytes()
+    result = cobrador("import", source, "--rejects", source, "--data", tmp_path / "data")
+    assert result.returncode == 1 and "no puede ser el mismo" in result.stderr
+    assert source.read_bytes() == before
+
+
 def test_missing_file(tmp_path):
     result = cobrador("import", tmp_path / "no.csv", "--data", tmp_path / "data")
     assert result.returncode == 1 and "No se encuentra" in result.stderr
