@@ -53,7 +53,7 @@ class RawAtClient:
                 return out
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no {regex.pattern!r} in {self.buffer!r}")
-            chunk = self.serial.read(4096)
+            chunk = self.serial.read(self.serial.in_waiting or 1)
             self.buffer += chunk.decode("latin-1")
 
     def command(self, line: str, timeout: float | None = None) -> str:
