@@ -41,6 +41,7 @@ from firmware_py.ledger.storage import (
     encode_snapshot,
     fsync_dir,
     read_snapshot_file,
+    remove_stale_temps,
 )
 
 log = logging.getLogger("cobrador.ledger.contactlog")
@@ -91,6 +92,7 @@ class ContactLog:
         self.count = 0
         self.damaged_lines = 0
         self._closed = False
+        remove_stale_temps(self.directory)
         for path in sorted(self.directory.iterdir()):
             if _PARTITION.match(path.name):
                 self._load_partition(path)
@@ -119,9 +121,13 @@ class ContactLog:
         start = 0
         sidecar = self._read_sidecar(name)
         if sidecar is not None and sidecar["size"] <= size:
+            base = idx << _OFFSET_BITS
             for debtor, offsets in sidecar["debtors"].items():
-                for offset in offsets:
-                    self._remember(debtor, idx, offset)
+                slots = self._by_debtor.get(debtor)
+                if slots is None:
+                    slots = self._by_debtor[debtor] = array("q")
+                slots.extend([base | offset for offset in offsets])
+                self.count += len(offsets)
             self.damaged_lines += sidecar.get("damaged", 0)
             start = self._sidecar_size[name] = sidecar["size"]
             self._damaged_in[name] = sidecar.get("damaged", 0)

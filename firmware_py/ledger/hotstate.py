@@ -36,7 +36,13 @@ from typing import Any
 
 from firmware_py.errors import LedgerCorrupt, LedgerWriteError
 from firmware_py.ledger import journal as journal_mod
-from firmware_py.ledger.storage import SnapshotUnreadable, fsync_dir, read_snapshot, write_snapshot
+from firmware_py.ledger.storage import (
+    SnapshotUnreadable,
+    fsync_dir,
+    read_snapshot,
+    remove_stale_temps,
+    write_snapshot,
+)
 
 log = logging.getLogger("cobrador.ledger.hotstate")
 
@@ -124,6 +130,7 @@ class FileHotState:
     def load(self) -> dict[str, dict[str, Any]]:
         """Recover the tables; raises LedgerCorrupt if the history cannot be rebuilt."""
         report = LoadReport()
+        remove_stale_temps(self.directory)
         bak = self.snapshot_path.with_name(self.SNAPSHOT + ".bak")
         tables: dict = {}
         base_seq = 0

@@ -15,7 +15,8 @@ journal line, so it is there entirely or not at all.
 Hot state (debtors, loans, payments, promises, opt-outs, settings, import
 history) lives in TinyDB tables over memory (``MemoryStorage``), used as the
 query engine; persistence is ``hotstate.FileHotState``. History lives in
-``contactlog.ContactLog``.
+``contactlog.ContactLog``. Import planning is ``importing.plan_import``;
+payments, promises and opt-outs recorded in the app are ``inapp.InAppRecords``.
 
 Errors (``firmware_py.errors``): LedgerLocked, LedgerCorrupt, LedgerWriteError,
 LedgerIntegrityError, LedgerClosed — Spanish messages.
@@ -23,13 +24,11 @@ LedgerIntegrityError, LedgerClosed — Spanish messages.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import uuid
 from dataclasses import replace
 from datetime import date, datetime, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -42,6 +41,8 @@ from firmware_py.ledger import codec
 from firmware_py.ledger.allocation import apply_payments
 from firmware_py.ledger.contactlog import ContactLog, MemoryContactLog
 from firmware_py.ledger.hotstate import FileHotState, MemoryHotState, apply_ops
+from firmware_py.ledger.importing import plan_import
+from firmware_py.ledger.inapp import InAppRecords
 from firmware_py.ledger.lock import DirectoryLock
 from firmware_py.ledger.storage import fsync_dir
 from firmware_py.ledger.results import ImportOutcome, LedgerSnapshot
@@ -74,7 +75,7 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class Ledger:
+class Ledger(InAppRecords):
     """Durable store of debtors, loans, payments, promises, contacts and settings.
 
     Use ``Ledger.open(data_dir)`` or ``Ledger.memory()``; both are context
@@ -183,7 +184,8 @@ class Ledger:
                 except ValueError as exc:
                     log.error("%s %s unreadable, quarantined: %s", kind, key, exc)
                     fixes.append(["del", table, key])
-                    fixes.append(["put", "quarantine", f"{table}/{key}", {"doc": doc, "error": str(exc)}])
+                    fixes.append(["put", "quarantine", f"{table}/{key}", {"doc": doc, "error": str(exc),
+                                                                                 "schema_version": SCHEMA_VERSION}])
                     continue
                 self._records[table][key] = record
                 if doc.get("schema_version") != SCHEMA_VERSION:  # migrated: store the current shape
@@ -432,173 +434,11 @@ class Ledger:
         with self._mutex:
             self._check_open()
             now = now or self._clock()
-            ops: list[list] = []
-            counts = dict.fromkeys(
-                ("debtors_created", "debtors_updated", "debtors_unchanged", "loans_created",
-                 "loans_updated", "loans_unchanged", "payments_created", "payments_unchanged",
-                 "payments_reconciled"), 0)
-
-            def upsert(table: str, noun: str, key: str, doc: dict, seen: dict) -> None:
-                if key in seen:
-                    if seen[key] != doc:
-                        raise LedgerIntegrityError(
-                            f"El archivo trae dos veces {noun} {key} con datos distintos; "
-                            "corrija el archivo y vuelva a importarlo.")
-                    return
-                seen[key] = doc
-                old = self._tables.get(table, {}).get(key)
-                prefix = table
-                if old is None:
-                    counts[f"{prefix}_created"] += 1
-                elif old == doc:
-                    counts[f"{prefix}_unchanged"] += 1
-                    return
-                else:
-                    if table == "payments":
-                        raise LedgerIntegrityError(
-                            f"El pago {key} ya existe con otros datos; no se modifica un pago registrado.")
-                    counts[f"{prefix}_updated"] += 1
-                ops.append(["put", table, key, doc])
-
-            seen_debtors: dict[str, dict] = {}
-            for debtor in debtors:
-                upsert("debtors", "el deudor", debtor.id, codec.encode(debtor), seen_debtors)
-            seen_loans: dict[str, dict] = {}
-            for loan in loans:
-                if loan.debtor_id not in seen_debtors and loan.debtor_id not in self._records["debtors"]:
-                    raise LedgerIntegrityError(
-                        f"El préstamo {loan.external_id} es de un deudor desconocido ({loan.debtor_id}); "
-                        "incluya al deudor en el archivo.")
-                upsert("loans", "el préstamo", loan.external_id, codec.encode(loan), seen_loans)
-            seen_payments: dict[str, dict] = {}
-            for payment in payments:
-                if payment.loan_external_id not in seen_loans and \
-                        payment.loan_external_id not in self._records["loans"]:
-                    raise LedgerIntegrityError(
-                        f"El pago {payment.id or payment.reference} es de un préstamo desconocido "
-                        f"({payment.loan_external_id}).")
-                payment = replace(payment, id=payment.id or _import_payment_id(payment),
-                                  reconciled=True, status="confirmed",
-                                  recorded_at=payment.recorded_at or now)
-                stored = self._records["payments"].get(payment.id)
-                if stored is not None and stored.recorded_at != payment.recorded_at:
-                    payment = replace(payment, recorded_at=stored.recorded_at)
-                upsert("payments", "el pago", payment.id, codec.encode(payment), seen_payments)
-            if as_of is not None:
-                imported = set(seen_loans)
-                for stored in self._records["payments"].values():
-                    if (stored.loan_external_id in imported and stored.source != "import"
-                            and stored.counts and not stored.reconciled and stored.date <= as_of):
-                        ops.append(["put", "payments", stored.id,
-                                    codec.encode(replace(stored, reconciled=True))])
-                        counts["payments_reconciled"] += 1
-            batch_id = f"imp-{now.astimezone(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-            ops.append(["put", "imports", batch_id, {
-                "source": source, "at": now.isoformat(), "as_of": as_of.isoformat() if as_of else None,
-                "schema_version": SCHEMA_VERSION, **counts}])
+            ops, counts, batch_id = plan_import(self._tables, self._records, debtors, loans, payments,
+                                                source=source, as_of=as_of, now=now)
             self._commit(ops, f"import {source}")
             log.info("import %s from %s: %s", batch_id, source, counts)
             return ImportOutcome(batch_id=batch_id, source=source, **counts)
-
-    # -- payments, promises, opt-outs ----------------------------------------------------------
-    def record_payment(self, loan_external_id: str, amount: Decimal | int | str, on: date, *,
-                       source: str = "web", status: str | None = None, reference: str = "",
-                       note: str = "", payment_id: str | None = None,
-                       now: datetime | None = None) -> Payment:
-        """Record a payment made in the app (``web``) or claimed by SMS (``sms``: ``pending``).
-
-        Idempotent when ``payment_id`` is given and the same payment exists.
-        Returns the stored Payment. Raises LedgerIntegrityError for an unknown
-        loan or a different payment with the same id; ValueError for bad values.
-        """
-        with self._mutex:
-            self._check_open()
-            loan = self._records["loans"].get(loan_external_id)
-            if loan is None:
-                raise LedgerIntegrityError(f"No existe el préstamo {loan_external_id}.")
-            payment = Payment(
-                id=payment_id or f"pay-{uuid.uuid4().hex}", loan_external_id=loan_external_id,
-                debtor_id=loan.debtor_id, amount=amount, date=on, source=source,
-                status=status or ("pending" if source == "sms" else "confirmed"),
-                reconciled=source == "import", reference=reference, note=note,
-                recorded_at=now or self._clock())
-            existing = self._records["payments"].get(payment.id)
-            if existing is not None:
-                if replace(existing, recorded_at=payment.recorded_at) == payment:
-                    return existing
-                raise LedgerIntegrityError(f"Ya existe otro pago con el identificador {payment.id}.")
-            self._commit([["put", "payments", payment.id, codec.encode(payment)]], "payment")
-            return payment
-
-    def _set_payment_status(self, payment_id: str, status: str, note: str | None) -> Payment:
-        with self._mutex:
-            self._check_open()
-            payment = self._records["payments"].get(payment_id)
-            if payment is None:
-                raise LedgerIntegrityError(f"No existe el pago {payment_id}.")
-            updated = replace(payment, status=status, note=payment.note if note is None else note)
-            if updated != payment:
-                self._commit([["put", "payments", payment_id, codec.encode(updated)]], f"payment {status}")
-            return updated
-
-    def confirm_payment(self, payment_id: str, *, note: str | None = None) -> Payment:
-        """An officer confirms a pending (SMS-claimed) payment: it now counts."""
-        return self._set_payment_status(payment_id, "confirmed", note)
-
-    def reject_payment(self, payment_id: str, *, note: str | None = None) -> Payment:
-        """An officer rejects a claimed payment: kept for the record, never counts."""
-        return self._set_payment_status(payment_id, "rejected", note)
-
-    def mark_reconciled(self, payment_ids: Iterable[str]) -> int:
-        """Mark in-app payments as included in the loan file; returns how many changed."""
-        with self._mutex:
-            self._check_open()
-            ops = []
-            for pid in payment_ids:
-                payment = self._records["payments"].get(pid)
-                if payment is None:
-                    raise LedgerIntegrityError(f"No existe el pago {pid}.")
-                if not payment.reconciled:
-                    ops.append(["put", "payments", pid, codec.encode(replace(payment, reconciled=True))])
-            self._commit(ops, "reconcile")
-            return len(ops)
-
-    def record_promise(self, debtor_id: str, due_date: date, amount: Decimal | int | str, *,
-                       source: str = "sms", loan_external_id: str = "", note: str = "",
-                       promise_id: str | None = None, now: datetime | None = None) -> Promise:
-        """Record a promise to pay. Idempotent for an existing ``promise_id``.
-        Raises LedgerIntegrityError for an unknown debtor or loan."""
-        with self._mutex:
-            self._check_open()
-            if debtor_id not in self._records["debtors"]:
-                raise LedgerIntegrityError(f"No existe el deudor {debtor_id}.")
-            if loan_external_id and loan_external_id not in self._records["loans"]:
-                raise LedgerIntegrityError(f"No existe el préstamo {loan_external_id}.")
-            if promise_id and promise_id in self._records["promises"]:
-                return self._records["promises"][promise_id]
-            promise = Promise(id=promise_id or f"prm-{uuid.uuid4().hex}", debtor_id=debtor_id,
-                              due_date=due_date, amount=amount, source=source,
-                              made_at=now or self._clock(), loan_external_id=loan_external_id, note=note)
-            self._commit([["put", "promises", promise.id, codec.encode(promise)]], "promise")
-            return promise
-
-    def record_opt_out(self, number: str, *, source: str = "sms", now: datetime | None = None) -> None:
-        """The number asked to stop (BAJA/STOP): applies to every debtor and loan using it,
-        and survives re-imports."""
-        with self._mutex:
-            self._check_open()
-            if number in self._tables.get("optouts", {}):
-                return
-            doc = {"number": number, "source": source, "at": (now or self._clock()).isoformat(),
-                   "schema_version": SCHEMA_VERSION}
-            self._commit([["put", "optouts", number, doc]], "opt-out")
-
-    def clear_opt_out(self, number: str) -> None:
-        """Undo an opt-out (the debtor authorised contact again)."""
-        with self._mutex:
-            self._check_open()
-            if number in self._tables.get("optouts", {}):
-                self._commit([["del", "optouts", number]], "opt-in")
 
     # -- contact log ---------------------------------------------------------------------------
     def append_contact(self, event: ContactEvent) -> ContactEvent:
@@ -717,10 +557,3 @@ class Ledger:
 
 def _payment_order(payment: Payment):
     return (payment.date, payment.recorded_at.isoformat() if payment.recorded_at else "", payment.id)
-
-
-def _import_payment_id(payment: Payment) -> str:
-    """Deterministic id for a file payment without one (same row -> same id on re-import)."""
-    key = "|".join((payment.loan_external_id, payment.date.isoformat(), str(payment.amount),
-                    payment.reference))
-    return "imp-" + hashlib.sha256(key.encode()).hexdigest()[:16]

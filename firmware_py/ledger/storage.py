@@ -42,6 +42,7 @@ __all__ = [
     "atomic_write",
     "fsync_dir",
     "read_snapshot",
+    "remove_stale_temps",
     "write_snapshot",
 ]
 
@@ -107,6 +108,25 @@ def atomic_write(path: Path, data: bytes, *, backup: bool = False) -> None:
         except OSError:
             pass
         raise LedgerWriteError(path, exc.strerror or str(exc)) from exc
+
+
+def remove_stale_temps(directory: Path) -> int:
+    """Delete temporary files ``atomic_write`` left behind when killed mid-write.
+
+    Only call this while holding the directory lock (nobody else is writing).
+    Returns how many were removed.
+    """
+    removed = 0
+    for path in Path(directory).iterdir():
+        if path.name.startswith(".") and path.name.endswith(".tmp") and path.is_file():
+            try:
+                path.unlink()
+                removed += 1
+            except OSError as exc:
+                log.warning("could not remove stale temporary file %s: %s", path, exc)
+    if removed:
+        log.info("removed %d stale temporary file(s) in %s", removed, directory)
+    return removed
 
 
 def encode_snapshot(tables: dict, seq: int) -> bytes:

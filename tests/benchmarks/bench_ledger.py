@@ -4,8 +4,8 @@ For each history size (1k, 50k, 250k contact-log events; a 5,000-member
 cooperative makes ~250k a year) a fresh ledger gets a realistic hot state
 (5,000 debtors, 5,000 loans of 12 instalments) and the history (bulk-loaded
 through ``Ledger.append_contacts``, spread over 12 months and all debtors).
-All histories are built first; then single writes are measured in
-interleaved rounds across the sizes (so disk noise from other processes hits
+All histories are built first; then single writes are measured
+interleaved across the sizes (1k, 50k, 250k, 1k, 50k, ...) (so disk noise from other processes hits
 every size alike), each fsynced before returning:
 
 - ``contact_append``: ``append_contact`` (one event);
@@ -112,7 +112,7 @@ def fsync_floor(directory: Path, writes: int) -> dict:
 
 
 def run(sizes: list[int], writes: int, workdir: Path) -> dict[int, dict]:
-    """Build every history first, then measure in interleaved rounds (size A, B, C, A, B, C...)
+    """Build every history first, then measure interleaved, one write at a time (A, B, C, A, B, C...)
     so that disk noise from other processes hits every size alike."""
     debtors, loans = portfolio()
     opened = {}
@@ -120,11 +120,9 @@ def run(sizes: list[int], writes: int, workdir: Path) -> dict[int, dict]:
         opened[size] = build(size, debtors, loans, workdir)
     samples = {size: {"contact_append": [], "hot_update": [], "fsync_floor": []} for size in sizes}
     rng = random.Random(7)
-    rounds = max(1, writes // 20)
-    for r in range(rounds):
+    for r in range(writes):
         for size in sizes:
-            ledger = opened[size][0]
-            one_round(ledger, debtors, rng, writes // rounds, samples[size], base=r * 1000)
+            one_round(opened[size][0], debtors, rng, 1, samples[size], base=r)
     results = {}
     for size in sizes:
         ledger, data_dir, build_s = opened[size]

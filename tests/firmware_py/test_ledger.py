@@ -269,3 +269,36 @@ def test_debtor_filters_use_the_query_engine(ledger):
     assert [d.id for d in ledger.debtors(loan_officer="Marta")] == [a.id, c.id]
     assert [d.id for d in ledger.debtors(tag="agro", group="G2")] == [c.id]
     assert ledger.debtors(tag="nada") == ()
+
+
+def test_readers_never_see_half_an_import(tmp_path):
+    """A reader thread taking snapshots while batches are imported sees each batch whole or not at all."""
+    stop = threading.Event()
+    seen_partial = []
+
+    with Ledger.open(tmp_path, clock=lambda: T0) as shared:
+        def reader():
+            while not stop.is_set():
+                snap = shared.snapshot()
+                per_group: dict[str, int] = {}
+                for d in snap.debtors:
+                    per_group[d.group] = per_group.get(d.group, 0) + 1
+                loans_per_group: dict[str, int] = {}
+                groups = {d.id: d.group for d in snap.debtors}
+                for l in snap.loans:
+                    loans_per_group[groups[l.debtor_id]] = loans_per_group.get(groups[l.debtor_id], 0) + 1
+                if set(per_group.values()) - {10} or loans_per_group != per_group:
+                    seen_partial.append(per_group)
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        try:
+            for b in range(15):
+                debtors = [debtor(b * 10 + i, group=f"B{b}") for i in range(10)]
+                loans = [loan(b * 10 + i, d.id) for i, d in enumerate(debtors)]
+                shared.import_batch(debtors, loans, source="test")
+        finally:
+            stop.set()
+            thread.join()
+        assert seen_partial == []
+        assert len(shared.debtors()) == 150

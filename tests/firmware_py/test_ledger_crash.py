@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from firmware_py.errors import LedgerLocked
 from firmware_py.ledger import Ledger
 
 HELPER = Path(__file__).with_name("ledger_crash_helper.py")
@@ -88,3 +89,20 @@ def test_sigkill_at_random_instants_never_loses_acknowledged_writes(tmp_path):
                 assert event_id in {e.id for e in ledger.contacts(debtor_id=debtor_id)}
             assert ledger.stats()["damaged_lines"] == 0
     assert total_acks > KILLS * 5, "the helper hardly wrote anything: kills were not mid-traffic"
+
+
+@pytest.mark.slow
+def test_another_process_owning_the_directory_locks_it_until_it_dies(tmp_path):
+    proc = subprocess.Popen([sys.executable, str(HELPER), str(tmp_path), "lock", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        with pytest.raises(LedgerLocked) as info:
+            Ledger.open(tmp_path)
+        assert "otro proceso" in str(info.value)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    # the kernel dropped the lock with the process: no stale lock file blocks a restart
+    with Ledger.open(tmp_path) as ledger:
+        assert ledger.stats()["debtors"] % 5 == 0

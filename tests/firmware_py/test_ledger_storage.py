@@ -6,15 +6,14 @@ from __future__ import annotations
 import contextlib
 import resource
 import signal
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
-from tinydb import TinyDB, where
+from tinydb import TinyDB
 
 from firmware_py.errors import LedgerCorrupt, LedgerWriteError
 from firmware_py.ledger import AtomicJSONStorage, Ledger
-from firmware_py.ledger.hotstate import FileHotState
 from firmware_py.ledger.journal import AppendFile, decode_line, encode_line, scan
 from firmware_py.ledger.storage import (
     SnapshotUnreadable,
@@ -262,3 +261,17 @@ def test_a_failed_write_changes_nothing(tmp_path):
         ledger.import_batch(debtors, loans, source="test")
         assert len(ledger.debtors()) == 50
     assert len(_state(tmp_path)[0].debtors) == 50
+
+
+def test_temporary_files_left_by_a_kill_are_removed_on_open(tmp_path):
+    _fill(tmp_path)
+    directory = tmp_path / "ledger"
+    leftovers = [directory / ".state.json.abc123.tmp", directory / "contacts" / ".2026-11.idx.x1.tmp"]
+    for path in leftovers:
+        path.write_bytes(b"half a snapshot")
+    keep = directory / "notes.txt"
+    keep.write_text("del operador")
+    with Ledger.open(tmp_path):
+        pass
+    assert not any(p.exists() for p in leftovers)
+    assert keep.exists()
