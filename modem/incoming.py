@@ -43,6 +43,18 @@ from modem.reports import Report
 log = logging.getLogger("cobrador.modem.incoming")
 
 
+def _pairs(lines: list[str]) -> list[tuple[int, str]]:
+    """(index, pdu) of each well-formed ``+CMGL:`` header + PDU line pair."""
+    out = []
+    for n, line in enumerate(lines):
+        if line.upper().startswith("+CMGL") and n + 1 < len(lines) and not lines[n + 1].upper().startswith("+CMGL"):
+            try:
+                out.append((parse_cmgl_header(line).index, lines[n + 1]))
+            except ModemError:
+                continue
+    return out
+
+
 def _key(*parts: object) -> str:
     return hashlib.sha1("|".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:20]
 
@@ -124,10 +136,29 @@ class Inbox:
             m.emit(update)
 
     def sweep(self) -> None:
-        """``AT+CMGL=4``: offer every stored message not offered yet in this run; check the counts."""
+        """``AT+CMGL=4``: offer every stored message not offered yet in this run; check the counts.
+
+        Profiles that store status reports apart (``+CDSI`` into "SR") get that
+        storage swept too, so reports that arrived while the port was closed still match.
+        """
+        m = self.modem
         with self.storage_lock:
-            response = self.modem.command("AT+CMGL=4")
-        lines = list(response.lines)
+            response = m.command("AT+CMGL=4")
+        self._offer_listing(list(response.lines))
+        self.check_storage("CPMS")
+        memory = m.profile.status_report_storage
+        if m.profile.status_report_delivery == "cdsi" and memory and memory.upper() != m.profile.storage.upper():
+            with self.storage_lock:
+                try:
+                    m.command(f'AT+CPMS="{memory}"')
+                    listing = list(m.command("AT+CMGL=4").lines)
+                    for index, pdu in _pairs(listing):
+                        self.on_report_pdu(pdu)
+                        self._delete_now([index], track=False)
+                finally:
+                    m.command(m.profile.cpms_command)
+
+    def _offer_listing(self, lines: list[str]) -> None:
         i = 0
         while i < len(lines):
             line = lines[i]
@@ -144,7 +175,6 @@ class Inbox:
                     self._handle(pdu, header.index, None)
             else:
                 i += 1
-        self.check_storage("CPMS")
 
     def run_deferred_deletes(self) -> None:
         """After a reconnect: the deletions acked while the port was down."""

@@ -47,6 +47,7 @@ class Supervisor:
         self._stop = threading.Event()
         self._fatal: ModemError | None = None
         self._reboot_due: float | None = None
+        self._last_boot_line = 0.0
         self._next_maintenance = 0.0
         self._next_sim_sweep = 0.0
         self._liveness_requested = False
@@ -66,7 +67,8 @@ class Supervisor:
     def schedule_reinit(self, immediate: bool) -> None:
         """A boot URC arrived (reader thread): re-run init once the boot burst settles."""
         self.modem.ready.clear()
-        self._reboot_due = time.monotonic() + (0.0 if immediate else self.modem.boot_settle)
+        self._last_boot_line = time.monotonic()
+        self._reboot_due = self._last_boot_line + (0.0 if immediate else self.modem.boot_settle)
         self.jobs.put(("tick", None))
 
     def start(self) -> None:
@@ -91,6 +93,7 @@ class Supervisor:
         """ATE0, CMEE, PIN, the profile's init and best-effort commands. Sets ``ready``."""
         m = self.modem
         m.ready.clear()
+        started = time.monotonic()
         self._sync()
         cmd = self._cmd
         cmd("ATE0")
@@ -112,6 +115,8 @@ class Supervisor:
             m.inbox.set_full(used >= total > 0, memory or m.profile.storage, used, total, "CPMS")
         except (CommandError, ModemError) as exc:
             log.info("storage counts unavailable: %s", exc)
+        if self._reboot_due is not None and self._last_boot_line < started:
+            self._reboot_due = None          # that boot burst was over before this init began
         m.ready.set()
         log.info("modem %s initialised (%s)", m.url, m.profile.name)
 

@@ -18,6 +18,12 @@ import threading
 
 import serial
 
+try:
+    from termios import error as _TermiosError
+except ImportError:          # not POSIX
+    class _TermiosError(Exception):
+        pass
+
 from modem.errors import ModemDisconnected
 
 log = logging.getLogger("cobrador.modem.transport")
@@ -51,7 +57,7 @@ class SerialTransport:
             raise ModemDisconnected(f"cannot open {self.url}: {exc}") from exc
         try:
             port.reset_input_buffer()
-        except (serial.SerialException, OSError):
+        except (serial.SerialException, OSError, _TermiosError):
             pass
         self._port = port
         log.info("opened %s", self.url)
@@ -64,7 +70,7 @@ class SerialTransport:
         try:
             waiting = port.in_waiting
             return port.read(waiting or 1)
-        except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+        except (serial.SerialException, OSError, _TermiosError, TypeError, AttributeError) as exc:
             # TypeError/AttributeError: pyserial internals after a concurrent close()
             raise ModemDisconnected(f"read from {self.url} failed: {exc}") from exc
 
@@ -77,7 +83,7 @@ class SerialTransport:
             try:
                 port.write(data)
                 port.flush()
-            except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+            except (serial.SerialException, OSError, _TermiosError, TypeError, AttributeError) as exc:
                 raise ModemDisconnected(f"write to {self.url} failed: {exc}") from exc
 
     def close(self) -> None:
@@ -86,5 +92,5 @@ class SerialTransport:
         if port is not None:
             try:
                 port.close()
-            except (serial.SerialException, OSError):
+            except (serial.SerialException, OSError, _TermiosError):
                 pass

@@ -20,7 +20,7 @@ import logging
 import threading
 from typing import Callable
 
-from modem.errors import ModemError
+from modem.errors import ModemDisconnected, ModemError
 from modem.events import CallUrc, SignalChanged, UnhandledUrc
 from modem.queries import fields, parse_index_urc, parse_reg, rssi_to_dbm
 
@@ -63,6 +63,8 @@ class UrcRouter:
         """Reader thread: a boot line means the modem restarted; block user commands until re-init."""
         line = urc.line.strip().upper()
         if line in self.boot_lines and not self.modem.closed:
+            # a rebooted modem dropped whatever it was answering: fail that command now, not at its timeout
+            self.modem._fail_transaction(ModemDisconnected(f"modem rebooted ({urc.line.strip()})"))
             self.modem.supervisor.schedule_reinit(immediate=line == self.ready_line)
 
     # -- supervisor thread ------------------------------------------------------
