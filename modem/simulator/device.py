@@ -34,6 +34,7 @@ log = logging.getLogger("cobrador.modem.simulator.device")
 CTRL_Z, ESC = 0x1A, 0x1B
 MAX_LINE = 1024
 MAX_BODY = 2 * (1 + 12 + 176) + 8
+MAX_QUEUED = 64 * 1024      # input typed while the modem waits for the network
 BOOT_CLOCK = datetime(2004, 1, 1, tzinfo=timezone.utc)   # what un-synchronised modules report
 
 
@@ -120,6 +121,7 @@ class Device:
         self.generation = 0
         self.fail_rules: list[FailRule] = []
         self.command_log: list[str] = []
+        self.noise_in_responses = False   # Huawei-style ^RSSI between a response's lines (b47)
         self._line = bytearray()
         self._last_line = ""
         self._skip_lf = False
@@ -142,7 +144,11 @@ class Device:
 
     def _final(self, blocks: list[list[str]], final: str) -> None:
         """Each command's information lines as one framed block, then the final result."""
-        out = "".join("\r\n" + "\r\n".join(block) + "\r\n" for block in blocks if block)
+        blocks = [list(b) for b in blocks if b]
+        if self.noise_in_responses and blocks and len(blocks[0]) > 1 and self.persona.noise_samples:
+            noise = self.persona.noise_samples[len(self.command_log) % len(self.persona.noise_samples)]
+            blocks[0][1:1] = ["", noise, ""]      # framed as its own line, right after the first
+        out = "".join("\r\n" + "\r\n".join(block) + "\r\n" for block in blocks)
         self.emit(out + f"\r\n{final}\r\n")
 
     def rejection(self, exc: Reject) -> str:
@@ -155,6 +161,7 @@ class Device:
             return
         if self._busy:
             self._queued += data
+            del self._queued[:-MAX_QUEUED]
             return
         for pos, b in enumerate(data):
             if self._prompt is not None:
@@ -174,6 +181,7 @@ class Device:
                     self._line.append(b)
             if self._busy:
                 self._queued += data[pos + 1:]
+                del self._queued[:-MAX_QUEUED]
                 return
             if not self.powered or self.hung or self.booting:
                 return

@@ -47,11 +47,13 @@ class Simulator:
     :meth:`unplug`/:meth:`replug`). ``boot_time``: seconds a (re)boot takes
     before the boot URCs. ``noise_interval``: if set, print one of the
     profile's noise lines (Huawei ``^RSSI``...) every so many seconds.
+    ``noise_in_responses``: put one noise line inside every multi-line answer,
+    right after its first line (Huawei's ``^RSSI`` inside ``+CMGR``, python-gsmmodem b47).
     """
 
     def __init__(self, profile: str = "generic", *, latency: float = 0.0, report_delay: float = 0.05,
                  pin: str | None = None, link: str | Path | None = None, boot_time: float = 0.2,
-                 noise_interval: float | None = None, seed: int = 0):
+                 noise_interval: float | None = None, noise_in_responses: bool = False, seed: int = 0):
         self.persona = persona_for(profile)
         self.profile = self.persona.profile
         self.lock = threading.RLock()
@@ -68,6 +70,7 @@ class Simulator:
         self.network = VirtualNetwork(self, report_delay=report_delay)
         self.device = Device(self.persona, self, pin=pin, latency=latency, boot_time=boot_time,
                              smsc=self.network.smsc)
+        self.device.noise_in_responses = noise_in_responses
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> "Simulator":

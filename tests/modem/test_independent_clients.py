@@ -135,3 +135,24 @@ def test_gammu_reads_what_phones_sent_including_multipart(tmp_path):
     assert "PROMESA 15/12" in result.stdout
     assert result.stdout.count('"+573009998877"') == 3
     assert "part 1 of 2" in result.stdout and "part 2 of 2" in result.stdout
+
+
+@pytest.mark.slow   # python-gsmmodem's close() waits 1 s for its reader thread each time
+def test_python_gsmmodem_unlocks_the_sim_and_rejects_a_wrong_pin():
+    from gsmmodem.exceptions import IncorrectPinError, PinRequiredError
+    with Simulator("sim800", pin="4321") as sim:
+        modem = gsmmodem_modem.GsmModem(sim.port, 115200)
+        with pytest.raises(PinRequiredError):
+            modem.connect()
+        modem.close()
+        modem = gsmmodem_modem.GsmModem(sim.port, 115200)
+        with pytest.raises(IncorrectPinError):
+            modem.connect(pin="0000")
+        modem.close()
+        modem = gsmmodem_modem.GsmModem(sim.port, 115200)
+        try:
+            modem.connect(pin="4321")
+            assert modem.imsi == "732101234567890"
+        finally:
+            modem.close()
+        assert 'AT+CPIN="4321"' in sim.commands

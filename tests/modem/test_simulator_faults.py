@@ -241,3 +241,20 @@ def test_control_api_from_other_threads_while_the_client_talks():
                 stop.set()
                 for t in threads:
                     t.join()
+
+
+def test_noise_inside_a_multi_line_answer():
+    with Simulator("huawei-e173", noise_in_responses=True) as sim:
+        with open_client(sim, "AT+CNMI=2,1,0,0,0") as at:
+            sim.network.phone("+573009998877").send("hola")
+            at.wait_for("+CMTI:")
+            header, noise, pdu, ok = at.lines("AT+CMGR=1")
+            assert header.startswith("+CMGR: 0,,") and noise in sim.profile.noise_samples
+            assert pdu.startswith("07") and ok == "OK"
+            assert at.lines("AT+CSQ") == ["+CSQ: 20,99", "OK"]
+
+
+def test_unknown_profile_is_a_typed_error():
+    from modem.profiles import UnknownProfileError
+    with pytest.raises(UnknownProfileError):
+        Simulator("nokia-3310")
