@@ -299,6 +299,11 @@ def _read(table, ledger, report: ImportReport, options: ImportOptions, now: date
             reasons[row.number] = exc.reason
             batch.taint(exc.loan_id or loan_id, row.number)
             continue
+        except (ValueError, ArithmeticError) as exc:  # a value our checks let through but the model refuses
+            log.warning("row %d refused by the model: %s", row.number, exc)
+            reasons[row.number] = f"la fila tiene un valor que no se puede usar ({exc})"
+            batch.taint(str(values.get("loan_id") or "").strip() or loan_id, row.number)
+            continue
         for warning in record.warnings:
             report.warnings.append(Warning_(row.number, warning))
     report.rows_read = data_rows

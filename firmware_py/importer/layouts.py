@@ -195,11 +195,16 @@ class Batch:
                                                "corríjala e importe de nuevo todas las filas de ese crédito")
         used: set[str] = set()
         for loan_id, acc in self._loans.items():
+            try:
+                loan = Loan(external_id=loan_id, debtor_id=acc.debtor_id, product=acc.product,
+                            currency=acc.currency or self.ctx.currency, instalments=tuple(acc.instalments.values()),
+                            status=acc.status or "active")
+            except ValueError as exc:  # the model's own checks are the last line of defence
+                for number in acc.rows:
+                    result.deferred[number] = f"el crédito {loan_id} no es válido ({exc})"
+                continue
             used.add(acc.debtor_id)
-            result.loans.append(Loan(external_id=loan_id, debtor_id=acc.debtor_id, product=acc.product,
-                                     currency=acc.currency or self.ctx.currency,
-                                     instalments=tuple(acc.instalments.values()),
-                                     status=acc.status or "active"))
+            result.loans.append(loan)
         owners: dict[str, set[str]] = {}
         for debtor_id in used:
             for phone in self._debtors[debtor_id].phones:

@@ -320,7 +320,10 @@ def _sniff(sample: list[str]) -> tuple[bool, str]:
         return True, first[4]
     best = None
     for preference, delimiter in enumerate(DELIMITERS):
-        records = [r for r in csv.reader(sample, delimiter=delimiter) if any(c.strip() for c in r)]
+        try:
+            records = [r for r in csv.reader(sample, delimiter=delimiter) if any(c.strip() for c in r)]
+        except csv.Error:  # e.g. a quoted line break read with the wrong delimiter
+            continue
         if not records:
             continue
         counts = [len(r) for r in records]

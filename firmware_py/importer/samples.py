@@ -29,10 +29,10 @@ def es_amount(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
-def loan_row(i: int, rng: random.Random, start: date) -> list[str]:
-    """One plausible loan row number ``i``."""
+def loan_row(i: int, rng: random.Random, start: date, counts: tuple[int, ...] = (1, 3, 6, 12, 24)) -> list[str]:
+    """One plausible loan row number ``i`` with a number of instalments drawn from ``counts``."""
     amount = rng.randrange(100, 5000) * 1000
-    count = rng.choice((1, 3, 6, 12, 24))
+    count = rng.choice(counts)
     return [f"CR-{i:07d}", f"{rng.choice(FIRST)} {rng.choice(LAST)} {rng.choice(LAST)}", es_amount(10_000_000 + i),
             f"{rng.choice(MOBILE_PREFIXES)} {rng.randrange(100, 1000)} {i % 10000:04d}",
             es_amount(amount), str(count), rng.choice(("mensual", "quincenal", "semanal")),
@@ -41,8 +41,9 @@ def loan_row(i: int, rng: random.Random, start: date) -> list[str]:
 
 
 def write_loan_csv(path, rows: int, *, seed: int = 1, delimiter: str = ";", encoding: str = "utf-8",
-                   bom: bool = True, start: date = date(2027, 1, 1)) -> Path:
-    """Write ``rows`` loans to ``path`` and return it."""
+                   bom: bool = True, start: date = date(2027, 1, 1),
+                   counts: tuple[int, ...] = (1, 3, 6, 12, 24)) -> Path:
+    """Write ``rows`` loans to ``path`` and return it (instalments per loan drawn from ``counts``)."""
     rng = random.Random(seed)
     path = Path(path)
     with open(path, "wb") as raw:
@@ -52,7 +53,7 @@ def write_loan_csv(path, rows: int, *, seed: int = 1, delimiter: str = ";", enco
         writer = csv.writer(text, delimiter=delimiter, lineterminator="\r\n")
         writer.writerow(HEADER)
         for i in range(1, rows + 1):
-            writer.writerow(loan_row(i, rng, start))
+            writer.writerow(loan_row(i, rng, start, counts))
         text.flush()
         text.detach()
     return path

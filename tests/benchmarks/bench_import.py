@@ -68,7 +68,8 @@ def main() -> None:
         tmp = Path(tmp)
         files = {
             "instalment_layout_10k_rows": write_instalment_csv(tmp / "cuotas.csv", 10_000, per_loan=10),
-            "loan_layout_10k_rows": write_loan_csv(tmp / "prestamos.csv", 10_000),
+            "loan_layout_10k_rows_one_due_date_each": write_loan_csv(tmp / "saldos.csv", 10_000, counts=(1,)),
+            "loan_layout_10k_rows_avg_9_instalments": write_loan_csv(tmp / "prestamos.csv", 10_000),
         }
         for name, path in files.items():
             data = tmp / f"data-{name}"

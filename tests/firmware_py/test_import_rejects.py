@@ -303,3 +303,31 @@ def test_property_schedule_adds_up_and_paid_never_exceeds_owed(amount, count, pa
         assert all(b - a == timedelta(days=7) for a, b in zip(dates, dates[1:]))
         amounts = [i.amount for i in loan.instalments]
         assert max(amounts[:-1], default=amounts[-1]) <= amounts[-1] < amounts[0] + count
+
+
+_cell = st.one_of(st.text(max_size=12), st.sampled_from(["", "0", "-1", "1.234,5", "31/12/9999", "01/01/0001",
+                                                         "=1+1", "3001234567", "+573001234567", "9" * 30,
+                                                         "NaN", "Infinity", "1e999", "mensual", "999"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(_cell, min_size=0, max_size=12), min_size=1, max_size=8),
+       st.sampled_from([LOAN_HEADER, INSTALMENT_HEADER]))
+def test_property_garbage_rows_never_crash_and_never_half_import(rows, header):
+    """Any cell content: the import returns a report (or a file error); every row is accounted for; only
+    loans of the file reach the ledger, each exactly once."""
+    payload = csv_bytes([header] + rows)
+    with Ledger.memory(clock=lambda: NOW) as ledger:
+        try:
+            report = run(payload, ledger)
+        except Exception as exc:  # only the typed, Spanish file error may escape
+            from firmware_py.importer import ImportFileError
+            assert isinstance(exc, ImportFileError), repr(exc)
+            assert ledger.loans() == ()
+            return
+        assert report.rejected == len(report.rejections) <= report.rows_read <= len(rows)
+        assert all(r.reason and 2 <= r.row <= len(rows) + 1 for r in report.rejections)
+        ids = {str(row[0]).strip() for row in rows if row}
+        stored = [loan.external_id for loan in ledger.loans()]
+        assert len(stored) == len(set(stored)) == report.imported
+        assert set(stored) <= {" ".join(i.split()) for i in ids}
