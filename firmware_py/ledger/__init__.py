@@ -14,6 +14,7 @@ Public API::
         ledger.append_contact(ContactEvent(...)) / ledger.contacts(debtor_id=..., since=...)
         ledger.settings.get(key) / ledger.settings.set(key, value)
         ledger.snapshot(contacts_since=...)
+        ledger.document_store("modem-driver")     # load()/save(dict) seam, e.g. the modem DriverStore
 
 See ``ledger.py`` for the contract of each method, ``hotstate.py`` and
 ``contactlog.py`` for the on-disk design (snapshot + write-ahead journal;
@@ -21,9 +22,10 @@ monthly append-only contact partitions), ``storage.py`` for the crash-safe
 file primitives and a crash-safe TinyDB ``Storage``.
 """
 
+from firmware_py.ledger.documents import DocumentStore
 from firmware_py.ledger.ledger import Ledger
 from firmware_py.ledger.results import ImportOutcome, LedgerSnapshot
 from firmware_py.ledger.settings import LedgerSettings
 from firmware_py.ledger.storage import AtomicJSONStorage
 
-__all__ = ["AtomicJSONStorage", "ImportOutcome", "Ledger", "LedgerSettings", "LedgerSnapshot"]
+__all__ = ["AtomicJSONStorage", "DocumentStore", "ImportOutcome", "Ledger", "LedgerSettings", "LedgerSnapshot"]

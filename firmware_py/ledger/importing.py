@@ -34,7 +34,8 @@ def plan_import(tables: dict[str, dict[str, Any]], records: dict[str, dict[str, 
     ops: list[list] = []
     counts = dict.fromkeys(COUNT_KEYS, 0)
 
-    def upsert(table: str, noun: str, key: str, doc: dict, seen: dict) -> None:
+    def upsert(table: str, noun: str, key: str, record: Any, seen: dict) -> None:
+        doc = codec.encode(record)
         if key in seen:
             if seen[key] != doc:
                 raise LedgerIntegrityError(
@@ -54,18 +55,18 @@ def plan_import(tables: dict[str, dict[str, Any]], records: dict[str, dict[str, 
                 raise LedgerIntegrityError(
                     f"El pago {key} ya existe con otros datos; no se modifica un pago registrado.")
             counts[f"{prefix}_updated"] += 1
-        ops.append(["put", table, key, doc])
+        ops.append(["put", table, key, doc, record])
 
     seen_debtors: dict[str, dict] = {}
     for debtor in debtors:
-        upsert("debtors", "el deudor", debtor.id, codec.encode(debtor), seen_debtors)
+        upsert("debtors", "el deudor", debtor.id, debtor, seen_debtors)
     seen_loans: dict[str, dict] = {}
     for loan in loans:
         if loan.debtor_id not in seen_debtors and loan.debtor_id not in records["debtors"]:
             raise LedgerIntegrityError(
                 f"El préstamo {loan.external_id} es de un deudor desconocido ({loan.debtor_id}); "
                 "incluya al deudor en el archivo.")
-        upsert("loans", "el préstamo", loan.external_id, codec.encode(loan), seen_loans)
+        upsert("loans", "el préstamo", loan.external_id, loan, seen_loans)
     seen_payments: dict[str, dict] = {}
     for payment in payments:
         if payment.loan_external_id not in seen_loans and \
@@ -79,14 +80,14 @@ def plan_import(tables: dict[str, dict[str, Any]], records: dict[str, dict[str, 
         stored = records["payments"].get(payment.id)
         if stored is not None and stored.recorded_at != payment.recorded_at:
             payment = replace(payment, recorded_at=stored.recorded_at)
-        upsert("payments", "el pago", payment.id, codec.encode(payment), seen_payments)
+        upsert("payments", "el pago", payment.id, payment, seen_payments)
     if as_of is not None:
         imported = set(seen_loans)
         for stored in records["payments"].values():
             if (stored.loan_external_id in imported and stored.source != "import"
                     and stored.counts and not stored.reconciled and stored.date <= as_of):
-                ops.append(["put", "payments", stored.id,
-                            codec.encode(replace(stored, reconciled=True))])
+                reconciled = replace(stored, reconciled=True)
+                ops.append(["put", "payments", stored.id, codec.encode(reconciled), reconciled])
                 counts["payments_reconciled"] += 1
     batch_id = f"imp-{now.astimezone(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     ops.append(["put", "imports", batch_id, {

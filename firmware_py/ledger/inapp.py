@@ -53,7 +53,7 @@ class InAppRecords:
                 if replace(existing, recorded_at=payment.recorded_at) == payment:
                     return existing
                 raise LedgerIntegrityError(f"Ya existe otro pago con el identificador {payment.id}.")
-            self._commit([["put", "payments", payment.id, codec.encode(payment)]], "payment")
+            self._commit([["put", "payments", payment.id, codec.encode(payment), payment]], "payment")
             return payment
 
     def _set_payment_status(self, payment_id: str, status: str, note: str | None) -> Payment:
@@ -64,7 +64,7 @@ class InAppRecords:
                 raise LedgerIntegrityError(f"No existe el pago {payment_id}.")
             updated = replace(payment, status=status, note=payment.note if note is None else note)
             if updated != payment:
-                self._commit([["put", "payments", payment_id, codec.encode(updated)]], f"payment {status}")
+                self._commit([["put", "payments", payment_id, codec.encode(updated), updated]], f"payment {status}")
             return updated
 
     def confirm_payment(self, payment_id: str, *, note: str | None = None) -> Payment:
@@ -85,7 +85,8 @@ class InAppRecords:
                 if payment is None:
                     raise LedgerIntegrityError(f"No existe el pago {pid}.")
                 if not payment.reconciled:
-                    ops.append(["put", "payments", pid, codec.encode(replace(payment, reconciled=True))])
+                    reconciled = replace(payment, reconciled=True)
+                    ops.append(["put", "payments", pid, codec.encode(reconciled), reconciled])
             self._commit(ops, "reconcile")
             return len(ops)
 
@@ -105,7 +106,7 @@ class InAppRecords:
             promise = Promise(id=promise_id or f"prm-{uuid.uuid4().hex}", debtor_id=debtor_id,
                               due_date=due_date, amount=amount, source=source,
                               made_at=now or self._clock(), loan_external_id=loan_external_id, note=note)
-            self._commit([["put", "promises", promise.id, codec.encode(promise)]], "promise")
+            self._commit([["put", "promises", promise.id, codec.encode(promise), promise]], "promise")
             return promise
 
     def record_opt_out(self, number: str, *, source: str = "sms", now: datetime | None = None) -> None:

@@ -24,6 +24,7 @@ LedgerIntegrityError, LedgerClosed — Spanish messages.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import uuid
@@ -40,6 +41,7 @@ from firmware_py.errors import LedgerClosed, LedgerIntegrityError, LedgerWriteEr
 from firmware_py.ledger import codec
 from firmware_py.ledger.allocation import apply_payments
 from firmware_py.ledger.contactlog import ContactLog, MemoryContactLog
+from firmware_py.ledger.documents import DocumentStore
 from firmware_py.ledger.hotstate import FileHotState, MemoryHotState, apply_ops
 from firmware_py.ledger.importing import plan_import
 from firmware_py.ledger.inapp import InAppRecords
@@ -62,7 +64,7 @@ log = logging.getLogger("cobrador.ledger.ledger")
 
 # table -> model kind (tables holding model records)
 RECORD_TABLES = {"debtors": "debtor", "loans": "loan", "payments": "payment", "promises": "promise"}
-OTHER_TABLES = ("settings", "optouts", "imports", "quarantine")
+OTHER_TABLES = ("settings", "optouts", "imports", "quarantine", "documents")
 
 
 class _KeyedTable(Table):
@@ -200,10 +202,18 @@ class Ledger(InAppRecords):
 
     # -- the one write path --------------------------------------------------------------------
     def _commit(self, ops: list[list], label: str) -> None:
-        """Make ``ops`` durable, then apply them to memory and the caches."""
+        """Make ``ops`` durable, then apply them to memory and the caches.
+
+        ``ops``: ``["put", table, key, doc(, record)]`` / ``["del", table, key]``.
+        """
         self._check_open()
         if not ops:
             return
+        # A put may carry the record it encodes as a 5th element: it is kept in
+        # memory as is (no re-decoding) and never written to the journal.
+        known = {(op[1], op[2]): op[4] for op in ops if len(op) > 4}
+        if known:
+            ops = [op[:4] if len(op) > 4 else op for op in ops]
         self._hot.commit(ops, label)
         for op in ops:
             table, key = op[1], op[2]
@@ -222,7 +232,7 @@ class Ledger(InAppRecords):
             kind = RECORD_TABLES.get(table)
             if kind is not None:
                 if op[0] == "put":
-                    record = codec.decode(kind, op[3])
+                    record = known.get((table, key)) or codec.decode(kind, op[3])
                     self._records[table][key] = record
                 else:
                     self._records[table].pop(key, None)
@@ -538,6 +548,27 @@ class Ledger(InAppRecords):
                 "torn_tail_dropped": report.torn_tail,
                 "damaged_lines": report.damaged_lines + self._contacts.damaged_lines,
             }
+
+    # -- named documents (used by DocumentStore) ----------------------------------------------
+    def document_store(self, name: str) -> DocumentStore:
+        """A ``load()/save(dict)`` store for one named JSON document kept in this ledger
+        (e.g. ``ledger.document_store("modem-driver")`` as the driver's ``DriverStore``)."""
+        return DocumentStore(self, name)
+
+    def _document_get(self, name: str) -> dict:
+        with self._mutex:
+            self._check_open()
+            doc = self._tables.get("documents", {}).get(name)
+            return {} if doc is None else json.loads(json.dumps(doc["value"]))
+
+    def _document_put(self, name: str, value: dict) -> None:
+        with self._mutex:
+            self._check_open()
+            current = self._tables.get("documents", {}).get(name)
+            if current is not None and current["value"] == value:
+                return
+            self._commit([["put", "documents", name, {"value": value, "schema_version": SCHEMA_VERSION}]],
+                         f"document {name}")
 
     # -- settings backend (used by LedgerSettings) --------------------------------------------
     def _settings_values(self) -> Settings:

@@ -12,8 +12,11 @@ every size alike), each fsynced before returning:
 - ``hot_update``: ``record_payment`` (one journal line);
 
 reporting p50/p95/mean in milliseconds, then the time to reopen the ledger.
-``fsync_floor`` is a bare append+fsync on the same disk (the floor). A final
-line gives the 250k/1k ratios (target <= 1.5).
+``fsync_floor`` is a bare append+fsync on the same disk (the floor);
+``ledger_operations`` times a 5,000-loan import, its unchanged re-import and
+a planner snapshot; ``tinydb_jsonstorage_insert`` is the baseline this design
+replaces (sizes <= 50k only: it gets slow). A final line gives the 250k/1k
+ratios (target <= 1.5).
 
 Run: .venv/bin/python tests/benchmarks/bench_ledger.py [--sizes 1000,50000,250000] [--writes 200]
 """
@@ -93,6 +96,45 @@ def one_round(ledger: Ledger, debtors, rng: random.Random, writes: int, samples:
         samples["hot_update"].append(time.perf_counter() - t)
 
 
+def operations(debtors, loans, workdir: Path) -> dict:
+    """Whole-portfolio operations: first import, unchanged re-import, planner snapshot."""
+    with Ledger.open(workdir / "ops") as ledger:
+        t = time.perf_counter()
+        ledger.import_batch(debtors, loans, source="bench")
+        import_s = time.perf_counter() - t
+        t = time.perf_counter()
+        again = ledger.import_batch(debtors, loans, source="bench")
+        reimport_s = time.perf_counter() - t
+        assert not again.changed
+        t = time.perf_counter()
+        snap = ledger.snapshot()
+        snapshot_ms = (time.perf_counter() - t) * 1000
+    return {"bench": "ledger_operations", "debtors": len(debtors), "loans": len(loans),
+            "import_s": round(import_s, 3), "reimport_unchanged_s": round(reimport_s, 3),
+            "snapshot_ms": round(snapshot_ms, 1), "snapshot_loans": len(snap.loans)}
+
+
+def tinydb_default(sizes: list[int], workdir: Path, writes: int = 5) -> list[dict]:
+    """The baseline the design replaces: TinyDB's JSONStorage rewrites the whole file per insert."""
+    from tinydb import TinyDB
+
+    rows = []
+    for size in sizes:
+        path = workdir / f"tinydb-{size}.json"
+        doc = {"debtor_id": "d-0123456789abcdef", "at": "2026-03-01T10:00:00+00:00", "kind": "sent",
+               "phone": "+573001234567", "text": "Recordatorio de pago"}
+        with TinyDB(path) as db:
+            db.insert_multiple(dict(doc, n=i) for i in range(size))
+            times = []
+            for i in range(writes):
+                t = time.perf_counter()
+                db.insert(dict(doc, n=size + i))
+                times.append(time.perf_counter() - t)
+        path.unlink()
+        rows.append({"bench": "tinydb_jsonstorage_insert", "history": size, **percentiles(times)})
+    return rows
+
+
 def fsync_floor(directory: Path, writes: int) -> dict:
     """The disk's own cost: append one line + fsync to a plain file (what no design can beat)."""
     import os
@@ -149,6 +191,8 @@ def run(sizes: list[int], writes: int, workdir: Path) -> dict[int, dict]:
             "load_s": round(load_s, 3),
         }
     results["floor"] = {"bench": "fsync_floor", **fsync_floor(workdir, writes)}
+    results["operations"] = operations(debtors, loans, workdir)
+    results["tinydb"] = tinydb_default([s for s in sizes if s <= 50_000], workdir)
     return results
 
 
@@ -164,6 +208,9 @@ def main() -> None:
     for size in sizes:
         print(json.dumps(results[size]), flush=True)
     print(json.dumps(results["floor"]), flush=True)
+    print(json.dumps(results["operations"]), flush=True)
+    for row in results["tinydb"]:
+        print(json.dumps(row), flush=True)
     small, large = results[min(sizes)], results[max(sizes)]
     ratio = {
         "bench": "ledger_write_ratio",

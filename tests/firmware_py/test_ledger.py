@@ -302,3 +302,23 @@ def test_readers_never_see_half_an_import(tmp_path):
             thread.join()
         assert seen_partial == []
         assert len(shared.debtors()) == 150
+
+
+def test_document_store_is_a_durable_load_save_seam(tmp_path):
+    from modem.stores import DriverStore
+
+    with Ledger.open(tmp_path) as first:
+        store = first.document_store("modem-driver")
+        assert isinstance(store, DriverStore)
+        assert store.load() == {}
+        state = {"pending": {"12": ["+573001234567", 1]}, "n": 3}
+        store.save(state)
+        state["n"] = 99  # later mutations of the caller's dict do not leak in
+        assert store.load()["n"] == 3
+        with pytest.raises(TypeError):
+            store.save(["not", "a", "dict"])  # type: ignore[arg-type]
+        with pytest.raises((TypeError, ValueError)):
+            store.save({"x": object()})
+    with Ledger.open(tmp_path) as second:
+        assert second.document_store("modem-driver").load() == {"pending": {"12": ["+573001234567", 1]}, "n": 3}
+        assert second.document_store("other").load() == {}
