@@ -77,8 +77,10 @@ def test_python_gsmmodem_gets_the_delivery_report(profile):
             modem.close()
 
 
-def test_python_gsmmodem_ussd_on_a_text_profile():
-    with Simulator("sim800") as sim:
+@pytest.mark.parametrize("profile", ["sim800", "huawei-e173"])
+def test_python_gsmmodem_ussd(profile):
+    """On Huawei it sends AT^USSDMODE=0 first (it finds ^USSDMODE in AT+CLAC)."""
+    with Simulator(profile) as sim:
         sim.network.ussd["*611#"] = "Su saldo es $1.234"
         modem = gsmmodem_modem.GsmModem(sim.port, 115200)
         try:

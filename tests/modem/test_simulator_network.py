@@ -281,8 +281,9 @@ def test_huawei_ussd_needs_ussdmode_and_packed_hex():
             packed = pack_gsm7("*611#").hex().upper()
             assert at.lines(f'AT+CUSD=1,"{packed}",15') == ["+CME ERROR: 100"]   # before ^USSDMODE=0
             assert at.lines("AT^USSDMODE=0") == ["OK"]
-            assert at.lines('AT+CUSD=1,"*611#",15') == ["+CME ERROR: 100"]      # plain text refused
             assert at.lines(f'AT+CUSD=1,"{packed}",15') == ["OK"]
             answer = at.wait_for("+CUSD:")
             hex_text = answer.split('"')[1]
             assert answer.endswith(",15") and unpack_gsm7(bytes.fromhex(hex_text)) == "Saldo $1.234"
+            assert at.lines('AT+CUSD=1,"*611#",15') == ["OK"]          # text in, text out
+            assert at.wait_for("+CUSD:") == '+CUSD: 0,"Saldo $1.234",15'

@@ -4,8 +4,9 @@ Answers come from ``network.ussd`` after ``device.latency`` (at least 50 ms).
 Text profiles answer the text as is; with ``AT+CSCS="UCS2"`` requests and
 answers are UTF-16 hex (answers with DCS 72), as gammu uses them.
 Huawei (``ussd_encoding == "hex"``) rejects +CUSD until ``AT^USSDMODE=0``;
-then requests must be GSM-7 packed hex and answers come packed too (DCS 15),
-as the shared profile says. An unknown code answers ``+CUSD: 4`` (operation
+then a GSM-7 packed hex request (what the shared profile tells our driver to
+send) gets a packed hex answer (DCS 15), and a plain-text request (what
+python-gsmmodem sends after ``^USSDMODE=0``) gets a text answer. An unknown code answers ``+CUSD: 4`` (operation
 not supported); ``AT+CUSD=2`` cancels a session.
 """
 
@@ -74,28 +75,34 @@ def cusd(dev, cmd):
     if not dev.registered:
         raise CmeReject(30)
     request = cmd.args[1]
+    packed = False
     if not _hex_mode(dev) and dev.settings.cscs == "UCS2":
         try:
             request = binascii.unhexlify(request).decode("utf-16-be")
         except (binascii.Error, ValueError):
             raise CmeReject(100) from None
-    if _hex_mode(dev):
-        try:
-            request = unpack_gsm7(binascii.unhexlify(request))
-        except (binascii.Error, ValueError):
-            raise CmeReject(100) from None
+    if _hex_mode(dev) and _looks_packed(request):
+        request, packed = unpack_gsm7(binascii.unhexlify(request)), True
     answer = dev.host.network.ussd_answer(request)
-    dev.host.call_later(max(dev.latency, 0.05), _reply, dev, dev.generation, answer)
+    dev.host.call_later(max(dev.latency, 0.05), _reply, dev, dev.generation, answer, packed)
     return []
 
 
-def _reply(dev, generation: int, answer: str | None) -> None:
+def _looks_packed(request: str) -> bool:
+    try:
+        text = unpack_gsm7(binascii.unhexlify(request))
+    except (binascii.Error, ValueError):
+        return False
+    return bool(text) and all(ch in "0123456789*#+" for ch in text)
+
+
+def _reply(dev, generation: int, answer: str | None, packed: bool) -> None:
     if generation != dev.generation:
         return
     if answer is None:
         dev.urc("+CUSD: 4")
         return
-    if _hex_mode(dev):
+    if packed:
         dev.urc(f'+CUSD: 0,"{pack_gsm7(answer).hex().upper()}",15')
     elif dev.settings.cscs == "UCS2":
         dev.urc(f'+CUSD: 0,"{answer.encode("utf-16-be").hex().upper()}",72')
