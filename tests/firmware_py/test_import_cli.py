@@ -83,6 +83,16 @@ def test_rejects_file_cannot_overwrite_the_source(tmp_path):
     assert source.read_bytes() == before
 
 
+def test_as_of_option(tmp_path):
+    ok = cobrador("import", EXAMPLES / "con_mapeo.csv", "--map", EXAMPLES / "mapeo_ejemplo.json", "--as-of",
+                  "2026-11-20", "--data", tmp_path / "data")
+    assert ok.returncode == 0, ok.stderr
+    with Ledger.open(tmp_path / "data") as ledger:
+        assert ledger.imports()[-1]["as_of"] == "2026-11-20"
+    bad = cobrador("import", EXAMPLES / "con_mapeo.csv", "--as-of", "ayer", "--data", tmp_path / "data")
+    assert bad.returncode == 1 and "--as-of" in bad.stderr
+
+
 def test_missing_file(tmp_path):
     result = cobrador("import", tmp_path / "no.csv", "--data", tmp_path / "data")
     assert result.returncode == 1 and "No se encuentra" in result.stderr
