@@ -31,7 +31,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from modem.pdu import Submit, decode, encode_deliver, encode_status_report
+from modem.pdu import Submit, decode, encode_deliver, encode_deliver_data, encode_status_report
 
 log = logging.getLogger("cobrador.modem.simulator.network")
 
@@ -92,6 +92,14 @@ class VirtualPhone:
         """
         with self.network.host.lock:
             self.network.send_from_phone(sender or self.number, text, parts_order, drop_parts)
+
+    def send_data(self, data: bytes, *, message_class: int | None = None) -> None:
+        """Send one 8-bit SMS (at most 140 octets; ``message_class`` 0-3, 0 = flash) to the modem.
+        Raises :class:`modem.errors.PduError`."""
+        with self.network.host.lock:
+            encoded = encode_deliver_data(self.number, data, self.network.now(), smsc=self.network.smsc,
+                                          message_class=message_class)
+            self.network.host.call_later(0.0, self.network._offer, "deliver", encoded.hex, encoded.tpdu_length)
 
     # -- network side
     def _take_part(self, message: Submit) -> ReceivedSms | None:

@@ -229,3 +229,32 @@ def test_decoded_submit_matches_pdu_decoder(sim, at):
     phone = sim.network.phone("+573001234567")
     wait_until(lambda: phone.received)
     assert [(r.text, r.parts) for r in phone.received] == [("ñandú " * 40, len(pdus))]
+
+
+def test_joined_commands_with_basic_after_extended(sim, at):
+    at.command("ATE0")
+    assert at.lines("AT+CMEE=1;&W") == ["OK"]
+    assert at.lines("AT+CMEE=0;Z") == ["OK"]                # ATZ brings back the saved CMEE=1
+    assert at.lines("AT+CMEE?") == ["+CMEE: 1", "OK"]
+
+
+@pytest.mark.parametrize("name, has, lacks", [
+    ("huawei-e173", ["AT^USSDMODE", "AT^ICCID", "AT+CMGS"], ["AT+QCCID", "AT+CLTS"]),
+    ("sim800", ["AT+CLTS", "AT+CCID", "AT+CMGS"], ["AT^USSDMODE", "AT+CTZU", "AT+CEREG"]),
+    ("quectel-ec25", ["AT+QCCID", "AT+CTZU", "AT+CEREG"], ["AT^USSDMODE", "AT+CLTS"]),
+])
+def test_clac_lists_the_profile_s_commands(name, has, lacks):
+    with Simulator(name) as sim, RawAtClient(sim.port) as at:
+        at.command("ATE0")
+        listed = at.lines("AT+CLAC")
+        assert listed[-1] == "OK"
+        assert set(has) <= set(listed) and not set(lacks) & set(listed)
+
+
+def test_binary_sms_from_a_phone(sim, at):
+    at.command("ATE0")
+    at.command("AT+CNMI=2,1,0,0,0")
+    sim.network.phone("+573009998877").send_data(b"\x00\x01\xff", message_class=0)
+    index = int(at.wait_for("+CMTI:").split(",")[1])
+    message = decode(at.lines(f"AT+CMGR={index}")[1])
+    assert message.data == b"\x00\x01\xff" and message.message_class == 0

@@ -95,7 +95,8 @@ def cmee(dev, cmd):
 
 @handles("+CLAC")
 def clac(dev, cmd):
-    names = sorted(n for n, e in REGISTRY.items() if n[0] in "+^" and e.offered_by(dev.persona, n))
+    names = sorted(n for n, e in REGISTRY.items() if n[0] in "+^" and e.offered_by(dev.persona, n)
+                   and (n != "+CEREG" or dev.persona.supports_cereg))
     return ["AT" + n for n in names]
 
 
