@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -35,6 +36,7 @@ CTRL_Z, ESC = 0x1A, 0x1B
 MAX_LINE = 1024
 MAX_BODY = 2 * (1 + 12 + 176) + 8
 MAX_QUEUED = 64 * 1024      # input typed while the modem waits for the network
+COMMAND_LOG_SIZE = 20_000   # a simulator serving `cobrador run` for months must not grow forever
 BOOT_CLOCK = datetime(2004, 1, 1, tzinfo=timezone.utc)   # what un-synchronised modules report
 
 
@@ -120,7 +122,7 @@ class Device:
         self.hung = False
         self.generation = 0
         self.fail_rules: list[FailRule] = []
-        self.command_log: list[str] = []
+        self.command_log: deque[str] = deque(maxlen=COMMAND_LOG_SIZE)
         self.noise_in_responses = False   # Huawei-style ^RSSI between a response's lines (b47)
         self._line = bytearray()
         self._last_line = ""

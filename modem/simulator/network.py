@@ -36,6 +36,14 @@ from modem.pdu import Submit, decode, encode_deliver, encode_deliver_data, encod
 log = logging.getLogger("cobrador.modem.simulator.network")
 
 OUTCOMES = ("delivered", "failed", "late", "never", "pending")
+#: How many submitted / received messages the network remembers (oldest dropped first), so a
+#: simulator behind a long-running demo appliance does not grow without bound.
+HISTORY_LIMIT = 10_000
+
+
+def _trim(items: list) -> None:
+    if len(items) > HISTORY_LIMIT:
+        del items[:len(items) - HISTORY_LIMIT]
 BOGOTA = timezone(timedelta(hours=-5))
 
 
@@ -108,6 +116,8 @@ class VirtualPhone:
             sms = ReceivedSms(message.text, 1, self.network.now())
         else:
             key = (concat.reference, concat.total)
+            if key not in self._partial and len(self._partial) >= 256:
+                del self._partial[next(iter(self._partial))]      # a part never came: forget the oldest
             parts = self._partial.setdefault(key, {})
             parts[concat.sequence] = message.text
             if len(parts) < concat.total:
@@ -115,6 +125,7 @@ class VirtualPhone:
             del self._partial[key]
             sms = ReceivedSms("".join(parts[i] for i in sorted(parts)), concat.total, self.network.now())
         self.received.append(sms)
+        _trim(self.received)
         return sms
 
 
@@ -176,6 +187,8 @@ class VirtualNetwork:
         when = self.now()
         self.submitted.append(message)
         self.submissions.append(Submission(message, pdu, when, smsc))
+        _trim(self.submitted)
+        _trim(self.submissions)
         phone = self.phone(message.number)
         log.debug("submit mr=%d to %s: %r", message.message_reference, message.number, message.text)
         delay = self.report_delay if phone.report_delay is None else phone.report_delay
@@ -242,6 +255,9 @@ class VirtualNetwork:
     def _offer(self, kind: str, pdu: str, length: int) -> None:
         queue = self._waiting[kind]
         if queue or not self._hand_over(kind, pdu, length):
+            if len(queue) >= HISTORY_LIMIT:
+                log.warning("SMSC queue full: dropping the oldest waiting %s", kind)
+                queue.popleft()               # a real SMSC lets it expire (validity period)
             queue.append((pdu, length))
 
     def _hand_over(self, kind: str, pdu: str, length: int) -> bool:
