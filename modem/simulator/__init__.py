@@ -22,7 +22,17 @@ line syntax), :mod:`.device` (the interpreter), :mod:`.handlers` (the
 command table, by area), :mod:`.inbox` (routing per AT+CNMI), :mod:`.storage`,
 :mod:`.network` (phones, SMSC, reports, USSD, time), :mod:`.persona`
 (profile + simulator-only facts), :mod:`.simulator` (thread, timers, control
-API), ``python -m modem.simulator`` (the CLI).
+API), :mod:`.wire` (a dumb raw AT client for tests and debugging),
+``python -m modem.simulator`` (the CLI).
+
+Not simulated (on purpose, for now): SMS text mode (``AT+CMGF=1`` answers
+``+CMS ERROR: 303``), voice calls (:mod:`.handlers.voice` is where they go),
+numeric result codes (``ATV0``), cell broadcast, phonebook entries, the
+network re-sending a ``+CMT`` that was never ``AT+CNMA``-acknowledged, and
+SIM800 ``AT+CLTS`` taking effect only after ``AT&W`` + restart *is*
+simulated. Bytes the modem prints while no client holds the port open wait
+in the pty (a USB modem would drop them): clients should flush input after
+opening, as real drivers do.
 """
 
 from modem.simulator.network import OUTCOMES, ReceivedSms, Submission, VirtualNetwork, VirtualPhone

@@ -141,3 +141,39 @@ def test_our_parser_understands_everything_the_simulator_prints(script, profile,
     host.advance(10)                       # status reports and the rest
     events.extend(parser.feed(host.take()))
     assert [e for e in events if isinstance(e, Noise)] == []
+
+
+EXPECTED_STATUSES = {"delivered": [0x00], "failed": [0x41], "late": [0x00], "never": [], "pending": [0x20, 0x00]}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(outcome=st.sampled_from(sorted(EXPECTED_STATUSES)), parts=st.integers(1, 3), srr=st.booleans(),
+       ds=st.sampled_from([0, 1, 2]), profile=st.sampled_from(sorted(PROFILES)), first_mr=st.integers(250, 255))
+def test_reports_follow_the_outcome_for_every_part(outcome, parts, srr, ds, profile, first_mr):
+    from modem.pdu import decode as decode_pdu
+    host = RecordingHost(profile)
+    host.network.late_delay = 5.0
+    phone = host.network.phone("+573001234567")
+    phone.outcome = outcome
+    host.device.next_mr = first_mr
+    host.device.feed(f"ATE0\rAT+CNMI=2,1,0,{ds},0\r".encode())
+    text = "x" * (153 * (parts - 1) + 10)
+    pdus = encode_submit("+573001234567", text, status_report=srr)
+    assert len(pdus) == parts
+    for pdu in pdus:
+        host.device.feed(f"AT+CMGS={pdu.tpdu_length}\r{pdu.hex}\x1a".encode())
+    host.take()
+    host.advance(60)
+    out = host.take().decode("latin-1").split("\r\n")
+    reports = []
+    for i, line in enumerate(out):
+        if line.startswith("+CDS:"):
+            reports.append(decode_pdu(out[i + 1]))
+        elif line.startswith("+CDSI:"):
+            memory, index = line.split(": ")[1].split(",")
+            reports.append(decode_pdu(host.device.stores[memory.strip('"')].get(int(index)).pdu))
+    mrs = [(first_mr + i) % 256 for i in range(parts)]
+    expected = EXPECTED_STATUSES[outcome] if srr and ds else []
+    assert sorted((r.message_reference, r.status) for r in reports) == sorted(
+        (mr, status) for mr in mrs for status in expected)
+    assert [(r.text, r.parts) for r in phone.received] == ([] if outcome == "failed" else [(text, parts)])
