@@ -72,7 +72,7 @@ class _ProgressBar:
 
 
 def main(args: argparse.Namespace, config) -> int:
-    from firmware_py.importer import ImportFileError, ImportOptions, import_loans, load_mapping
+    from firmware_py.importer import ImportOptions, import_loans, load_mapping
 
     config = config.with_overrides(data_dir=args.data)
     source = Path(args.file)

@@ -37,6 +37,7 @@ def open_xlsx(stream: BinaryIO, *, owned: bool) -> Table:
         book.close()
         raise ImportFileError("El libro de Excel está vacío: no tiene ni encabezados ni filas.", reason="empty")
     fmt = FileFormat("xlsx", "xlsx", False, "", False, "\r\n")
+    log.debug("xlsx: reading sheet %r (%s rows)", sheet.title, sheet.max_row)
     state = {"row": 0, "max": max(sheet.max_row or 1, 1)}
 
     def rows():

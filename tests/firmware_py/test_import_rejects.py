@@ -331,3 +331,27 @@ def test_property_garbage_rows_never_crash_and_never_half_import(rows, header):
         stored = [loan.external_id for loan in ledger.loans()]
         assert len(stored) == len(set(stored)) == report.imported
         assert set(stored) <= {" ".join(i.split()) for i in ids}
+
+
+def _dotted(digits: str) -> str:
+    return f"{int(digits):,}".replace(",", ".")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 10**12).map(str), st.sampled_from([str, _dotted, lambda d: f" {d} ", lambda d: d[:-1] + "-" +
+                                                          d[-1] if len(d) > 1 else d]),
+       st.sampled_from([("Ana Ríos", "ANA RIOS"), ("José Peña", "jose  peña"), ("Ana Ríos", "Beto Soto")]))
+def test_property_one_document_is_one_debtor_and_names_must_agree(digits, style, names):
+    """However the document is punctuated, it names one debtor; a second loan of that document is accepted
+    when the name is the same (ignoring accents, case and spaces) and rejected as a conflict otherwise."""
+    first, second = names
+    lines = [LOAN_HEADER, ["A", first, digits, "300 123 4567", "100", "1", "", "15/01/2027", "", ""],
+             ["B", second, style(digits), "310 765 4321", "200", "1", "", "15/01/2027", "", ""]]
+    with Ledger.memory(clock=lambda: NOW) as ledger:
+        report = run(csv_bytes(lines), ledger)
+        same_person = (first, second) != ("Ana Ríos", "Beto Soto")
+        assert len(ledger.debtors()) == 1
+        if same_person:
+            assert report.rejected == 0 and ledger.loan("B").debtor_id == ledger.loan("A").debtor_id
+        else:
+            assert ledger.loan("B") is None and "en conflicto" in report.rejections[0].reason
