@@ -34,7 +34,6 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
 
 from modem import info
 from modem.at import AtParser, Noise, Prompt, Response, Urc
@@ -46,52 +45,9 @@ from modem.reports import ReportTracker
 from modem.retry import Backoff
 from modem.stores import DriverStore, MemoryStore
 from modem.transport import SerialTransport
+from modem.transaction import SendProgress, Timeouts, Transaction
 
 log = logging.getLogger("cobrador.modem.driver")
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Per-command bounds in seconds (real time, not the injected clock)."""
-
-    default: float = 10.0          # short commands: AT, CSQ, CPIN?, CMGD ...
-    prompt: float = 10.0           # AT+CMGS=<len> until "> "
-    send: float = 60.0             # body + Ctrl-Z until +CMGS / error (network round trip)
-    read: float = 15.0             # AT+CMGR, AT+CMGL
-    ussd: float = 30.0             # AT+CUSD until the +CUSD answer
-    liveness: float = 5.0          # the supervisor's "AT" probe
-    sim_ready: float = 15.0        # after the PIN, until +CPIN: READY
-
-    def for_command(self, line: str) -> float:
-        upper = line.upper()
-        if upper.startswith(("AT+CMGL", "AT+CMGR", "AT+COPS=?")):
-            return self.read
-        if upper.startswith("AT+CUSD"):
-            return self.ussd
-        return self.default
-
-
-class _Transaction:
-    """The one command in flight: filled by the reader thread, awaited by the caller."""
-
-    __slots__ = ("command", "changed", "prompt", "response", "lost", "final_at")
-
-    def __init__(self, command: str):
-        self.command = command
-        self.changed = threading.Event()
-        self.prompt = False
-        self.response: Response | None = None
-        self.lost: ModemDisconnected | None = None
-        self.final_at = 0.0
-
-
-class SendProgress:
-    """What a CMGS transaction got as far as (to tell "nothing sent" from "maybe sent")."""
-
-    __slots__ = ("body_written",)
-
-    def __init__(self):
-        self.body_written = False
 
 
 class Modem:
@@ -137,7 +93,7 @@ class Modem:
         self._parser = AtParser(self.profile)
         self._parser_lock = threading.Lock()      # feed() vs command()/body(): tiny critical sections
         self._txn_lock = threading.RLock()        # one transaction at a time (RLock: init nests helpers)
-        self._txn: _Transaction | None = None
+        self._txn: Transaction | None = None
         self.state_lock = threading.RLock()       # tracker + reassembler + inline inbox + store saves
         self.ussd_lock = threading.Lock()         # one USSD session at a time
 
@@ -356,7 +312,7 @@ class Modem:
         with self._txn_lock:
             if not self._port_open.is_set() or self._closing.is_set():
                 raise ModemDisconnected(f"{self.url} is not open")
-            txn = _Transaction(line)
+            txn = Transaction(line)
             with self._parser_lock:
                 self._txn = txn
                 data = self._parser.command(line, expect_prompt=body is not None)
@@ -391,7 +347,7 @@ class Modem:
             self.link_lost(exc, generation)
             raise
 
-    def _wait(self, txn: _Transaction, timeout: float, *, want_prompt: bool) -> None:
+    def _wait(self, txn: Transaction, timeout: float, *, want_prompt: bool) -> None:
         deadline = time.monotonic() + timeout
         while True:
             if txn.lost is not None:
@@ -410,7 +366,7 @@ class Modem:
             if txn.lost is not None or txn.response is not None or (want_prompt and txn.prompt):
                 continue
 
-    def _abandon(self, txn: _Transaction, waiting_prompt: bool) -> None:
+    def _abandon(self, txn: Transaction, waiting_prompt: bool) -> None:
         """A command timed out: cancel a pending prompt (briefly awaiting its final result), ask for a liveness check."""
         if waiting_prompt and txn.response is None and txn.lost is None:
             try:

@@ -38,6 +38,7 @@ from modem.events import StorageFull
 from modem.pdu import encode_submit
 from modem.queries import find_line, fields
 from modem.retry import ABORT, FAIL, RETRY, classify
+from modem.transaction import SendProgress
 
 log = logging.getLogger("cobrador.modem.sending")
 
@@ -76,8 +77,6 @@ class Sender:
         self._lock = threading.Lock()   # one message at a time keeps a multipart's segments together
 
     def send(self, number: str, text: str, *, transliterate: bool = False) -> SentSms:
-        from modem.driver import SendProgress
-
         m = self.modem
         pdus = encode_submit(number, text, status_report=True, transliterate=transliterate)
         message_id = uuid.uuid4().hex

@@ -24,7 +24,8 @@ LONG = ("Estimado cliente, le recordamos que su cuota del crédito vence el 30/1
         "su saldo o PAGUÉ si ya pagó. Gracias.")        # "É" makes it UCS-2: 4 parts of 67
 
 
-@pytest.fixture(params=PROFILE_NAMES)
+# The generic profile runs in the quick suite; every other profile is marked slow (CI runs them all).
+@pytest.fixture(params=[p if p == "generic" else pytest.param(p, marks=pytest.mark.slow) for p in PROFILE_NAMES])
 def profile(request):
     return request.param
 
@@ -340,3 +341,29 @@ def test_closed_modem_raises_disconnected(modem):
     modem.close()
     with pytest.raises(ModemDisconnected):
         modem.send_sms(PHONE, "x")
+
+
+# -- network time and call URCs ----------------------------------------------------------
+def test_nitz_urc_becomes_network_time_event(modem, sim, profile, log):
+    from modem.events import NetworkTime
+    if get_profile(profile).network_time.needs_restart:
+        pytest.skip("SIM800 applies network time only after AT+CLTS=1;&W and a restart (see the time test)")
+    when = datetime(2026, 11, 23, 9, 30, 0, tzinfo=timezone(timedelta(hours=-5)))
+    sim.set_network_time(when)
+    event = log.wait(lambda e: isinstance(e, NetworkTime))
+    assert abs((event.when - when).total_seconds()) < 120
+
+
+def test_call_urcs_routed_to_the_profile_style_handler(modem, sim, profile, log):
+    from modem.events import CallUrc
+    sim.urc("RING")
+    ring = log.wait(lambda e: isinstance(e, CallUrc))
+    assert ring.name == "RING" and ring.style == get_profile(profile).call_urc_style
+    seen = []
+    modem.call_handlers[get_profile(profile).call_urc_style] = seen.append     # the voice layer's seam
+    sim.urc('+CLIP: "+573001234567",145,"",0,"",0')
+    wait_until(lambda: seen)
+    assert seen[0].name == "+CLIP"
+    sim.network.ussd["*777#"] = "Promo SPRING: RING RING"
+    assert modem.ussd("*777#") == "Promo SPRING: RING RING"
+    assert len(seen) == 1 and len(log.of(CallUrc)) == 1      # USSD text is never a call
