@@ -42,8 +42,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def default_rejects_path(source: Path, data_dir: Path) -> Path:
-    """``<stem>-rechazados.csv`` beside ``source``, or in ``data_dir/rechazados`` if that folder is read-only."""
-    name = f"{source.stem}-rechazados.csv"
+    """``<stem>-rechazados.csv`` (``.xlsx`` for a workbook) beside ``source``, or in ``data_dir/rechazados`` if
+    that folder is read-only."""
+    name = f"{source.stem}-rechazados{'.xlsx' if source.suffix.lower() in ('.xlsx', '.xlsm') else '.csv'}"
     folder = source.resolve().parent
     if os.access(folder, os.W_OK):
         return folder / name

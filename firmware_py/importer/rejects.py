@@ -3,7 +3,8 @@
 Written in a second pass over the source (so no row's raw text is kept in
 memory), in row order, with the input's conventions: same delimiter, same
 encoding (UTF-8 keeps or omits its BOM like the input; Windows-1252 stays
-Windows-1252; an ``.xlsx`` input gives a ``;``-separated UTF-8 CSV with BOM).
+Windows-1252); an ``.xlsx`` input gives an ``.xlsx`` workbook with the
+cells' types kept and text cells stored as text (never as formulas).
 The user fixes the rows in the spreadsheet and imports this file again.
 Cells that a spreadsheet would run as formulas are neutralised
 (:func:`.cells.neutralise`).
@@ -42,6 +43,8 @@ def write_rejects(source_stream: BinaryIO, fmt: FileFormat, header_row: int, rea
     ``target`` is a path or a binary stream. Returns the number of rows
     written. Raises :class:`ImportFileError` if the target cannot be written.
     """
+    if fmt.kind == "xlsx":
+        return _write_xlsx_rejects(source_stream, header_row, reasons, target)
     codec, prefix = rejects_encoding(fmt)
     delimiter = ";" if fmt.kind == "xlsx" else fmt.delimiter
     owned = isinstance(target, (str, os.PathLike))
@@ -95,3 +98,39 @@ def _cell(value) -> str:
     if hasattr(value, "strftime"):
         return value.strftime("%d/%m/%Y")
     return str(value)
+
+
+def _write_xlsx_rejects(source_stream: BinaryIO, header_row: int, reasons: dict[int, str], target) -> int:
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("rechazados")
+
+    def cell(value):
+        out = WriteOnlyCell(sheet, value=None)
+        if isinstance(value, str):
+            out.value = value
+            out.data_type = "s"  # a string that looks like "=..." stays text, never a formula
+        else:
+            out.value = value
+        return out
+
+    written = 0
+    source_stream.seek(0)
+    with open_table(source_stream) as table:
+        width = 0
+        for row in table.rows():
+            if row.number == header_row:
+                width = len(row.cells)
+                sheet.append([cell(c) for c in row.cells] + [cell(ERROR_COLUMN)])
+            elif row.number in reasons:
+                cells = list(row.cells) + [None] * (width - len(row.cells))
+                sheet.append([cell(c) for c in cells] + [cell(f"fila {row.number}: {reasons[row.number]}")])
+                written += 1
+    try:
+        book.save(target)
+    except OSError as exc:
+        raise ImportFileError(f"No se puede escribir el archivo de filas rechazadas «{target}»: {exc.strerror}.",
+                              reason="rejects_unwritable") from None
+    return written

@@ -173,15 +173,25 @@ def test_xlsx_workbook_with_typed_cells(tmp_path, ledger):
     sheet.append(["CR-3", "=1+1", 56, 3001234569, 1000, 1, "", datetime(2027, 1, 15), None])  # a real formula
     path = tmp_path / "cartera.xlsx"
     book.save(path)
-    rejects = tmp_path / "rechazados.csv"
+    rejects = tmp_path / "rechazados.xlsx"
     report = import_loans(path, ledger, now=NOW, options=ImportOptions(rejects=rejects))
     assert report.encoding == "xlsx" and report.imported == 1 and report.rejected == 2
     assert "fórmula" in report.rejections[0].reason
     assert "falta el nombre" in report.rejections[1].reason  # never computed: no cached value
     assert ledger.loan("CR-1").instalments[0].due_date == date(2027, 1, 15)
     assert ledger.debtor(debtor_id_for("1020304")).phones[0].number == "+573001234567"
-    text = rejects.read_bytes()
-    assert text.startswith(codecs.BOM_UTF8) and b"'=HYPERLINK" in text
+    rows = list(openpyxl.load_workbook(rejects).active.iter_rows(values_only=True))
+    assert rows[0] == tuple(LOAN_HEADER) + ("error",)
+    assert rows[1][1] == '=HYPERLINK("http://x")' and rows[1][-1].startswith("fila 3: ")
+    cell = openpyxl.load_workbook(rejects).active["B2"]
+    assert cell.data_type == "s"  # stored as text: opening the file runs nothing
+    assert rows[1][2] == 55 and rows[1][7].date() == date(2027, 1, 15)  # types kept
+    # the rejects workbook, once fixed, imports like any other workbook
+    book = openpyxl.load_workbook(rejects)
+    book.active["B2"].value, book.active["B3"].value = "Bea Soto", "Carlos Soto"
+    book.save(rejects)
+    again = import_loans(rejects, ledger, now=NOW, options=ImportOptions())
+    assert again.imported == 2 and again.rejected == 0
 
 
 # -- re-import -----------------------------------------------------------------------------------------------------

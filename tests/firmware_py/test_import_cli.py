@@ -130,7 +130,8 @@ def test_read_only_folder_sends_rejects_to_the_data_dir(tmp_path):
 
 
 def test_default_rejects_path_beside_a_writable_file(tmp_path):
-    assert default_rejects_path(tmp_path / "lista.xlsx", tmp_path / "d") == tmp_path / "lista-rechazados.csv"
+    assert default_rejects_path(tmp_path / "lista.csv", tmp_path / "d") == tmp_path / "lista-rechazados.csv"
+    assert default_rejects_path(tmp_path / "lista.xlsx", tmp_path / "d") == tmp_path / "lista-rechazados.xlsx"
 
 
 def test_progress_bar_only_on_a_terminal(tmp_path):
