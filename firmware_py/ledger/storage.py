@@ -98,6 +98,9 @@ def atomic_write(path: Path, data: bytes, *, backup: bool = False) -> None:
                 link_tmp.unlink(missing_ok=True)
                 os.link(path, link_tmp)
                 os.replace(link_tmp, bak)
+                # rename() between two links of the same file is a no-op that leaves
+                # link_tmp behind (after a kill between the two renames below)
+                link_tmp.unlink(missing_ok=True)
             except OSError as exc:  # filesystems without hard links: keep going without a backup
                 log.warning("could not keep backup of %s: %s", path, exc)
         os.replace(tmp_name, path)

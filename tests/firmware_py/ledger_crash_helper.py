@@ -1,6 +1,10 @@
 """Writes to a ledger forever, printing each acknowledged write; killed by the SIGKILL tests.
 
-Usage: python ledger_crash_helper.py DATA_DIR RUN [SEED]
+Usage: python ledger_crash_helper.py DATA_DIR RUN [SEED] [MODE]
+
+MODE ``mixed`` (default) does imports, contacts, payments and settings;
+``compact`` alternates a settings write with an explicit compaction, so the
+kills land inside snapshot replacement and journal rotation.
 
 Prints ``ready`` once the ledger is open, then one line per write that has
 RETURNED (so it is durable by contract):
@@ -47,11 +51,19 @@ def batch(name: str, n: int):
 def main() -> None:
     data_dir, run = sys.argv[1], sys.argv[2]
     rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else None)
+    mode = sys.argv[4] if len(sys.argv) > 4 else "mixed"
     out = sys.stdout
     with Ledger.open(data_dir, clock=lambda: T0, compact_min_bytes=16_000) as ledger:
         counter = int(ledger.settings.get("crash_counter", 0) or 0)
         loans = [l.external_id for l in ledger.loans()]
         print("ready", flush=True)
+        if mode == "compact":
+            while True:
+                counter += 1
+                ledger.settings.set("crash_counter", counter)
+                out.write(f"ack setting {counter}\n")
+                out.flush()
+                ledger.compact()
         n = 0
         while True:
             n += 1

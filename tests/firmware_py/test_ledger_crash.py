@@ -23,9 +23,9 @@ HELPER = Path(__file__).with_name("ledger_crash_helper.py")
 KILLS = 40
 
 
-def _run_and_kill(data_dir: Path, run: int, rng: random.Random) -> list[str]:
+def _run_and_kill(data_dir: Path, run: int, rng: random.Random, mode: str = "mixed") -> list[str]:
     proc = subprocess.Popen(
-        [sys.executable, str(HELPER), str(data_dir), str(run), str(rng.randrange(1 << 30))],
+        [sys.executable, str(HELPER), str(data_dir), str(run), str(rng.randrange(1 << 30)), mode],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -89,6 +89,23 @@ def test_sigkill_at_random_instants_never_loses_acknowledged_writes(tmp_path):
                 assert event_id in {e.id for e in ledger.contacts(debtor_id=debtor_id)}
             assert ledger.stats()["damaged_lines"] == 0
     assert total_acks > KILLS * 5, "the helper hardly wrote anything: kills were not mid-traffic"
+
+
+@pytest.mark.slow
+def test_sigkill_during_compactions_keeps_every_acknowledged_write(tmp_path):
+    rng = random.Random(7)
+    # some history first, so that the snapshot is not trivial
+    _run_and_kill(tmp_path, 0, rng)
+    best = 0
+    for run in range(1, 16):
+        for line in _run_and_kill(tmp_path, run, rng, mode="compact"):
+            best = max(best, int(line.split()[2]))
+        with Ledger.open(tmp_path) as ledger:
+            assert int(ledger.settings.get("crash_counter", 0)) >= best
+            assert ledger.stats()["damaged_lines"] == 0
+        leftovers = [p.name for p in (tmp_path / "ledger").iterdir() if p.name.endswith(".tmp")]
+        assert leftovers == []
+    assert best > 15
 
 
 @pytest.mark.slow

@@ -275,3 +275,15 @@ def test_temporary_files_left_by_a_kill_are_removed_on_open(tmp_path):
         pass
     assert not any(p.exists() for p in leftovers)
     assert keep.exists()
+
+
+def test_backup_rotation_after_a_kill_between_the_two_renames(tmp_path):
+    """Killed after linking the backup but before replacing: state and .bak are one file."""
+    import os
+
+    target = tmp_path / "state.json"
+    target.write_bytes(b"v1")
+    os.link(target, tmp_path / "state.json.bak")
+    atomic_write(target, b"v2", backup=True)
+    assert target.read_bytes() == b"v2" and (tmp_path / "state.json.bak").read_bytes() == b"v1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.bak"]
