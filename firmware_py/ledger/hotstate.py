@@ -191,7 +191,14 @@ class FileHotState:
         except OSError:
             self.snapshot_bytes = 0
         if report.replayed or report.torn_tail or report.restored_from_backup or not self.snapshot_path.exists():
-            self.compact(tables)
+            try:
+                self.compact(tables)
+            except LedgerWriteError as exc:
+                # A full or failing disk must not keep the appliance from starting:
+                # the recovered state is complete in memory and the journal still
+                # describes it; compaction is retried on a later write.
+                log.error("could not compact at open (%s); continuing on the journal", exc)
+                self._open_journal()
         else:
             self._open_journal()
         return tables

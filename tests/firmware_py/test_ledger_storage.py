@@ -287,3 +287,19 @@ def test_backup_rotation_after_a_kill_between_the_two_renames(tmp_path):
     atomic_write(target, b"v2", backup=True)
     assert target.read_bytes() == b"v2" and (tmp_path / "state.json.bak").read_bytes() == b"v1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.bak"]
+
+
+def test_a_full_disk_does_not_keep_the_ledger_from_opening(tmp_path):
+    before = _fill(tmp_path)
+    with Ledger.open(tmp_path) as ledger:
+        ledger.settings.set("k", 1)  # one journal line to replay at the next open
+    journal = tmp_path / "ledger" / "journal.jsonl"
+    snapshot_size = (tmp_path / "ledger" / "state.json").stat().st_size
+    limit = journal.stat().st_size + 300
+    assert limit < snapshot_size  # the snapshot cannot be rewritten, the journal can still grow a bit
+    with _disk_limit(limit):
+        with Ledger.open(tmp_path) as ledger:
+            assert ledger.settings.get("k") == 1 and ledger.debtors() == before.debtors
+            ledger.settings.set("k", 2)
+    after, _stats = _state(tmp_path)
+    assert after.settings.get("k") == 2 and after.debtors == before.debtors
