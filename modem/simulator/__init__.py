@@ -27,10 +27,9 @@ API), :mod:`.wire` (a dumb raw AT client for tests and debugging),
 
 Not simulated (on purpose, for now): SMS text mode (``AT+CMGF=1`` answers
 ``+CMS ERROR: 303``), voice calls (:mod:`.handlers.voice` is where they go),
-numeric result codes (``ATV0``), cell broadcast, phonebook entries, the
-network re-sending a ``+CMT`` that was never ``AT+CNMA``-acknowledged, and
-SIM800 ``AT+CLTS`` taking effect only after ``AT&W`` + restart *is*
-simulated. Bytes the modem prints while no client holds the port open wait
+numeric result codes (``ATV0``), cell broadcast, phonebook entries, and the
+network re-sending a ``+CMT`` that was never ``AT+CNMA``-acknowledged. (SIM800's
+``AT+CLTS=1`` taking effect only after ``AT&W`` and a restart *is* simulated.) Bytes the modem prints while no client holds the port open wait
 in the pty (a USB modem would drop them): clients should flush input after
 opening, as real drivers do.
 """

@@ -258,3 +258,25 @@ def test_binary_sms_from_a_phone(sim, at):
     index = int(at.wait_for("+CMTI:").split(",")[1])
     message = decode(at.lines(f"AT+CMGR={index}")[1])
     assert message.data == b"\x00\x01\xff" and message.message_class == 0
+
+
+def test_unplug_wakes_a_client_blocked_in_read():
+    with Simulator("sim800") as sim:
+        client = serial.Serial(sim.port, timeout=5)
+        outcome = []
+
+        def reader():
+            started = time.monotonic()
+            try:
+                client.read(10)
+                outcome.append(("returned", time.monotonic() - started))
+            except serial.SerialException:
+                outcome.append(("SerialException", time.monotonic() - started))
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        time.sleep(0.1)
+        sim.unplug()
+        thread.join(5)
+        client.close()
+    assert outcome and outcome[0][0] == "SerialException" and outcome[0][1] < 2
