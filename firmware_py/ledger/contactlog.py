@@ -236,7 +236,12 @@ class ContactLog:
                 return None
             size *= 4
         body = check_line(chunk)
-        return None if body is None else json.loads(body)
+        if body is None:
+            return None
+        try:
+            return json.loads(body)
+        except ValueError:
+            return None
 
     def _months(self, since: datetime | None, until: datetime | None) -> list[int]:
         low = partition_for(since) if since is not None else ""
@@ -261,18 +266,27 @@ class ContactLog:
                         yield doc
             return
         for idx in self._months(since, until):
-            path = self.directory / f"{self._names[idx]}.jsonl"
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError:
-                continue
-            for _offset, line, complete in iter_lines(data):
-                body = check_line(line) if complete else None
-                if body is not None:
-                    try:
-                        yield json.loads(body)
-                    except ValueError:
-                        continue
+            yield from self.partition_docs(self._names[idx])
+
+    def months(self, since: datetime | None = None, until: datetime | None = None) -> list[str]:
+        """Names (``YYYY-MM``) of the partitions that can hold events in [since, until], oldest first."""
+        return [self._names[i] for i in self._months(since, until)]
+
+    def partition_docs(self, name: str) -> list[dict]:
+        """Every valid document of one partition, in file order."""
+        try:
+            data = (self.directory / f"{name}.jsonl").read_bytes()
+        except FileNotFoundError:
+            return []
+        docs = []
+        for _offset, line, complete in iter_lines(data):
+            body = check_line(line) if complete else None
+            if body is not None:
+                try:
+                    docs.append(json.loads(body))
+                except ValueError:
+                    continue
+        return docs
 
     def debtor_count(self, debtor_id: str) -> int:
         return len(self._by_debtor.get(debtor_id, ()))
@@ -335,6 +349,14 @@ class MemoryContactLog:
 
     def debtor_count(self, debtor_id: str) -> int:
         return sum(1 for _n, d in self._docs if d["debtor_id"] == debtor_id)
+
+    def months(self, since=None, until=None) -> list[str]:
+        low = partition_for(since) if since is not None else ""
+        high = partition_for(until) if until is not None else "9999-99"
+        return sorted({name for name, _doc in self._docs if low <= name <= high})
+
+    def partition_docs(self, name: str) -> list[dict]:
+        return [dict(doc) for n, doc in self._docs if n == name]
 
     def close(self) -> None:
         pass

@@ -31,7 +31,7 @@ import uuid
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from tinydb import TinyDB, where
 from tinydb.storages import MemoryStorage
@@ -484,12 +484,8 @@ class Ledger(InAppRecords):
         with self._mutex:
             self._check_open()
             found = []
-            for doc in self._contacts.docs(debtor_id=debtor_id, since=since, until=until):
-                try:
-                    event = codec.decode("contact", doc)
-                except ValueError as exc:
-                    log.error("unreadable contact event skipped: %s", exc)
-                    continue
+            for event in self._decode_contacts(
+                    self._contacts.docs(debtor_id=debtor_id, since=since, until=until)):
                 if since is not None and event.at < since:
                     continue
                 if until is not None and event.at >= until:
@@ -503,6 +499,33 @@ class Ledger(InAppRecords):
         if limit is not None:
             found = found[-limit:] if limit > 0 else []
         return tuple(found)
+
+    def iter_contacts(self, *, since: datetime | None = None, until: datetime | None = None,
+                      kinds: Iterable[str] | None = None) -> Iterator[ContactEvent]:
+        """Every event with since <= at < until, oldest first, one month partition in
+        memory at a time (exports of the whole history). Each partition is read under
+        the lock; events appended to a month not yet reached are included."""
+        wanted = frozenset(kinds) if kinds is not None else None
+        with self._mutex:
+            self._check_open()
+            months = self._contacts.months(since, until)
+        for month in months:
+            with self._mutex:
+                self._check_open()
+                docs = self._contacts.partition_docs(month)
+            events = [e for e in self._decode_contacts(docs)
+                      if (since is None or e.at >= since) and (until is None or e.at < until)
+                      and (wanted is None or e.kind in wanted)]
+            events.sort(key=lambda e: e.at)
+            yield from events
+
+    @staticmethod
+    def _decode_contacts(docs: Iterable[dict]) -> Iterator[ContactEvent]:
+        for doc in docs:
+            try:
+                yield codec.decode("contact", doc)
+            except ValueError as exc:
+                log.error("unreadable contact event skipped: %s", exc)
 
     @property
     def contact_count(self) -> int:

@@ -120,3 +120,21 @@ def test_messages_from_unknown_numbers_are_kept_under_an_empty_debtor(tmp_path):
                                               text="Quién es?"))
     with Ledger.open(tmp_path) as ledger:
         assert ledger.contacts(debtor_id="") == (stray,)
+
+
+def test_iter_contacts_streams_the_whole_history_in_order(tmp_path):
+    events = [contact(f"d-{i % 3}", T0 + timedelta(days=(i * 37) % 200, minutes=i),
+                      kind="reply" if i % 4 == 0 else "sent") for i in range(50)]
+    with Ledger.open(tmp_path) as ledger:
+        for event in events:
+            ledger.append_contact(event)
+        everything = ledger.contacts()
+        assert tuple(ledger.iter_contacts()) == everything
+        assert [e.at for e in everything] == sorted(e.at for e in events)
+        since, until = T0 + timedelta(days=30), T0 + timedelta(days=90)
+        assert tuple(ledger.iter_contacts(since=since, until=until, kinds=["reply"])) == tuple(
+            e for e in everything if since <= e.at < until and e.kind == "reply")
+    with Ledger.memory() as memory:
+        for event in events:
+            memory.append_contact(event)
+        assert [e.at for e in memory.iter_contacts()] == [e.at for e in everything]
