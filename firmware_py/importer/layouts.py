@@ -24,6 +24,7 @@ Landlines get the ``call`` channel, mobiles ``sms``.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 from scheduler.model import Debtor, Instalment, Loan, Phone
@@ -32,6 +33,8 @@ from firmware_py.importer.errors import ImportFileError
 from firmware_py.importer.headers import FIELD_NAMES_ES, ColumnMap
 from firmware_py.importer.rows import DebtorData, RowContext, RowRecord, RowRejected, fold
 
+_SMS = frozenset({"sms"})
+_CALL = frozenset({"call"})
 LAYOUT_NAMES_ES = {"loan": "una fila por crédito", "instalment": "una fila por cuota"}
 
 
@@ -88,8 +91,8 @@ class _LoanAcc:
 
     def __init__(self, debtor_id: str, record: RowRecord):
         self.debtor_id = debtor_id
-        self.product = record.product
-        self.currency = record.currency
+        self.product = sys.intern(record.product)  # the same few words on thousands of loans
+        self.currency = sys.intern(record.currency)
         self.status = record.status
         self.instalments: dict[int, Instalment] = {}
         self.origin: dict[int, int] | None = None
@@ -194,7 +197,8 @@ class Batch:
                     result.deferred[number] = (f"otra fila del crédito {loan_id} tiene errores (fila {row}); "
                                                "corríjala e importe de nuevo todas las filas de ese crédito")
         used: set[str] = set()
-        for loan_id, acc in self._loans.items():
+        for loan_id in list(self._loans):
+            acc = self._loans.pop(loan_id)  # free each accumulator as its loan is built: lower peak memory
             try:
                 loan = Loan(external_id=loan_id, debtor_id=acc.debtor_id, product=acc.product,
                             currency=acc.currency or self.ctx.currency, instalments=tuple(acc.instalments.values()),
@@ -221,8 +225,7 @@ class Batch:
         result.shared_phones = shared
         for debtor_id in sorted(used, key=lambda d: self._debtors[d].first_row):
             acc = self._debtors[debtor_id]
-            phones = tuple(Phone(p.e164, personal=p.e164 not in shared,
-                                 channels=frozenset({"sms"}) if p.mobile else frozenset({"call"}))
+            phones = tuple(Phone(p.e164, personal=p.e164 not in shared, channels=_SMS if p.mobile else _CALL)
                            for p in acc.phones)
             data = acc.data
             for phone in acc.phones:
