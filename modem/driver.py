@@ -305,6 +305,7 @@ class Modem:
 
     def transact_send(self, line: str, body: str, progress: SendProgress) -> Response:
         """``AT+CMGS=<len>`` → prompt → ``body`` + Ctrl-Z → final result, as ONE transaction."""
+        self.require_ready()     # never into a modem that is rebooting or not re-initialised yet
         return self._transact(line, timeout=self.timeouts.send, body=body, progress=progress)
 
     def _transact(self, line: str, *, timeout: float, body: str | None = None,

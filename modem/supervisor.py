@@ -48,6 +48,8 @@ class Supervisor:
         self._fatal: ModemError | None = None
         self._reboot_due: float | None = None
         self._last_boot_line = 0.0
+        self.initialising = False
+        self.pin_entered = False
         self._next_maintenance = 0.0
         self._next_sim_sweep = 0.0
         self._liveness_requested = False
@@ -94,6 +96,14 @@ class Supervisor:
         m = self.modem
         m.ready.clear()
         started = time.monotonic()
+        self.initialising, self.pin_entered = True, False
+        try:
+            self._initialise(started)
+        finally:
+            self.initialising = False
+
+    def _initialise(self, started: float) -> None:
+        m = self.modem
         self._sync()
         cmd = self._cmd
         cmd("ATE0")
@@ -148,6 +158,7 @@ class Supervisor:
         if m.pin is None:
             raise SimPinRequired("AT+CPIN?", 11, "SIM PIN required and none configured")
         try:
+            self.pin_entered = True     # the SIM now prints its boot lines: expected, not a reboot
             self._cmd(f'AT+CPIN="{m.pin}"')
         except CmeError as exc:
             if exc.code == 12 or "PUK" in exc.text.upper():
@@ -246,6 +257,8 @@ class Supervisor:
 
     def _probe(self) -> None:
         m = self.modem
+        if m._txn is not None:
+            return          # a command is in flight: it is the liveness check, with its own timeout
         try:
             m.command("AT", timeout=m.timeouts.liveness)
         except CommandTimeout:

@@ -63,6 +63,9 @@ class UrcRouter:
         """Reader thread: a boot line means the modem restarted; block user commands until re-init."""
         line = urc.line.strip().upper()
         if line in self.boot_lines and not self.modem.closed:
+            supervisor = self.modem.supervisor
+            if supervisor.initialising and supervisor.pin_entered:
+                return      # the boot lines a SIM prints once its PIN is accepted (not a reboot)
             # a rebooted modem dropped whatever it was answering: fail that command now, not at its timeout
             self.modem._fail_transaction(ModemDisconnected(f"modem rebooted ({urc.line.strip()})"))
             self.modem.supervisor.schedule_reinit(immediate=line == self.ready_line)

@@ -204,3 +204,33 @@ def test_multipart_reassembly_survives_restart(sim, profile, tmp_path):
         assert not sms.complete and sms.parts_received == sms.parts_total - 1
         sms.ack()
         wait_until(lambda: sim.storage == [])
+
+
+@pytest.mark.parametrize("profile", ["sim800", "quectel-ec25"])
+def test_reboot_with_sim_pin_reenters_pin(profile, tmp_path):
+    with Simulator(profile, link=tmp_path / "tty", pin="4321", boot_time=0.05) as sim:
+        with make_modem(sim, profile, pin="4321") as m:
+            log = EventLog(m.events)
+            sim.reboot()
+            state(log, "reinitialised", timeout=10)
+            assert sum(1 for c in sim.commands if c.startswith("AT+CPIN=")) == 2
+            assert m.send_sms(PHONE, "con pin tras reinicio").state == "sent"
+
+
+def test_noisy_modem_urcs_inside_answers(tmp_path):
+    """Huawei prints ^RSSI/^BOOT/^MODE at random, also inside answers (python-gsmmodem bug 1, b47)."""
+    with Simulator("huawei-e173", link=tmp_path / "tty", boot_time=0.05, noise_interval=0.003) as sim:
+        with make_modem(sim, "huawei-e173") as m:
+            log = EventLog(m.events)
+            for i in range(30):
+                assert m.send_sms(PHONE, f"ruido {i}").state == "sent"
+                assert m.signal().rssi == 20
+                sim.network.phone("+573005550000").send(f"respuesta {i}")
+            got = set()
+            while len(got) < 30:
+                sms = log.wait(lambda e: isinstance(e, IncomingSms) and e.text not in got, timeout=10)
+                got.add(sms.text)
+                sms.ack()
+            assert got == {f"respuesta {i}" for i in range(30)}
+            assert [s.text for s in sim.network.submitted] == [f"ruido {i}" for i in range(30)]
+            wait_until(lambda: sim.storage == [], 5)
