@@ -138,3 +138,21 @@ def test_iter_contacts_streams_the_whole_history_in_order(tmp_path):
         for event in events:
             memory.append_contact(event)
         assert [e.at for e in memory.iter_contacts()] == [e.at for e in everything]
+
+
+def test_a_partition_cut_at_any_byte_keeps_exactly_the_whole_events(tmp_path):
+    source = tmp_path / "source"
+    with Ledger.open(source) as ledger:
+        events = [ledger.append_contact(contact("d-a", T0 + timedelta(hours=i), text="x" * i)) for i in range(5)]
+    data = (source / "ledger" / "contacts" / "2026-11.jsonl").read_bytes()
+    ends = [sum(len(line) for line in data.splitlines(keepends=True)[: n + 1]) for n in range(5)]
+    for cut in range(0, len(data) + 1, 7):
+        target = tmp_path / f"cut{cut}" / "ledger" / "contacts"
+        target.mkdir(parents=True)
+        (target / "2026-11.jsonl").write_bytes(data[:cut])
+        whole = sum(1 for end in ends if end <= cut)
+        with Ledger.open(tmp_path / f"cut{cut}") as ledger:
+            assert ledger.contacts(debtor_id="d-a") == tuple(events[:whole])
+            ledger.append_contact(events[-1])
+        with Ledger.open(tmp_path / f"cut{cut}") as ledger:
+            assert ledger.contacts(debtor_id="d-a") == tuple(events[:whole]) + (events[-1],)

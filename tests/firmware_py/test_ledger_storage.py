@@ -303,3 +303,39 @@ def test_a_full_disk_does_not_keep_the_ledger_from_opening(tmp_path):
             ledger.settings.set("k", 2)
     after, _stats = _state(tmp_path)
     assert after.settings.get("k") == 2 and after.debtors == before.debtors
+
+
+def test_a_journal_cut_at_any_byte_keeps_exactly_the_whole_records(tmp_path):
+    path = tmp_path / "j.jsonl"
+    records = [{"seq": i, "ops": [["put", "settings", f"k{i}", {"value": "x" * (i * 7)}]]} for i in range(1, 8)]
+    data = b"".join(encode_line(r) for r in records)
+    ends = []
+    for r in records:
+        ends.append((ends[-1] if ends else 0) + len(encode_line(r)))
+    for cut in range(len(data) + 1):
+        path.write_bytes(data[:cut])
+        whole = sum(1 for end in ends if end <= cut)
+        assert [obj for _o, obj in scan(path).records] == records[:whole], cut
+        journal = AppendFile(path)
+        journal.append({"seq": 99, "ops": []})
+        journal.close()
+        assert [obj["seq"] for _o, obj in scan(path).records] == [r["seq"] for r in records[:whole]] + [99]
+
+
+def test_a_ledger_whose_journal_is_cut_anywhere_opens_with_the_whole_changes(tmp_path):
+    source = tmp_path / "source"
+    with Ledger.open(source, compact_min_bytes=1 << 30) as ledger:
+        for i in range(6):
+            ledger.settings.set(f"k{i}", i)
+    journal = (source / "ledger" / "journal.jsonl").read_bytes()
+    lines = journal.splitlines(keepends=True)
+    ends = [sum(len(line) for line in lines[: n + 1]) for n in range(len(lines))]
+    for cut in range(0, len(journal) + 1, 5):
+        target = tmp_path / f"cut{cut}"
+        (target / "ledger").mkdir(parents=True)
+        for name in ("state.json",):
+            (target / "ledger" / name).write_bytes((source / "ledger" / name).read_bytes())
+        (target / "ledger" / "journal.jsonl").write_bytes(journal[:cut])
+        whole = sum(1 for end in ends if end <= cut)
+        with Ledger.open(target) as ledger:
+            assert [ledger.settings.get(f"k{i}") for i in range(6)] == [i if i < whole else None for i in range(6)]
