@@ -8,11 +8,13 @@ the columns, and each module's docstring for its rules:
 reading (bytes -> rows: encoding, delimiter), headers (column names and
 mapping), parsing (numbers, dates, phones), rows (one row -> records or a
 Spanish reason), layouts (rules across rows), rejects (the rejects file),
-importer (orchestration), xlsx (workbooks), cells and export (CSV out).
+importer (orchestration), preview (header + sample rows for a mapping step),
+xlsx (workbooks), cells and export (CSV out), samples (synthetic files).
 """
 
 from firmware_py.importer.errors import ImportFileError, MappingError
 from firmware_py.importer.importer import ImportOptions, ImportReport, Rejection, import_loans, load_mapping
+from firmware_py.importer.preview import Preview, preview_file
 
 __all__ = ["ImportFileError", "MappingError", "ImportOptions", "ImportReport", "Rejection", "import_loans",
-           "load_mapping"]
+           "load_mapping", "Preview", "preview_file"]

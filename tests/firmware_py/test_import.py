@@ -281,3 +281,28 @@ def test_too_many_rows_is_refused_before_anything_is_imported(ledger):
     with pytest.raises(ImportFileError):
         run(csv_bytes(lines), ledger, max_rows=5)  # refused by the line-count precheck
     assert ledger.loans() == () and ledger.imports() == ()
+
+
+# -- preview (the web page's mapping step) ---------------------------------------------------------------------------
+def test_preview_explains_what_is_missing_and_accepts_a_mapping_then_imports_the_same_stream(ledger):
+    from firmware_py.importer.preview import preview_file
+
+    stream = io.BytesIO(csv_bytes([["Nro. Operación", "Socio", "Identificación", "Cel. socio", "Saldo", "Próximo pago"],
+                                   ["OP-1", "Ana Ríos", "10", "300 123 4567", "320.000", "10/03/2027"]]))
+    first = preview_file(stream)
+    assert first.layout == "" and "falta" in first.missing and "Cel. socio" in first.unknown
+    assert first.sample == [["OP-1", "Ana Ríos", "10", "300 123 4567", "320.000", "10/03/2027"]]
+    assert first.fields["phone"] == "teléfono"
+    mapping = {"Nro. Operación": "loan_id", "Socio": "name", "Cel. socio": "phone", "Próximo pago": "due_date"}
+    second = preview_file(stream, mapping)
+    assert second.layout == "loan" and second.missing == "" and second.columns["phone"] == "Cel. socio"
+    report = import_loans(stream, ledger, now=NOW, options=ImportOptions(mapping=mapping, source_name="web"))
+    assert report.imported == 1 and ledger.loan("OP-1").total == 320000
+
+
+def test_preview_of_a_hostile_file_is_the_same_file_error():
+    from firmware_py.importer.preview import preview_file
+
+    with pytest.raises(ImportFileError) as info:
+        preview_file(io.BytesIO(b"\x00\x01" * 500))
+    assert info.value.reason == "binary"
