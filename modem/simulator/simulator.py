@@ -283,8 +283,16 @@ class Simulator:
         with self.lock:
             self.device.next_mr = int(value) % 256
 
+    def transcript(self, last: int = 200) -> str:
+        """The last ``last`` chunks of wire traffic, ``<<`` from the client and ``>>`` to it (for
+        failing tests and debugging)."""
+        with self.lock:
+            chunks = list(self.traffic)[-last:]
+        return "\n".join(("<< " if d == "in" else ">> ") + repr(data)[2:-1] for d, data in chunks)
+
     # ------------------------------------------------------------------ host interface (device, network)
     def emit(self, data: bytes) -> None:
+        log.debug("-> %r", data)
         self._record("out", data)
         self._link.write(data)
         self._wake()

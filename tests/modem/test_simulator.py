@@ -280,3 +280,24 @@ def test_unplug_wakes_a_client_blocked_in_read():
         thread.join(5)
         client.close()
     assert outcome and outcome[0][0] == "SerialException" and outcome[0][1] < 2
+
+
+def test_transcript_shows_both_directions(sim, at):
+    at.command("AT+CSQ")
+    text = sim.transcript()
+    assert "<< AT+CSQ\\r" in text and ">> " in text and "+CSQ: 20,99" in text
+
+
+def test_backspace_and_repeat_last_command(at):
+    at.command("ATE0")
+    at.write("AT+CSX\bQ\r")
+    assert at.read_until(r"OK\r\n") == "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"
+    at.write("A/\r")
+    assert at.read_until(r"OK\r\n") == "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"
+
+
+def test_s_registers_and_lowercase(at):
+    at.command("ATE0")
+    assert at.lines("ats0=2") == ["OK"]
+    assert at.lines("ATS0?") == ["002", "OK"]
+    assert at.lines("at+cgmi") == ["Generic", "OK"]
