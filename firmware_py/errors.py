@@ -85,9 +85,3 @@ class LedgerIntegrityError(LedgerError, ValueError):
     was written.
     """
 
-
-class LedgerNotFound(LedgerError, KeyError):
-    """A record asked for by id does not exist."""
-
-    def __str__(self) -> str:  # KeyError would otherwise repr() the message
-        return self.args[0] if self.args else ""

@@ -13,7 +13,14 @@ from decimal import Decimal
 
 import pytest
 
-from firmware_py.errors import LedgerClosed, LedgerError, LedgerIntegrityError, LedgerLocked
+from firmware_py.errors import (
+    LedgerClosed,
+    LedgerCorrupt,
+    LedgerError,
+    LedgerIntegrityError,
+    LedgerLocked,
+    LedgerWriteError,
+)
 from firmware_py.ledger import ImportOutcome, Ledger
 from scheduler.model import Payment, Phone
 from ledger_factories import T0, contact, debtor, loan, portfolio
@@ -322,3 +329,23 @@ def test_document_store_is_a_durable_load_save_seam(tmp_path):
     with Ledger.open(tmp_path) as second:
         assert second.document_store("modem-driver").load() == {"pending": {"12": ["+573001234567", 1]}, "n": 3}
         assert second.document_store("other").load() == {}
+
+
+@pytest.mark.parametrize(
+    "error,builtin,words",
+    [
+        (LedgerLocked("/datos"), None, "otro proceso"),
+        (LedgerCorrupt("/datos", "sin copia"), None, "soporte"),
+        (LedgerWriteError("/datos/x", "disco lleno"), OSError, "disco lleno"),
+        (LedgerClosed("/datos"), None, "cerrados"),
+        (LedgerIntegrityError("No existe el préstamo L9."), ValueError, "préstamo"),
+    ],
+    ids=["locked", "corrupt", "write", "closed", "integrity"],
+)
+def test_ledger_errors_are_typed_and_spanish(error, builtin, words):
+    from firmware_py.errors import CobradorError
+
+    assert isinstance(error, LedgerError) and isinstance(error, CobradorError)
+    if builtin is not None:
+        assert isinstance(error, builtin)
+    assert words in str(error)
