@@ -124,8 +124,11 @@ class ImportReport:
         return self.loans_in_file > 0 if self.dry_run else (self.imported + self.updated + self.unchanged) > 0
 
     def to_dict(self) -> dict:
+        """JSON-ready: every field, ``ok``, and ``counts`` {read, imported, updated, unchanged, rejected}."""
         data = asdict(self)
         data["ok"] = self.ok
+        data["counts"] = {"read": self.rows_read, "imported": self.imported, "updated": self.updated,
+                          "unchanged": self.unchanged, "rejected": self.rejected}
         return data
 
     def summary_es(self) -> str:

@@ -33,6 +33,7 @@ def test_import_json_report_and_exit_status(tmp_path):
     report = json.loads(result.stdout)
     assert (report["rows_read"], report["imported"], report["updated"], report["rejected"]) == (4, 4, 0, 0)
     assert report["ok"] is True and report["rejections"] == []
+    assert report["counts"] == {"read": 4, "imported": 4, "updated": 0, "unchanged": 0, "rejected": 0}
     again = json.loads(cobrador("import", source, "--json", "--data", tmp_path / "data").stdout)
     assert (again["imported"], again["unchanged"]) == (0, 4)
     with Ledger.open(tmp_path / "data") as ledger:
