@@ -300,7 +300,14 @@ def _readline(stream: BinaryIO, mac: bool) -> bytes:
     return line
 
 
-def _decode_line(line: bytes, encoding: str) -> tuple[str, str | None]:
+def _decode_line(line: bytes, encoding: str, mixed: bool = False) -> tuple[str, str | None]:
+    if mixed and encoding == "cp1252" and not line.isascii():
+        try:  # a UTF-8 line in a Windows-1252 file: "JosÃ©" would be imported garbled
+            return line.decode("utf-8"), ("la fila está en UTF-8 pero el resto del archivo en Windows-1252 (el "
+                                          "archivo mezcla codificaciones); revise el texto, guarde el archivo como "
+                                          "«CSV UTF-8» y vuelva a importarlo")
+        except UnicodeDecodeError:
+            pass
     try:
         return line.decode(encoding), None
     except UnicodeDecodeError:
@@ -344,7 +351,7 @@ def _csv_rows(stream: BinaryIO, fmt: FileFormat, mac: bool, first_number: int) -
             line = _readline(stream, mac)
             if not line:
                 return
-            text, problem = _decode_line(line, fmt.encoding)
+            text, problem = _decode_line(line, fmt.encoding, fmt.mixed_encoding)
             if problem and issue[0] is None:
                 issue[0] = problem
             yield text

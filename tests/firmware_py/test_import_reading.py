@@ -76,6 +76,14 @@ def test_mixed_encoding_flags_only_the_bad_line():
     assert "UTF-8" in rows[3][2]
 
 
+def test_utf8_line_in_a_mostly_cp1252_file_is_flagged_not_garbled():
+    data = TEXT.encode("cp1252") * 3 + "Andrés Peña;789;300 000 0000\r\n".encode("utf-8")
+    fmt, rows = rows_of(data)
+    assert fmt.encoding == "cp1252" and fmt.mixed_encoding
+    assert rows[-1][1][0] == "Andrés Peña" and "UTF-8" in rows[-1][2]
+    assert all(issue is None for *_, issue in rows[:-1])
+
+
 def test_mostly_cp1252_file_is_cp1252():
     data = TEXT.encode("cp1252") * 3
     fmt, rows = rows_of(data)
