@@ -99,6 +99,7 @@ class Ledger(InAppRecords):
         self._records: dict[str, dict[str, Any]] = {name: {} for name in RECORD_TABLES}
         self._phones: dict[str, set[str]] = {}  # number -> debtor ids
         self._loan_payments: dict[str, set[str]] = {}  # loan -> payment ids
+        self._debtor_loans: dict[str, set[str]] = {}  # debtor -> loan external ids
         self._effective: dict[str, Loan] = {}
         self.settings = LedgerSettings(self)
         try:
@@ -197,6 +198,8 @@ class Ledger(InAppRecords):
                 self._index_debtor(self._records["debtors"][key])
         for payment in self._records["payments"].values():
             self._loan_payments.setdefault(payment.loan_external_id, set()).add(payment.id)
+        for loan in self._records["loans"].values():
+            self._debtor_loans.setdefault(loan.debtor_id, set()).add(loan.external_id)
         if fixes:
             self._commit(fixes, "migrate")
 
@@ -221,6 +224,10 @@ class Ledger(InAppRecords):
                 old = self._records["debtors"].get(key)
                 if old is not None:
                     self._unindex_debtor(old)
+            if table == "loans":
+                old = self._records["loans"].get(key)
+                if old is not None:
+                    self._debtor_loans.get(old.debtor_id, set()).discard(key)
             if table == "payments":
                 old = self._records["payments"].get(key)
                 if old is not None:
@@ -241,6 +248,8 @@ class Ledger(InAppRecords):
                     self._index_debtor(record)
                 elif table == "loans":
                     self._effective.pop(key, None)
+                    if record is not None:
+                        self._debtor_loans.setdefault(record.debtor_id, set()).add(key)
                 elif table == "payments" and record is not None:
                     self._loan_payments.setdefault(record.loan_external_id, set()).add(key)
                     self._effective.pop(record.loan_external_id, None)
@@ -343,7 +352,7 @@ class Ledger(InAppRecords):
             if debtor_id is None:
                 keys = list(self._records["loans"])
             else:
-                keys = self._keys("loans", where("debtor_id") == debtor_id)
+                keys = list(self._debtor_loans.get(debtor_id, ()))
             return tuple(self._loan_view(self._records["loans"][k]) for k in sorted(keys))
 
     def payment(self, payment_id: str) -> Payment | None:

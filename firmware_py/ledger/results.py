@@ -50,12 +50,33 @@ class LedgerSnapshot:
     settings: Settings
     contacts: tuple[ContactEvent, ...] = ()
     _debtors_by_id: Mapping[str, Debtor] = field(default=None, repr=False, compare=False)  # type: ignore
+    _by_debtor: Mapping[str, dict] = field(default=None, repr=False, compare=False)  # type: ignore
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_debtors_by_id", MappingProxyType({d.id: d for d in self.debtors}))
+        groups: dict[str, dict[str, list]] = {}
+        for name, records in (("loans", self.loans), ("payments", self.payments), ("promises", self.promises),
+                              ("contacts", self.contacts)):
+            for record in records:
+                groups.setdefault(record.debtor_id, {}).setdefault(name, []).append(record)
+        object.__setattr__(self, "_by_debtor", MappingProxyType(
+            {debtor: {name: tuple(items) for name, items in kinds.items()} for debtor, kinds in groups.items()}))
 
     def debtor(self, debtor_id: str) -> Debtor | None:
         return self._debtors_by_id.get(debtor_id)
 
+    def _of(self, debtor_id: str, name: str) -> tuple:
+        return self._by_debtor.get(debtor_id, {}).get(name, ())
+
     def loans_of(self, debtor_id: str) -> tuple[Loan, ...]:
-        return tuple(loan for loan in self.loans if loan.debtor_id == debtor_id)
+        """The debtor's loans (constant time: grouped once when the snapshot is made)."""
+        return self._of(debtor_id, "loans")
+
+    def payments_of(self, debtor_id: str) -> tuple[Payment, ...]:
+        return self._of(debtor_id, "payments")
+
+    def promises_of(self, debtor_id: str) -> tuple[Promise, ...]:
+        return self._of(debtor_id, "promises")
+
+    def contacts_of(self, debtor_id: str) -> tuple[ContactEvent, ...]:
+        return self._of(debtor_id, "contacts")

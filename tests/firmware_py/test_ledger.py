@@ -349,3 +349,17 @@ def test_ledger_errors_are_typed_and_spanish(error, builtin, words):
     if builtin is not None:
         assert isinstance(error, builtin)
     assert words in str(error)
+
+
+def test_snapshot_groups_records_by_debtor(ledger):
+    debtors, loans = portfolio(3)
+    ledger.import_batch(debtors, loans + [loan(7, debtors[0].id)], source="test")
+    pay = ledger.record_payment("L0", 5, date(2026, 1, 2))
+    promise = ledger.record_promise(debtors[1].id, date(2026, 12, 1), 9)
+    event = ledger.append_contact(contact(debtors[2].id))
+    snap = ledger.snapshot(contacts_since=T0 - timedelta(days=1))
+    assert [l.external_id for l in snap.loans_of(debtors[0].id)] == ["L0", "L7"]
+    assert snap.payments_of(debtors[0].id) == (pay,) and snap.promises_of(debtors[1].id) == (promise,)
+    assert snap.contacts_of(debtors[2].id) == (event,) and snap.loans_of("d-nobody") == ()
+    for d in debtors:
+        assert ledger.loans(debtor_id=d.id) == snap.loans_of(d.id)
