@@ -85,3 +85,17 @@ class LedgerIntegrityError(LedgerError, ValueError):
     was written.
     """
 
+
+class LedgerVersionError(LedgerError):
+    """The data was written by a newer Cobrador (a record's schema_version is unknown here).
+
+    Nothing is changed: opening refuses rather than hiding records it cannot read.
+    """
+
+    def __init__(self, path, detail: str = ""):
+        extra = f" ({detail})" if detail else ""
+        super().__init__(
+            f"Los datos en {path} fueron guardados por una versión más nueva de Cobrador{extra}. "
+            "Instale esa versión (o una más reciente) para abrirlos; no se modificó nada.",
+            path=path,
+        )

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from firmware_py.ledger.migrations import migrate
+from firmware_py.ledger.migrations import MigrationError, migrate
 from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Payment, Phone, Promise
 
 
@@ -267,13 +267,14 @@ def decode(kind: str, doc: Any) -> Any:
     """Model record of ``kind`` from a stored document (migrated first).
 
     Raises CodecError if the document is not a dict, misses a required field
-    or holds an invalid value.
+    or holds an invalid value; MigrationError (also a ValueError) if its
+    schema_version cannot be migrated.
     """
     if not isinstance(doc, dict):
         raise CodecError(f"{kind}: expected an object, got {type(doc).__name__}")
     try:
         return _DECODERS[kind](migrate(kind, doc))
-    except CodecError:
+    except (CodecError, MigrationError):
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CodecError(f"{kind}: invalid document ({type(exc).__name__}: {exc})") from exc

@@ -18,7 +18,7 @@ query engine; persistence is ``hotstate.FileHotState``. History lives in
 ``contactlog.ContactLog``. Import planning is ``importing.plan_import``;
 payments, promises and opt-outs recorded in the app are ``inapp.InAppRecords``.
 
-Errors (``firmware_py.errors``): LedgerLocked, LedgerCorrupt, LedgerWriteError,
+Errors (``firmware_py.errors``): LedgerLocked, LedgerCorrupt, LedgerVersionError, LedgerWriteError,
 LedgerIntegrityError, LedgerClosed — Spanish messages.
 """
 
@@ -37,7 +37,7 @@ from tinydb import TinyDB, where
 from tinydb.storages import MemoryStorage
 from tinydb.table import Table
 
-from firmware_py.errors import LedgerClosed, LedgerIntegrityError, LedgerWriteError
+from firmware_py.errors import LedgerClosed, LedgerIntegrityError, LedgerVersionError, LedgerWriteError
 from firmware_py.ledger import codec
 from firmware_py.ledger.allocation import apply_payments
 from firmware_py.ledger.contactlog import ContactLog, MemoryContactLog
@@ -46,6 +46,7 @@ from firmware_py.ledger.hotstate import FileHotState, MemoryHotState, apply_ops
 from firmware_py.ledger.importing import plan_import
 from firmware_py.ledger.inapp import InAppRecords
 from firmware_py.ledger.lock import DirectoryLock
+from firmware_py.ledger.migrations import MigrationError
 from firmware_py.ledger.storage import fsync_dir
 from firmware_py.ledger.results import ImportOutcome, LedgerSnapshot
 from firmware_py.ledger.settings import LedgerSettings
@@ -185,10 +186,13 @@ class Ledger(InAppRecords):
                 try:
                     record = codec.decode(kind, doc)
                 except ValueError as exc:
+                    if isinstance(exc, MigrationError) and exc.too_new:
+                        # written by a newer Cobrador: refuse rather than hide its records
+                        raise LedgerVersionError(self.path or "memoria", str(exc)) from None
                     log.error("%s %s unreadable, quarantined: %s", kind, key, exc)
                     fixes.append(["del", table, key])
-                    fixes.append(["put", "quarantine", f"{table}/{key}", {"doc": doc, "error": str(exc),
-                                                                                 "schema_version": SCHEMA_VERSION}])
+                    fixes.append(["put", "quarantine", f"{table}/{key}",
+                                  {"doc": doc, "error": str(exc), "schema_version": SCHEMA_VERSION}])
                     continue
                 self._records[table][key] = record
                 if doc.get("schema_version") != SCHEMA_VERSION:  # migrated: store the current shape

@@ -29,7 +29,14 @@ from scheduler.model import SCHEMA_VERSION
 
 
 class MigrationError(ValueError):
-    """A document's schema_version cannot be migrated by this code."""
+    """A document's schema_version cannot be migrated by this code.
+
+    ``too_new`` is True when the version is newer than this code knows.
+    """
+
+    def __init__(self, message: str, *, too_new: bool = False):
+        super().__init__(message)
+        self.too_new = too_new
 
 
 def _money(value):
@@ -116,7 +123,7 @@ def migrate(kind: str, doc: dict) -> dict:
     version = version_of(doc)
     if version > SCHEMA_VERSION:
         raise MigrationError(
-            f"{kind} has schema_version {version}, newer than this program ({SCHEMA_VERSION})"
+            f"{kind} has schema_version {version}, newer than this program ({SCHEMA_VERSION})", too_new=True
         )
     if version == SCHEMA_VERSION:
         return doc

@@ -339,3 +339,18 @@ def test_a_ledger_whose_journal_is_cut_anywhere_opens_with_the_whole_changes(tmp
         whole = sum(1 for end in ends if end <= cut)
         with Ledger.open(target) as ledger:
             assert [ledger.settings.get(f"k{i}") for i in range(6)] == [i if i < whole else None for i in range(6)]
+
+
+def test_data_from_a_newer_cobrador_is_refused_not_quarantined(tmp_path):
+    from firmware_py.errors import LedgerVersionError
+
+    directory = tmp_path / "ledger"
+    directory.mkdir()
+    tables = {"debtors": {"d-1": {"id": "d-1", "name": "Ana", "schema_version": 99}}}
+    write_snapshot(directory / "state.json", tables, 0)
+    before = (directory / "state.json").read_bytes()
+    with pytest.raises(LedgerVersionError) as info:
+        Ledger.open(tmp_path)
+    assert "versión más nueva" in str(info.value)
+    assert (directory / "state.json").read_bytes() == before  # nothing rewritten
+    assert not (directory / "journal.jsonl").exists() or (directory / "journal.jsonl").read_bytes() == b""
