@@ -14,11 +14,12 @@ class ImportOutcome:
     """What one ``import_batch`` did. ``*_unchanged`` records were identical and not rewritten;
     ``payments_reconciled`` in-app payments were marked as included in the file (``as_of``)."""
 
+    # the first four in the order CONTRACTS.md gives
     debtors_created: int = 0
     debtors_updated: int = 0
-    debtors_unchanged: int = 0
     loans_created: int = 0
     loans_updated: int = 0
+    debtors_unchanged: int = 0
     loans_unchanged: int = 0
     payments_created: int = 0
     payments_unchanged: int = 0
