@@ -243,3 +243,49 @@ def test_counts(value, expected):
 def test_bad_counts(value):
     with pytest.raises(ParseError):
         parse_count(value)
+
+
+REGIONS = ["CO", "MX", "PE", "EC", "GT", "BO", "AR", "CL", "SV", "HN", "NI", "PY", "UY", "VE", "DO", "CR", "PA",
+           "ES", "US", "BR"]
+
+
+def _library(digits, region):
+    from firmware_py.importer.parsing import library_parse
+
+    try:
+        return library_parse(digits, digits, region, digits)
+    except ParseError:
+        return None
+
+
+def _near_example(region, kind, tail, cut):
+    import phonenumbers
+
+    example = phonenumbers.example_number_for_type(region, kind)
+    nsn = str(example.national_number) if example else "3001234567"
+    return nsn[:-cut] + f"{tail:0{cut}d}"[-cut:]
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(REGIONS), st.sampled_from([0, 1, 2]), st.integers(0, 10**6), st.sampled_from([2, 4, 6]),
+       st.sampled_from(["", "1", "15", "0", "9"]))
+def test_property_fast_path_agrees_with_phonenumbers_parse(region, kind, tail, cut, prefix):
+    """Differential: numbers near each region's real examples (mobile, fixed, either), some with prefixes:
+    whenever the national fast path answers, phonenumbers.parse gives the same number."""
+    from firmware_py.importer.parsing import national_fast_path
+
+    digits = prefix + _near_example(region, kind, tail, cut)
+    if digits[0] == "0":
+        return  # never offered to the fast path
+    fast = national_fast_path(digits, region)
+    if fast is not None:
+        assert fast == _library(digits, region)
+
+
+@pytest.mark.parametrize("region,digits", [("CO", "3001234567"), ("CO", "6012345678"), ("MX", "5512345678"),
+                                           ("PE", "987654321"), ("EC", "991234567"), ("GT", "51234567"),
+                                           ("CL", "961234567"), ("US", "2015550123")])
+def test_fast_path_takes_the_common_numbers(region, digits):
+    from firmware_py.importer.parsing import national_fast_path
+
+    assert national_fast_path(digits, region) == _library(digits, region) is not None
