@@ -27,9 +27,10 @@ API), :mod:`.wire` (a dumb raw AT client for tests and debugging),
 
 Not simulated (on purpose, for now): SMS text mode (``AT+CMGF=1`` answers
 ``+CMS ERROR: 303``), voice calls (:mod:`.handlers.voice` is where they go),
-numeric result codes (``ATV0``), cell broadcast, phonebook entries, and the
-network re-sending a ``+CMT`` that was never ``AT+CNMA``-acknowledged. (SIM800's
-``AT+CLTS=1`` taking effect only after ``AT&W`` and a restart *is* simulated.) Bytes the modem prints while no client holds the port open wait
+numeric result codes (``ATV0``), cell broadcast, phonebook entries. (Two traps
+real modems set *are* simulated: SIM800's ``AT+CLTS=1`` applies only after
+``AT&W`` and a restart, and an unacknowledged ``+CMT`` switches routing off and
+comes back later as a stored message.) Bytes the modem prints while no client holds the port open wait
 in the pty (a USB modem would drop them): clients should flush input after
 opening, as real drivers do.
 """

@@ -116,7 +116,8 @@ class Device:
         self.sim_state = "SIM PIN" if pin else "READY"
         self.pin_tries = 3
         self.next_mr = 0
-        self.cnma_pending = 0
+        self.cnma_waiting: deque[tuple[object, str, int]] = deque()   # +CMTs the client must AT+CNMA
+        self.cnma_timeout = 15.0
         self.powered = True
         self.booting = False
         self.hung = False
@@ -310,7 +311,7 @@ class Device:
         self._line.clear()
         self._prompt, self._body = None, bytearray()
         self._busy, self._queued = False, bytearray()
-        self.cnma_pending = 0
+        self.cnma_waiting.clear()
         self.cfun = 1
         self.clock = ModemClock()
         self.clts_active = self.saved.clts

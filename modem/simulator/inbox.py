@@ -3,7 +3,9 @@
 Routing follows ``AT+CNMI=<mode>,<mt>,<bm>,<ds>,<bfr>`` (TS 27.005 §3.4.1):
 
 - DELIVER, mt=2 (and mode != 0): routed, ``+CMT: ,<len>`` + PDU line, not stored;
-  with ``AT+CSMS=1`` the client must ``AT+CNMA`` (counted in ``cnma_pending``).
+  with ``AT+CSMS=1`` the client must ``AT+CNMA`` within ``device.cnma_timeout``
+  seconds, else (TS 27.005 §3.4.1) the modem sets <mt> and <ds> of +CNMI to 0
+  and the network delivers the message again later (then stored silently).
 - DELIVER otherwise: stored in the ``<mem3>`` of ``AT+CPMS``; mt=1/3 announce it
   as ``+CMTI: "<mem>",<index>``. A full storage refuses it (returns False: the
   network keeps it) and prints the persona's memory-full URC.
@@ -27,7 +29,9 @@ def receive_deliver(dev, pdu: str, length: int) -> bool:
     if mt == 2 and mode != 0:
         dev.urc(f"+CMT: ,{length}", pdu)
         if dev.settings.csms == 1:
-            dev.cnma_pending += 1
+            token = object()
+            dev.cnma_waiting.append((token, pdu, length))
+            dev.host.call_later(dev.cnma_timeout, _cnma_expired, dev, dev.generation, token)
         return True
     store = dev.stores[dev.settings.cpms[2]]
     try:
@@ -59,3 +63,17 @@ def receive_status_report(dev, pdu: str, length: int) -> bool:
         return False
     dev.urc(f'+CDSI: "{store.name}",{msg.index}')
     return True
+
+
+def _cnma_expired(dev, generation: int, token: object) -> None:
+    if generation != dev.generation:
+        return
+    for entry in dev.cnma_waiting:
+        if entry[0] is token:
+            break
+    else:
+        return                                  # acknowledged in time
+    dev.cnma_waiting.remove(entry)
+    mode, _, bm, _, bfr = dev.settings.cnmi
+    dev.settings.cnmi = (mode, 0, bm, 0, bfr)   # routing to the TE switched off
+    dev.host.network.redeliver(entry[1], entry[2])

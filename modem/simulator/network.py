@@ -216,6 +216,10 @@ class VirtualNetwork:
         """The modem freed message memory (the SMMA of TS 24.011): retry what waits."""
         self.host.call_later(0.05, self._flush)
 
+    def redeliver(self, pdu: str, length: int, delay: float = 1.0) -> None:
+        """The modem did not acknowledge a routed SMS: try again after ``delay`` seconds."""
+        self.host.call_later(delay, self._offer, "deliver", pdu, length)
+
     def ussd_answer(self, request: str) -> str | None:
         return self.ussd.get(request.strip())
 

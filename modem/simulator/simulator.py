@@ -136,6 +136,16 @@ class Simulator:
         with self.lock:
             self.device.latency = max(0.0, float(seconds))
 
+    @property
+    def cnma_timeout(self) -> float:
+        """Seconds a ``+CMT`` (with ``AT+CSMS=1``) waits for ``AT+CNMA`` before the modem gives up."""
+        return self.device.cnma_timeout
+
+    @cnma_timeout.setter
+    def cnma_timeout(self, seconds: float) -> None:
+        with self.lock:
+            self.device.cnma_timeout = float(seconds)
+
     def set_latency(self, seconds: float) -> None:
         self.latency = seconds
 

@@ -150,6 +150,20 @@ def test_incoming_sms_routed_as_cmt_needs_cnma_with_csms_1():
             assert at.lines("AT+CNMA") == ["+CMS ERROR: 340"]  # nothing left to acknowledge
 
 
+def test_unacknowledged_cmt_turns_routing_off_and_comes_back_stored():
+    with Simulator("sim800") as sim:
+        sim.cnma_timeout = 0.2
+        with open_client(sim, "AT+CSMS=1", "AT+CNMI=2,2,0,1,0") as at:
+            sim.network.phone("+573009998877").send("sin acuse")
+            at.wait_for("+CMT:")
+            at.next_line()
+            time.sleep(0.4)
+            assert at.lines("AT+CNMI?") == ["+CNMI: 2,0,0,0,0", "OK"]     # the modem gave up on the TE
+            wait_until(lambda: sim.storage, timeout=3)                     # redelivered, stored silently
+            assert decode(sim.storage[0].pdu).text == "sin acuse"
+            assert at.lines("AT+CNMA") == ["+CMS ERROR: 340"]
+
+
 def test_cnmi_mt0_stores_silently():
     with Simulator("generic") as sim:
         with open_client(sim, "AT+CNMI=2,0,0,0,0") as at:

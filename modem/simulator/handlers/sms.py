@@ -283,6 +283,6 @@ def cmgd(dev, cmd):
 def cnma(dev, cmd):
     if cmd.form == "test":
         return ["+CNMA: (0-2)"]
-    if dev.settings.csms != 1 or dev.cnma_pending <= 0:
+    if dev.settings.csms != 1 or not dev.cnma_waiting:
         raise CmsReject(340)
-    dev.cnma_pending -= 1
+    dev.cnma_waiting.popleft()
