@@ -158,3 +158,16 @@ def test_python_gsmmodem_unlocks_the_sim_and_rejects_a_wrong_pin():
         finally:
             modem.close()
         assert 'AT+CPIN="4321"' in sim.commands
+
+
+@pytest.mark.slow
+@needs_gammu
+def test_gammu_monitor_reads_network_signal_and_storage(tmp_path):
+    with Simulator("quectel-ec25") as sim:
+        sim.set_signal(15)
+        result = run_gammu(tmp_path, sim, "monitor", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Network state        : home network" in result.stdout
+    assert '"Claro CO"' in result.stdout and "LAC 1A2B" in result.stdout
+    assert "Signal strength      : -83 dBm" in result.stdout         # 15 -> -113 + 2*15
+    assert "255 locations" in result.stdout
