@@ -35,6 +35,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
              "nombre deudor", "nombre del deudor", "deudor", "cliente", "nombre cliente", "nombre del cliente",
              "asociado", "nombre asociado", "socio", "nombre socio", "titular", "nombre titular",
              "name", "full name", "borrower", "debtor", "customer", "client", "member"),
+    "last_name": ("apellidos", "apellido", "primer apellido", "apellido paterno", "last name", "surname",
+                  "family name"),
+    "last_name2": ("segundo apellido", "apellido materno", "second last name"),
     "document": ("cedula", "cc", "c c", "no cedula", "numero cedula", "cedula ciudadania",
                  "cedula de ciudadania", "documento", "no documento", "nro documento", "numero documento",
                  "numero de documento", "documento identidad", "documento de identidad", "identificacion",
@@ -79,7 +82,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 FIELD_NAMES_ES = {
-    "loan_id": "crédito", "name": "nombre", "document": "documento", "phone": "teléfono",
+    "loan_id": "crédito", "name": "nombre", "last_name": "apellidos", "last_name2": "segundo apellido", "document": "documento", "phone": "teléfono",
     "phone2": "teléfono 2", "amount": "monto", "instalment_amount": "valor cuota", "instalments": "número de cuotas",
     "instalment_number": "número de cuota", "due_date": "fecha de vencimiento", "first_due_date": "primera cuota",
     "frequency": "frecuencia", "paid_amount": "pagado", "product": "producto", "status": "estado", "currency": "moneda",
@@ -91,7 +94,9 @@ IGNORE_WORDS = ("", "ignorar", "ignore", "-")
 # Columns we know and deliberately skip: figures the appliance computes itself, and the rejects file's
 # ``error`` column (so a corrected rejects file imports without warnings).
 IGNORED_HEADERS = frozenset({"pendiente", "saldo pendiente", "valor pendiente", "dias mora", "dias en mora",
-                             "dias atraso", "dias de atraso", "error", "errores", "outstanding", "days late"})
+                             "dias atraso", "dias de atraso", "error", "errores", "outstanding", "days late",
+                             "tipo documento", "tipo de documento", "tipo doc", "tipo identificacion",
+                             "tipo de identificacion", "document type"})
 
 
 def normalise_header(text) -> str:

@@ -188,13 +188,15 @@ def read_row(values: dict, number: int, layout: str, ctx: RowContext) -> RowReco
             problems.append(str(exc))
             return None
 
-    for name, label in (("loan_id", "número de crédito"), ("name", "nombre"), ("document", "documento"),
+    for name, label in (("loan_id", "número de crédito"), ("name", "nombre"), ("last_name", "apellido"),
+                        ("last_name2", "apellido"), ("document", "documento"),
                         ("product", "producto"), ("loan_officer", "asesor"), ("group", "grupo")):
         if _looks_like_formula(values.get(name)):
             problems.append(f"el {label} empieza con «{str(values[name]).lstrip()[:1]}»: parece una fórmula de "
                             "hoja de cálculo; escriba solo el texto")
     loan_id = _text(values.get("loan_id"))
-    name = _text(values.get("name"))
+    name = " ".join(p for p in (_text(values.get("name")), _text(values.get("last_name")),
+                                _text(values.get("last_name2"))) if p)  # "Nombres" + "Apellidos" columns
     document = _text(values.get("document"))
     raw_phones = [values.get("phone"), values.get("phone2")]
     debtor_blank = not name and not document and all(blank(p) for p in raw_phones)

@@ -306,3 +306,12 @@ def test_preview_of_a_hostile_file_is_the_same_file_error():
     with pytest.raises(ImportFileError) as info:
         preview_file(io.BytesIO(b"\x00\x01" * 500))
     assert info.value.reason == "binary"
+
+
+def test_separate_name_and_surname_columns_are_joined(ledger):
+    data = csv_bytes([["Crédito", "Nombres", "Primer apellido", "Segundo apellido", "Tipo de documento", "Cédula",
+                       "Celular", "Saldo", "Vence"],
+                      ["A", "María José", "Pérez", "Quispe", "CC", "1", "3001234567", "100", "15/01/2027"]])
+    report = run(data, ledger)
+    assert report.unknown_columns == [] and report.imported == 1
+    assert ledger.debtor(debtor_id_for("1")).name == "María José Pérez Quispe"
