@@ -65,6 +65,7 @@ class Simulator:
         self._stopping = False
         self._closed = False
         self._random = random.Random(seed)
+        self._hang_token: object | None = None
         self.noise_interval = noise_interval
         self.traffic: deque[tuple[str, bytes]] = deque(maxlen=4000)
         self.network = VirtualNetwork(self, report_delay=report_delay)
@@ -192,7 +193,8 @@ class Simulator:
 
     def hang(self, seconds: float | None) -> None:
         """Stop answering (input is read and discarded, nothing is printed) for ``seconds``,
-        or until :meth:`unhang` when None."""
+        or until :meth:`unhang` when None. The network keeps delivering meanwhile: an SMS
+        arriving during a hang is stored but its ``+CMTI`` is lost, as on a wedged module."""
         with self.lock:
             self.device.hung = True
             self._hang_token = token = object()
@@ -314,7 +316,7 @@ class Simulator:
 
     # ------------------------------------------------------------------ internals
     def _end_hang(self, token) -> None:
-        if getattr(self, "_hang_token", None) is token:
+        if self._hang_token is token:
             self.device.hung = False
 
     def _noise(self) -> None:

@@ -258,3 +258,17 @@ def test_unknown_profile_is_a_typed_error():
     from modem.profiles import UnknownProfileError
     with pytest.raises(UnknownProfileError):
         Simulator("nokia-3310")
+
+
+def test_sms_arriving_during_a_hang_is_stored_without_indication():
+    with Simulator("sim800") as sim:
+        with open_client(sim, "AT+CNMI=2,1,0,0,0") as at:
+            sim.hang(None)
+            sim.network.phone("+573009998877").send("durante el cuelgue")
+            deadline = time.monotonic() + 3
+            while not sim.storage and time.monotonic() < deadline:
+                time.sleep(0.01)
+            sim.unhang()
+            assert at.drain(0.2) == ""                      # the +CMTI was lost
+            listed = at.lines("AT+CMGL=4")                   # a storage sweep finds it
+            assert listed[0].startswith("+CMGL: 1,0,,") and listed[-1] == "OK"
