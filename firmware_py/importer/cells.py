@@ -3,9 +3,10 @@
 A cell whose text starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
 return may be run as a formula by a spreadsheet (CSV injection, OWASP).
 :func:`neutralise` prefixes such a cell with an apostrophe, so the
-spreadsheet shows it as text. A plain signed number (``-1234,50``) or an
-international phone number (``+573001234567``) is left alone: it cannot
-call anything. The importer reads ``'+57…`` phones back unchanged.
+spreadsheet shows it as text. A plain signed number (``-1234,50``,
+``+573001234567``) is left alone: it cannot call anything. Anything else,
+even ``+57 300 123 4567`` (a space is Excel's intersection operator), gets
+the apostrophe; the importer reads ``'+57…`` phones back unchanged.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?\d[\d ]*(?:[.,]\d+)*$")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)*$")
 
 
 def neutralise(value) -> str:
