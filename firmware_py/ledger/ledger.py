@@ -47,6 +47,7 @@ from firmware_py.ledger.importing import plan_import
 from firmware_py.ledger.inapp import InAppRecords
 from firmware_py.ledger.lock import DirectoryLock
 from firmware_py.ledger.migrations import MigrationError
+from firmware_py.ledger.recent import RecentContacts
 from firmware_py.ledger.storage import fsync_dir
 from firmware_py.ledger.results import ImportOutcome, LedgerSnapshot
 from firmware_py.ledger.settings import LedgerSettings
@@ -86,7 +87,8 @@ class Ledger(InAppRecords):
     datetime and is used only when a method's ``now`` is not given.
     """
 
-    def __init__(self, hot, contacts, *, lock: DirectoryLock | None = None, clock=_utcnow, path=None):
+    def __init__(self, hot, contacts, *, lock: DirectoryLock | None = None, clock=_utcnow, path=None,
+                 recent_months: int = 2):
         self._mutex = threading.RLock()
         self._hot = hot
         self._contacts = contacts
@@ -103,6 +105,7 @@ class Ledger(InAppRecords):
         self._debtor_loans: dict[str, set[str]] = {}  # debtor -> loan external ids
         self._effective: dict[str, Loan] = {}
         self.settings = LedgerSettings(self)
+        self._recent = RecentContacts(recent_months)
         try:
             self._load(hot.load())
         except BaseException:
@@ -112,9 +115,11 @@ class Ledger(InAppRecords):
     # -- construction --------------------------------------------------------------------------
     @classmethod
     def open(cls, data_dir: str | Path, *, clock: Callable[[], datetime] = _utcnow,
-             compact_min_bytes: int = 1 << 20) -> "Ledger":
+             compact_min_bytes: int = 1 << 20, recent_months: int = 2) -> "Ledger":
         """Open (creating if needed) the ledger in ``data_dir/ledger``.
 
+        ``recent_months``: how many of the newest month partitions are kept
+        decoded in memory for recent-history queries (``recent.py``).
         Raises LedgerLocked if another process (or another open Ledger) owns
         it, LedgerCorrupt if nothing can be recovered, LedgerWriteError if the
         directory cannot be written.
@@ -131,7 +136,7 @@ class Ledger(InAppRecords):
         try:
             hot = FileHotState(directory, compact_min_bytes=compact_min_bytes)
             contacts = ContactLog(directory / "contacts")
-            return cls(hot, contacts, lock=lock, clock=clock, path=directory)
+            return cls(hot, contacts, lock=lock, clock=clock, path=directory, recent_months=recent_months)
         except BaseException:
             if contacts is not None:
                 contacts.close()
@@ -473,6 +478,8 @@ class Ledger(InAppRecords):
             if not event.id:
                 event = replace(event, id=uuid.uuid4().hex)
             self._contacts.append(codec.encode(event), event.at)
+            if self._recent.loaded:
+                self._recent.add(event)
             return event
 
     def append_contacts(self, events: Iterable[ContactEvent]) -> int:
@@ -480,25 +487,35 @@ class Ledger(InAppRecords):
         a failure may leave a prefix stored. Returns the number appended."""
         with self._mutex:
             self._check_open()
-            items = []
+            items, stored = [], []
             for event in events:
                 if not event.id:
                     event = replace(event, id=uuid.uuid4().hex)
                 items.append((codec.encode(event), event.at))
+                stored.append(event)
             self._contacts.bulk_append(items)
+            if self._recent.loaded:
+                for event in stored:
+                    self._recent.add(event)
             return len(items)
 
     def contacts(self, *, debtor_id: str | None = None, since: datetime | None = None,
                  until: datetime | None = None, kinds: Iterable[str] | None = None,
                  contact_id: str | None = None, limit: int | None = None) -> tuple[ContactEvent, ...]:
         """Events with since <= at < until (each bound optional), oldest first
-        (``limit`` keeps the newest ``limit``). One debtor's history uses the index."""
+        (``limit`` keeps the newest ``limit``). One debtor's history uses the index;
+        everyone's recent history (``since`` within the newest months) comes from memory."""
         wanted = frozenset(kinds) if kinds is not None else None
         with self._mutex:
             self._check_open()
             found = []
-            for event in self._decode_contacts(
-                    self._contacts.docs(debtor_id=debtor_id, since=since, until=until)):
+            if debtor_id is None and self._recent_loaded().covers(since):
+                source = self._recent.select(None)  # recent history of everyone: already decoded
+            else:  # one debtor: the index reads only their lines
+                source = self._decode_contacts(self._contacts.docs(debtor_id=debtor_id, since=since, until=until))
+            for event in source:
+                if debtor_id is not None and event.debtor_id != debtor_id:
+                    continue
                 if since is not None and event.at < since:
                     continue
                 if until is not None and event.at >= until:
@@ -531,6 +548,13 @@ class Ledger(InAppRecords):
                       and (wanted is None or e.kind in wanted)]
             events.sort(key=lambda e: e.at)
             yield from events
+
+    def _recent_loaded(self) -> RecentContacts:
+        """The recent-months cache, read from the partitions on first use (keeps opening fast)."""
+        if not self._recent.loaded:
+            self._recent.load(self._contacts.months(),
+                              lambda month: self._decode_contacts(self._contacts.partition_docs(month)))
+        return self._recent
 
     @staticmethod
     def _decode_contacts(docs: Iterable[dict]) -> Iterator[ContactEvent]:

@@ -83,7 +83,7 @@ def build(size: int, debtors, loans, workdir: Path) -> tuple[Ledger, Path, float
 
 
 def one_round(ledger: Ledger, debtors, rng: random.Random, writes: int, samples: dict, base: int) -> None:
-    now = T0 + timedelta(days=200)
+    now = T0 + timedelta(days=366)
     for i in range(writes):
         debtor = debtors[rng.randrange(len(debtors))]
         event = ContactEvent(at=now + timedelta(seconds=base + i), debtor_id=debtor.id, kind="sent",
@@ -92,7 +92,7 @@ def one_round(ledger: Ledger, debtors, rng: random.Random, writes: int, samples:
         ledger.append_contact(event)
         samples["contact_append"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        ledger.record_payment(f"L{rng.randrange(MEMBERS)}", Decimal(1000), date(2026, 7, 1))
+        ledger.record_payment(f"L{rng.randrange(MEMBERS)}", Decimal(1000), date(2027, 1, 2))
         samples["hot_update"].append(time.perf_counter() - t)
 
 
@@ -172,6 +172,13 @@ def run(sizes: list[int], writes: int, workdir: Path) -> dict[int, dict]:
         t = time.perf_counter()
         one = ledger.contacts(debtor_id=debtors[0].id)
         query_ms = (time.perf_counter() - t) * 1000
+        week_ago = T0 + timedelta(days=366) - timedelta(days=7)  # the planner's "recent contacts"
+        t = time.perf_counter()
+        ledger.snapshot(contacts_since=week_ago)
+        cold_ms = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        warm = ledger.snapshot(contacts_since=week_ago)
+        warm_ms = (time.perf_counter() - t) * 1000
         ledger.close()
         t = time.perf_counter()
         with Ledger.open(data_dir) as reopened:
@@ -188,6 +195,9 @@ def run(sizes: list[int], writes: int, workdir: Path) -> dict[int, dict]:
             "hot_update": percentiles(samples[size]["hot_update"]),
             "debtor_history_query_ms": round(query_ms, 2),
             "debtor_history_events": len(one),
+            "snapshot_last_7d_first_ms": round(cold_ms, 1),
+            "snapshot_last_7d_next_ms": round(warm_ms, 1),
+            "snapshot_last_7d_events": len(warm.contacts),
             "load_s": round(load_s, 3),
         }
     results["floor"] = {"bench": "fsync_floor", **fsync_floor(workdir, writes)}

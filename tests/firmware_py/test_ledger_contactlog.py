@@ -156,3 +156,39 @@ def test_a_partition_cut_at_any_byte_keeps_exactly_the_whole_events(tmp_path):
             ledger.append_contact(events[-1])
         with Ledger.open(tmp_path / f"cut{cut}") as ledger:
             assert ledger.contacts(debtor_id="d-a") == tuple(events[:whole]) + (events[-1],)
+
+
+def test_recent_history_from_memory_matches_the_partitions(tmp_path):
+    """Queries served from the in-memory recent months agree with reading the files."""
+    events = [contact(f"d-{i % 4}", T0 + timedelta(days=i * 4, minutes=i)) for i in range(40)]  # ~5 months
+    with Ledger.open(tmp_path, recent_months=2) as ledger:
+        for event in events[:20]:
+            ledger.append_contact(event)
+    with Ledger.open(tmp_path, recent_months=2) as ledger:
+        ledger.contacts(since=T0 + timedelta(days=70))  # first recent query: the two newest months are read
+        for event in events[20:]:
+            ledger.append_contact(event)  # and kept up to date (months roll over) by appends
+        late = ledger.append_contact(contact("d-1", T0 + timedelta(days=1)))  # an old event, appended late
+        every = ledger.contacts(since=T0 - timedelta(days=1))  # older than the window: from files
+        newest = max(e.at for e in every)
+        for days in (1, 7, 20, 40, 70, 200):
+            since = newest - timedelta(days=days)
+            assert ledger.contacts(since=since) == tuple(e for e in every if e.at >= since), days
+        assert late in every
+    with Ledger.open(tmp_path, recent_months=1) as ledger:
+        since = newest - timedelta(days=10)
+        assert ledger.contacts(since=since) == tuple(e for e in every if e.at >= since)
+
+
+def test_recent_months_cache_prunes_when_months_roll_over():
+    from firmware_py.ledger.recent import EVERYTHING, RecentContacts
+
+    recent = RecentContacts(months=2)
+    recent.load([], lambda month: [])
+    assert recent.covers(None) and recent.floor == EVERYTHING
+    for days in (0, 35, 70):  # Nov, Dec, Jan
+        recent.add(contact("d-a", T0 + timedelta(days=days)))
+    assert recent.floor == datetime(2026, 12, 1, tzinfo=timezone.utc)
+    assert [e.at.month for e in recent.select(None)] == [12, 1]
+    recent.add(contact("d-a", T0 + timedelta(days=1)))  # a late event older than the window: not kept
+    assert len(recent) == 2 and not recent.covers(T0) and recent.covers(T0 + timedelta(days=31))
