@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from modem.pdu import Submit, decode, encode_deliver, encode_deliver_data, encode_status_report
+from modem.pdu import Submit, encode_deliver, encode_deliver_data, encode_status_report
 
 log = logging.getLogger("cobrador.modem.simulator.network")
 
@@ -283,10 +283,3 @@ class VirtualNetwork:
         from modem.simulator.handlers.network_cmds import apply_network_time
         apply_network_time(self.host.device, self.now())
 
-
-def decode_submitted(pdu: str) -> Submit:
-    """Decode a SUBMIT PDU (hex with SMSC octets); a helper for tests and tools."""
-    message = decode(pdu, smsc=True)
-    if not isinstance(message, Submit):
-        raise ValueError("not an SMS-SUBMIT")
-    return message

@@ -134,13 +134,6 @@ class PtyLink:
                 return
             del self._pending[:written]
 
-    def discard_client_input(self) -> None:
-        """Forget bytes written by a previous client and not yet read (none normally)."""
-        if self.fd is None:
-            return
-        while self.read():
-            pass
-
     def _point_link(self, target: str) -> None:
         assert self.link is not None
         self.link.parent.mkdir(parents=True, exist_ok=True)
