@@ -22,9 +22,11 @@ E.164, an unknown channel). Pure helpers at the bottom (``debtor_id_for``,
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -61,6 +63,22 @@ CONTACT_KINDS = frozenset(
 CONTACT_DIRECTIONS = frozenset({"outbound", "inbound", "internal"})
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+@functools.lru_cache(maxsize=256)
+def _known_timezone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _check_timezone(name: Any, debtor_id: str) -> None:
+    if not isinstance(name, str) or not name or not _known_timezone(name):
+        raise ValueError(f"debtor {debtor_id}: unknown time zone {name!r} (use an IANA name like America/Bogota)")
 
 
 def _as_decimal(value: Any, what: str) -> Decimal:
@@ -155,6 +173,12 @@ class Debtor:
             raise ValueError(f"debtor {self.id}: duplicate phone numbers {numbers}")
         _set(self, "phones", phones)
         _set(self, "tags", tuple(self.tags))
+        if not isinstance(self.language, str) or not _LANGUAGE.match(self.language):
+            raise ValueError(f"debtor {self.id}: language must be an ISO 639 code like 'es', got {self.language!r}")
+        if not isinstance(self.jurisdiction, str) or not _COUNTRY.match(self.jurisdiction):
+            raise ValueError(f"debtor {self.id}: jurisdiction must be ISO 3166 alpha-2 like 'CO', "
+                             f"got {self.jurisdiction!r}")
+        _check_timezone(self.timezone, self.id)
 
     def phone(self, number: str) -> Phone | None:
         """The phone with this E.164 number, or None."""

@@ -198,3 +198,19 @@ def test_promise_status_properties(rows, amount, today_offset):
         assert status == "broken"
     else:
         assert status == "pending"
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("timezone", "America/Nowhere"), ("timezone", ""), ("timezone", "../etc/passwd"), ("jurisdiction", "col"),
+     ("jurisdiction", "co"), ("language", "Spanish"), ("language", "")],
+    ids=["unknown-zone", "empty-zone", "path-zone", "three-letters", "lower-case", "language-name", "no-language"],
+)
+def test_debtor_rejects_unknown_zone_jurisdiction_language(field, value):
+    with pytest.raises(ValueError):
+        Debtor(id="d-1", name="Ana", **{field: value})
+
+
+def test_debtor_accepts_real_zones_and_codes():
+    debtor = Debtor(id="d-1", name="Ana", timezone="America/Lima", jurisdiction="PE", language="qu")
+    assert (debtor.timezone, debtor.jurisdiction, debtor.language) == ("America/Lima", "PE", "qu")
