@@ -217,3 +217,50 @@ def test_power_cut_at_many_points_leaves_all_or_nothing(tmp_path):
             high = delay
     print(f"kill outcomes over a {duration:.2f} s run: {outcomes}")
     assert outcomes[0][1] == "none"
+
+
+@pytest.mark.slow
+def test_a_million_rows_are_refused_quickly_with_bounded_memory(tmp_path):
+    """A 1,000,000-row file (100 MB, generated here) is streamed through the byte scan and refused with a
+    Spanish message before any row is held in memory; nothing is imported."""
+    source = write_loan_csv(tmp_path / "millon.csv", 1_000_000)
+    code = ("import resource, sys; from firmware_py.cli import main; rc = main(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", code, "import", str(source), "--json", "--data",
+                             str(tmp_path / "data")], capture_output=True, text=True, timeout=240, cwd=ROOT)
+    elapsed = time.monotonic() - started
+    payload = json.loads(result.stdout)
+    peak_kb = int(result.stderr.strip().splitlines()[-1])
+    assert result.returncode == 1 and payload["ok"] is False and payload["reason"] == "too_many_rows"
+    assert "Divídalo" in payload["error"]
+    assert peak_kb < 100 * 1024, f"peak RSS {peak_kb} KB"
+    assert elapsed < 60
+    with Ledger.open(tmp_path / "data") as ledger:
+        assert ledger.loans() == ()
+
+
+@pytest.mark.slow
+def test_a_large_file_under_the_limit_streams_its_rejects_to_disk(tmp_path):
+    """40,000 rows, every fourth one bad: all good rows imported in one batch, every bad row in the rejects
+    file in order, memory bounded."""
+    source = write_loan_csv(tmp_path / "grande.csv", 40_000)
+    text = source.read_text("utf-8-sig").splitlines()
+    for i in range(1, len(text), 4):
+        cells = text[i].split(";")
+        cells[3] = "123"  # invalid phone
+        text[i] = ";".join(cells)
+    source.write_text("\r\n".join(text) + "\r\n", encoding="utf-8-sig")
+    code = ("import resource, sys; from firmware_py.cli import main; rc = main(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
+    result = subprocess.run([sys.executable, "-c", code, "import", str(source), "--json", "--data",
+                             str(tmp_path / "data")], capture_output=True, text=True, timeout=240, cwd=ROOT)
+    payload = json.loads(result.stdout)
+    peak_kb = int(result.stderr.strip().splitlines()[-1])
+    assert result.returncode == 0
+    assert payload["counts"]["read"] == 40_000 and payload["rejected"] == 10_000 and payload["imported"] == 30_000
+    rejects = (tmp_path / "grande-rechazados.csv").read_text("utf-8-sig").splitlines()
+    assert len(rejects) == 10_001 and all("teléfono inválido" in line for line in rejects[1:])
+    assert [int(line.rsplit(";", 1)[1].split(":")[0][5:]) for line in rejects[1:4]] == [2, 6, 10]
+    print(f"40,000-row import: peak RSS {peak_kb // 1024} MB")
+    assert peak_kb < 500 * 1024, f"peak RSS {peak_kb} KB"
