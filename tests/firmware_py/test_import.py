@@ -235,10 +235,13 @@ def test_phone_shared_with_a_debtor_already_in_the_ledger(ledger):
     assert any("+573001234567" in w.message for w in report.warnings)
 
 
-def test_debtor_changing_phone_is_not_reported_as_sharing_with_itself(ledger):
+def test_debtor_changing_phone_is_judged_by_the_new_file(ledger):
     run(csv_bytes([LOAN_HEADER, loan_line("A", "Ana", "1", "300 123 4567")]), ledger)
-    report = run(csv_bytes([LOAN_HEADER, loan_line("A", "Ana", "1", "300 123 4567")]), ledger)
-    assert ledger.debtor(debtor_id_for("1")).phones[0].personal
+    # Ana moves to a new number and Beto gets her old one: nobody shares a phone any more
+    report = run(csv_bytes([LOAN_HEADER, loan_line("A", "Ana", "1", "310 765 4321"),
+                            loan_line("B", "Beto", "2", "300 123 4567")]), ledger)
+    assert [p.number for p in ledger.debtor(debtor_id_for("1")).phones] == ["+573107654321"]
+    assert ledger.debtor(debtor_id_for("2")).phones[0].personal
     assert not any("comparten" in w.message for w in report.warnings)
 
 
