@@ -81,7 +81,7 @@ class RowContext:
     language: str = "es"
     number_style: str = "comma"
     date_order: str = "dmy"
-    today: date = date(2026, 1, 1)
+    today: date | None = None  # passed in by the importer (from ``now``); None: no "far in the past" warnings
     past_days: int = 180
     has_document_column: bool = True
     has_loan_id_column: bool = True
@@ -231,7 +231,7 @@ def read_row(values: dict, number: int, layout: str, ctx: RowContext) -> RowReco
         if sum(i.amount for i in instalments) == 0:
             warnings.append("el monto es cero")
         owed = [i for i in instalments if i.outstanding > 0]
-        if owed and (ctx.today - owed[0].due_date).days > ctx.past_days:
+        if owed and ctx.today is not None and (ctx.today - owed[0].due_date).days > ctx.past_days:
             warnings.append(f"la fecha de vencimiento {owed[0].due_date:%d/%m/%Y} es de hace más de "
                             f"{ctx.past_days} días")
     return RowRecord(number, loan_id, debtor, tuple(instalments), _text(values.get("product")), currency, status,
