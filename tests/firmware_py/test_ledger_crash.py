@@ -29,11 +29,15 @@ def _run_and_kill(data_dir: Path, run: int, rng: random.Random, mode: str = "mix
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        first = proc.stdout.readline()
-        assert first.strip() == "ready", f"helper did not start: {first!r} {proc.stderr.read()}"
-        time.sleep(rng.uniform(0.0, 0.3))
+        if rng.random() < 0.25:
+            # sometimes while it is still opening: recovery, compaction at open, index files
+            time.sleep(rng.uniform(0.05, 0.6))
+        else:
+            first = proc.stdout.readline()
+            assert first.strip() == "ready", f"helper did not start: {first!r} {proc.stderr.read()}"
+            time.sleep(rng.uniform(0.0, 0.3))
         os.kill(proc.pid, signal.SIGKILL)
-        out, _err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -43,6 +47,7 @@ def _run_and_kill(data_dir: Path, run: int, rng: random.Random, mode: str = "mix
     # the last line may be cut by the kill itself: only whole lines are acknowledgements
     if out and not out.endswith("\n"):
         lines = lines[:-1]
+    assert "Traceback" not in err, err
     return [line for line in lines if line.startswith("ack ")]
 
 
