@@ -1,23 +1,32 @@
 """The appliance: wiring and lifecycle.
 
-``Appliance(config)`` owns every long-lived part (data directory, modem or
-simulated modem, web server) and is a context manager: leaving the ``with``
-block, SIGTERM or Ctrl-C stop everything in reverse order. ``close()`` is safe
-to call twice.
+``Appliance(config)`` owns every long-lived part and is a context manager:
+leaving the ``with`` block, SIGTERM or Ctrl-C stop everything in reverse
+order; ``close()`` is safe to call twice. Start order:
+
+1. the data directory and the ledger (``firmware_py.ledger``; one process owns it);
+2. the demo dataset, with ``--demo`` on an empty ledger and the simulated modem only;
+3. the radio (:mod:`firmware_py.modem_link`: a plugged-in modem or the simulator),
+   whose events the recorder (:mod:`firmware_py.recorder`) writes to the ledger;
+4. the web server (waitress) around ``webui.create_app(services)``.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from waitress.server import create_server
 
 from firmware_py import __version__
 from firmware_py.config import Config
 from firmware_py.errors import CobradorError
+from firmware_py.radio import choose_radio
 
 log = logging.getLogger("cobrador.app")
 
@@ -34,23 +43,56 @@ class Appliance:
         self.simulate = simulate
         self.demo = demo
         self.data_dir = Path(config.data_dir)
+        self.ledger = None
+        self.link = None
+        self.recorder = None
         self._server = None
         self._closed = False
 
     # -- lifecycle -----------------------------------------------------------
     def __enter__(self) -> "Appliance":
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def start(self) -> None:
-        """Prepare the data directory and the web server (does not block)."""
+        """Open the ledger, start the radio and prepare the web server (does not block; once only)."""
+        if self.ledger is not None:
+            return
+        from firmware_py.ledger import Ledger
+        from firmware_py.modem_link import ModemLink
+        from firmware_py.recorder import EventRecorder
+
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CobradorError(f"No se puede crear el directorio de datos {self.data_dir}: {exc.strerror}.") from exc
+        self.ledger = Ledger.open(self.data_dir)
+        choice = choose_radio(self.config.modem.port, simulate=self.simulate)
+        log.info("radio: %s", choice.reason)
+        if self.demo and choice.kind == "simulator":
+            from firmware_py.demo import load_demo
+
+            now = datetime.now(timezone.utc)
+            load_demo(self.ledger, self.config, now=now,
+                      today=now.astimezone(ZoneInfo(self.config.cooperative.timezone)).date())
+        events: queue.Queue = queue.Queue()
+        self.link = ModemLink(choice, profile=self.config.modem.profile, pin=self.config.modem.pin,
+                              store=self.ledger.document_store("modem-driver"), events=events,
+                              sim_link=self.data_dir / "simulated-modem")
+        self.recorder = EventRecorder(self.ledger, events, on_status=self.link.note_event)
+        self.recorder.start()
+        self.link.start()
+        self._start_web()
+        log.info("cobrador %s started; data in %s", __version__, self.data_dir.resolve())
+
+    def _start_web(self) -> None:
         from webui import create_app
 
         app = create_app(self.services())
@@ -61,7 +103,6 @@ class Appliance:
                 f"No se puede abrir la página web en {self.config.web.host}:{self.config.web.port}: {exc.strerror}. "
                 "¿Hay otro Cobrador funcionando? Pruebe con --port."
             ) from exc
-        log.info("cobrador %s started; data in %s", __version__, self.data_dir.resolve())
 
     @property
     def url(self) -> str:
@@ -72,10 +113,15 @@ class Appliance:
 
     def services(self) -> dict:
         """The objects the web UI works through (see ``webui.create_app``)."""
-        return {"version": __version__, "data_dir": str(self.data_dir), "simulated_modem": self.simulate}
+        return {
+            "version": __version__,
+            "cooperative": self.config.cooperative.name,
+            "modem_status": self.link.status,
+            "ledger_stats": self.ledger.stats,
+        }
 
     def serve_forever(self) -> None:
-        """Serve the web UI until SIGTERM/SIGINT or :meth:`stop`."""
+        """Serve the web UI until SIGTERM/SIGINT."""
         if self._server is None:
             self.start()
         if threading.current_thread() is threading.main_thread():
@@ -86,12 +132,18 @@ class Appliance:
         log.info("stopping")
 
     def close(self) -> None:
-        """Stop every part; safe to call twice."""
+        """Stop every part in reverse order; safe to call twice."""
         if self._closed:
             return
         self._closed = True
         if self._server is not None:
             self._server.close()
+        if self.link is not None:
+            self.link.close()
+        if self.recorder is not None:
+            self.recorder.close()
+        if self.ledger is not None:
+            self.ledger.close()
         log.info("cobrador stopped")
 
 

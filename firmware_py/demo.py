@@ -1,0 +1,35 @@
+"""The demo dataset: a small loan list loaded into an empty ledger.
+
+``cobrador run --demo`` (what ``./scripts/run`` starts) loads it only when
+the ledger holds no debtor yet and the simulated modem is in use, so a real
+cooperative's data is never mixed with demo rows. The rows go through the
+same importer as a USB stick or the web page; due dates are placed around
+``today`` so every reminder step has something to show.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from firmware_py.importer import ImportOptions, ImportReport, import_loans
+from firmware_py.importer.samples import write_loan_csv
+
+log = logging.getLogger("cobrador.demo")
+
+DEMO_LOANS = 24
+
+
+def load_demo(ledger, config, *, today: date, now: datetime) -> ImportReport | None:
+    """Import the demo loans into ``ledger`` if it has no debtor; returns the report, or None if skipped."""
+    if ledger.stats()["debtors"]:
+        return None
+    with tempfile.TemporaryDirectory(prefix="cobrador-demo-") as tmp:
+        path = write_loan_csv(Path(tmp) / "demo.csv", DEMO_LOANS, seed=2026, start=today - timedelta(days=40),
+                              counts=(1, 3, 6))
+        report = import_loans(path, ledger, now=now,
+                              options=ImportOptions.from_config(config, source_name="demo", past_days=3650))
+    log.info("demo dataset: %d loans imported", report.imported)
+    return report

@@ -1,0 +1,181 @@
+"""Keeping the appliance's radio up: a real modem or the built-in simulator.
+
+:class:`ModemLink` owns the simulator (when one is used) and the
+:class:`modem.driver.Modem`. ``start()`` returns at once: a background thread
+opens the modem and, while it cannot (unplugged at boot, SIM still booting),
+retries with backoff, so the web page is served from the first second and
+shows why there is no radio. Once open, the driver's own supervisor handles
+unplug/hang/reboot. A SIM that needs a person (wrong PIN, PUK) stops the
+retries and is shown as such: retrying a wrong PIN would lock the SIM.
+
+``status()`` is a :class:`ModemStatus` snapshot for the web page and LEDs.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from firmware_py.radio import RadioChoice
+from modem.errors import ModemError, SimPinRequired, SimPukRequired, WrongPin
+
+log = logging.getLogger("cobrador.modem_link")
+
+STARTING = "starting"
+CONNECTED = "connected"
+DISCONNECTED = "disconnected"
+NEEDS_ATTENTION = "needs-attention"   # wrong PIN / PUK / PIN missing: a person must act
+STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class ModemStatus:
+    """What the radio is doing, for people. ``detail`` is a Spanish sentence."""
+
+    state: str
+    detail: str
+    simulated: bool
+    port: str | None
+    profile: str
+    signal_dbm: int | None = None
+    operator: str | None = None
+    storage_full: bool = False
+    since: float = 0.0
+
+
+class ModemLink:
+    """The appliance's modem connection (context manager; ``close()`` safe twice).
+
+    ``choice`` says serial port or simulator; ``profile`` and ``pin`` come
+    from the config; ``store`` is the driver's durable state (a ledger
+    document); ``sim_link`` is where the simulator's stable port symlink goes.
+    Driver events are put on ``events`` (a ``queue.Queue``) for the recorder.
+    """
+
+    def __init__(self, choice: RadioChoice, *, profile: str, pin: str | None, store, events: queue.Queue,
+                 sim_link: Path, retry_cap: float = 30.0, clock=time.time):
+        self.choice = choice
+        self.profile = "generic" if profile == "auto" else profile
+        self.pin = pin or None
+        self.store = store
+        self.events = events
+        self.sim_link = Path(sim_link)
+        self.retry_cap = retry_cap
+        self.clock = clock
+        self.simulator = None
+        self.modem = None
+        self._status = ModemStatus(STARTING, "Conectando con el módem…", choice.kind == "simulator",
+                                   choice.port, self.profile, since=clock())
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def __enter__(self) -> "ModemLink":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self) -> None:
+        """Start the simulator if chosen, then open the modem in the background."""
+        if self.choice.kind == "simulator":
+            from modem.simulator import Simulator
+
+            self.sim_link.parent.mkdir(parents=True, exist_ok=True)
+            self.simulator = Simulator(self.profile, link=self.sim_link)
+            self.simulator.start()
+            log.info("simulated %s modem on %s", self.profile, self.simulator.port)
+        self._thread = threading.Thread(target=self._connect_loop, name="cobrador-modem-link", daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> str:
+        return self.simulator.port if self.simulator is not None else self.choice.port
+
+    def _connect_loop(self) -> None:
+        from modem.driver import Modem
+
+        delay = 1.0
+        while not self._stop.is_set():
+            modem = Modem(self.port, profile=self.profile, pin=self.pin, store=self.store, events=self.events)
+            try:
+                modem.open()
+            except (WrongPin, SimPukRequired, SimPinRequired) as exc:
+                self._set(NEEDS_ATTENTION, _sim_message(exc))
+                log.error("modem needs attention: %s", exc)
+                return
+            except (ModemError, OSError) as exc:
+                self._set(DISCONNECTED, f"No hay comunicación con el módem ({self.port}); se reintenta sola.")
+                log.warning("modem open failed: %s; retrying in %.0f s", exc, delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.retry_cap)
+                continue
+            with self._lock:
+                if self._closed:
+                    modem.close()
+                    return
+                self.modem = modem
+            self._set(CONNECTED, "Módem conectado.")
+            return
+
+    def close(self) -> None:
+        """Close the modem, then the simulator; safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            modem, self.modem = self.modem, None
+        self._stop.set()
+        if modem is not None:
+            modem.close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self.simulator is not None:
+            self.simulator.close()
+        self._set(STOPPED, "Módem detenido.")
+
+    # -- status --------------------------------------------------------------
+    def status(self) -> ModemStatus:
+        with self._lock:
+            return self._status
+
+    def _set(self, state: str | None = None, detail: str | None = None, **fields) -> None:
+        with self._lock:
+            changes = dict(fields)
+            if state is not None and state != self._status.state:
+                changes.update(state=state, since=self.clock())
+            if detail is not None:
+                changes["detail"] = detail
+            self._status = replace(self._status, **changes)
+
+    def note_event(self, event) -> None:
+        """Fold a driver event into the status (called by the recorder thread)."""
+        from modem import events as ev
+
+        if isinstance(event, ev.ModemStateChanged):
+            if event.state in (ev.CONNECTED, ev.REINITIALISED):
+                self._set(CONNECTED, "Módem conectado.")
+            elif event.state == ev.DISCONNECTED:
+                self._set(DISCONNECTED, "Se perdió la comunicación con el módem; reconectando…")
+            elif event.state == ev.FAILED:
+                self._set(NEEDS_ATTENTION, f"El módem necesita atención: {event.reason}")
+        elif isinstance(event, ev.SignalChanged):
+            self._set(signal_dbm=event.dbm)
+        elif isinstance(event, ev.StorageFull):
+            self._set(storage_full=True)
+
+
+def _sim_message(exc: Exception) -> str:
+    if isinstance(exc, WrongPin):
+        return ("La SIM rechazó el PIN configurado. Corrija [modem] pin en la configuración; "
+                "no se reintenta para no bloquear la SIM.")
+    if isinstance(exc, SimPukRequired):
+        return "La SIM está bloqueada (pide el PUK). Desbloquéela en un teléfono con el PUK del operador."
+    return "La SIM pide un PIN. Escríbalo en [modem] pin en la configuración y reinicie Cobrador."

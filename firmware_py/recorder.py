@@ -1,0 +1,103 @@
+"""Writing what the radio hears into the ledger.
+
+:class:`EventRecorder` runs one thread that takes driver events off the
+queue. An inbound SMS is appended to the contact log (as a ``reply``,
+linked to every debtor who lists that number) and only THEN acknowledged,
+so the driver deletes it from the SIM only once it is on disk. The same
+message offered twice (after a restart, before its deletion went through)
+is recorded once: its ``message_key`` is the contact id. Delivery reports
+become ``delivered`` / ``failed`` / ``uncertain`` contact events. Status
+events go to :meth:`ModemLink.note_event`.
+
+Understanding replies (SALDO, PAGUÉ, PROMESA, BAJA) is the reminder
+engine's job (``scheduler.replies``); this module stores them faithfully.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from datetime import datetime, timedelta, timezone
+
+from modem import events as ev
+from scheduler.model import ContactEvent
+
+log = logging.getLogger("cobrador.recorder")
+
+# driver delivery state -> contact-log kind (``pending``/``sent`` are not final: not logged)
+_DELIVERY_KINDS = {"delivered": "delivered", "failed": "failed", "expired": "uncertain"}
+
+
+class EventRecorder:
+    """Consume ``events`` into ``ledger``; ``on_status(event)`` sees every event first."""
+
+    def __init__(self, ledger, events: queue.Queue, *, on_status=None):
+        self.ledger = ledger
+        self.events = events
+        self.on_status = on_status
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.recorded = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="cobrador-recorder", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop after recording what is already queued; safe to call twice."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not (self._stop.is_set() and self.events.empty()):
+            try:
+                event = self.events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                self.handle(event)
+            except Exception:   # a bad event must not stop the recording of the next ones
+                log.exception("could not record a %s event", type(event).__name__)
+
+    def handle(self, event) -> None:
+        """Record one event (public so tests can drive it synchronously)."""
+        if self.on_status is not None:
+            self.on_status(event)
+        if isinstance(event, ev.IncomingSms):
+            self._record_inbound(event, text=event.text,
+                                 detail="" if event.complete else
+                                 f"mensaje incompleto: llegaron {event.parts_received} de {event.parts_total} partes")
+        elif isinstance(event, ev.UndecodableSms):
+            self._record_inbound(event, text="", detail=f"mensaje ilegible: {event.error}", sender="")
+        elif isinstance(event, ev.DeliveryUpdate) and event.final and event.state in _DELIVERY_KINDS:
+            self._append_for_number(event.number, kind=_DELIVERY_KINDS[event.state], direction="outbound",
+                                    at=_utc(event.at), reference=event.message_id,
+                                    detail=",".join(f"{p.sequence}:{p.state}" for p in event.parts))
+        elif isinstance(event, ev.StorageFull):
+            log.warning("SIM storage full (%s %s/%s)", event.storage, event.used, event.total)
+        elif isinstance(event, ev.ProtocolNoise):
+            log.debug("modem noise: %s", event.reason)
+
+    def _record_inbound(self, event, *, text: str, detail: str, sender: str | None = None) -> None:
+        sender = getattr(event, "sender", "") if sender is None else sender
+        key = getattr(event, "message_key", "") or f"pdu:{getattr(event, 'pdu', '')[:64]}"
+        contact_id = f"sms-in:{key}"
+        at = _utc(event.at)
+        # A re-offer comes after a restart, within days; looking back a month keeps the check cheap.
+        if not self.ledger.contacts(contact_id=contact_id, since=at - timedelta(days=31), limit=1):
+            self._append_for_number(sender, kind="reply", direction="inbound", at=at,
+                                    text=text, detail=detail, contact_id=contact_id)
+        event.ack()   # only now may the driver delete it from the SIM
+
+    def _append_for_number(self, number: str, **fields) -> None:
+        debtors = self.ledger.debtors_by_phone(number) if number else ()
+        for debtor_id in [d.id for d in debtors] or [""]:
+            self.ledger.append_contact(ContactEvent(debtor_id=debtor_id, phone=number, channel="sms", **fields))
+            self.recorded += 1
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch or 0, tz=timezone.utc)

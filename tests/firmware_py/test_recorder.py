@@ -1,0 +1,82 @@
+"""Driver events into the contact log: stored before acked, recorded once."""
+
+import queue
+from datetime import datetime, timezone
+
+from firmware_py.ledger import Ledger
+from firmware_py.recorder import EventRecorder
+from modem.events import DeliveryUpdate, IncomingSms, PartStatus, UndecodableSms, _Ack
+from scheduler.model import Debtor, Phone
+
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc).timestamp()
+
+
+def make_ledger():
+    ledger = Ledger.memory()
+    debtors = [Debtor(id="d1", name="Ana", phones=(Phone("+573001112233", personal=False),)),
+               Debtor(id="d2", name="Luis", phones=(Phone("+573001112233", personal=False),))]
+    ledger.import_batch(debtors, [], source="test")
+    return ledger
+
+
+def incoming(ledger, text, acks, key="k1", sender="+573001112233", **kw):
+    """A real driver event whose ack notes how many replies the ledger held at that moment."""
+    def ack():
+        acks.append((key, len(ledger.contacts(kinds=["reply"]))))
+        return True
+    return IncomingSms(sender=sender, text=text, timestamp=None, message_key=key, at=NOW, _ack=_Ack(ack), **kw)
+
+
+def test_reply_is_stored_for_every_debtor_sharing_the_phone_before_the_ack():
+    ledger = make_ledger()
+    acks = []
+    EventRecorder(ledger, queue.Queue()).handle(incoming(ledger, "PAGUÉ", acks))
+    replies = ledger.contacts(kinds=["reply"])
+    assert sorted(r.debtor_id for r in replies) == ["d1", "d2"]
+    assert acks == [("k1", 2)]   # the ack came after both were on the ledger
+
+
+def test_the_same_message_offered_twice_is_recorded_once_and_acked_twice():
+    ledger = make_ledger()
+    acks = []
+    recorder = EventRecorder(ledger, queue.Queue())
+    recorder.handle(incoming(ledger, "BAJA", acks, sender="+573009990000"))
+    recorder.handle(incoming(ledger, "BAJA", acks, sender="+573009990000"))
+    assert len(ledger.contacts(kinds=["reply"])) == 1
+    assert len(acks) == 2
+
+
+def test_incomplete_and_undecodable_messages_are_kept_with_a_spanish_detail():
+    ledger = make_ledger()
+    acked = []
+    recorder = EventRecorder(ledger, queue.Queue())
+    recorder.handle(incoming(ledger, "PROMESA 15/", acked, key="k2", complete=False, parts_total=3, parts_received=2))
+    recorder.handle(UndecodableSms(pdu="07FF", error="truncated", sim_index=4, at=NOW,
+                                   _ack=_Ack(lambda: acked.append("bad") or True)))
+    details = sorted(r.detail for r in ledger.contacts(kinds=["reply"]))
+    assert any("llegaron 2 de 3 partes" in d for d in details)
+    assert any("mensaje ilegible" in d for d in details)
+    assert "bad" in acked
+
+
+def test_final_delivery_reports_are_logged_and_interim_ones_are_not():
+    ledger = make_ledger()
+    recorder = EventRecorder(ledger, queue.Queue())
+    part = PartStatus(sequence=1, mr=7, state="pending", status=0x20)
+    recorder.handle(DeliveryUpdate("m1", "+573001112233", "pending", (part,), final=False, at=NOW))
+    assert ledger.contacts(kinds=["delivered", "failed", "uncertain"]) == ()
+    done = PartStatus(sequence=1, mr=7, state="delivered", status=0)
+    recorder.handle(DeliveryUpdate("m1", "+573001112233", "delivered", (done,), final=True, at=NOW))
+    delivered = ledger.contacts(kinds=["delivered"])
+    assert {d.debtor_id for d in delivered} == {"d1", "d2"} and delivered[0].reference == "m1"
+
+
+def test_a_bad_event_does_not_stop_the_thread():
+    ledger = make_ledger()
+    events = queue.Queue()
+    recorder = EventRecorder(ledger, events)
+    recorder.start()
+    events.put(object.__new__(IncomingSms))          # a broken event: no fields at all
+    events.put(IncomingSms(sender="+573001112233", text="SALDO", timestamp=None, message_key="k9", at=NOW))
+    recorder.close()
+    assert [r.text for r in ledger.contacts(kinds=["reply"])][:1] == ["SALDO"]
