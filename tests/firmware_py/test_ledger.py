@@ -363,3 +363,25 @@ def test_snapshot_groups_records_by_debtor(ledger):
     assert snap.contacts_of(debtors[2].id) == (event,) and snap.loans_of("d-nobody") == ()
     for d in debtors:
         assert ledger.loans(debtor_id=d.id) == snap.loans_of(d.id)
+
+
+def test_sms_claim_without_a_loan_is_assigned_when_confirmed(ledger):
+    a = debtor(1)
+    b = debtor(2)
+    ledger.import_batch([a, b], [loan(1, a.id), loan(2, a.id), loan(3, b.id)], source="test")
+    only = ledger.record_payment(None, 40, date(2026, 1, 3), debtor_id=b.id, source="sms")
+    assert only.loan_external_id == "L3" and only.status == "pending"  # one loan: it is that one
+    claim = ledger.record_payment(None, 50, date(2026, 1, 3), debtor_id=a.id, source="sms")
+    assert claim.loan_external_id == "" and claim.debtor_id == a.id
+    with pytest.raises(LedgerIntegrityError, match="préstamo"):
+        ledger.confirm_payment(claim.id)
+    with pytest.raises(LedgerIntegrityError):
+        ledger.confirm_payment(claim.id, loan_external_id="L3")  # another debtor's loan
+    with pytest.raises(LedgerIntegrityError, match="varios préstamos"):
+        ledger.record_payment(None, 50, date(2026, 1, 3), debtor_id=a.id, source="web")
+    with pytest.raises(LedgerIntegrityError):
+        ledger.record_payment("L3", 50, date(2026, 1, 3), debtor_id=a.id)
+    confirmed = ledger.confirm_payment(claim.id, loan_external_id="L2")
+    assert confirmed.loan_external_id == "L2" and confirmed.status == "confirmed"
+    assert ledger.loan("L2").outstanding == Decimal(250) and ledger.loan("L1").outstanding == Decimal(300)
+    assert ledger.payments(loan_external_id="L2") == (confirmed,)
