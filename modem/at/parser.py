@@ -208,14 +208,16 @@ class AtParser:
         del buf[:start]
         if self._discarding:
             buf.clear()
-        elif len(buf) > self.max_line:
-            events.append(Noise(bytes(buf[: self.max_line]), f"line longer than {self.max_line} bytes dropped"))
-            self._discarding = True
-            buf.clear()
-        elif buf and self.awaiting_prompt:
+            return events
+        # The prompt is taken before the length bound, as in _raw_line, so events never depend on chunking.
+        if buf and self.awaiting_prompt:
             rest = self._take_prompt(bytes(buf), events)
             if rest is not None:
                 buf[:] = rest
+        if len(buf) > self.max_line:
+            events.append(Noise(bytes(buf[: self.max_line]), f"line longer than {self.max_line} bytes dropped"))
+            self._discarding = True
+            buf.clear()
         return events
 
     # -- lines --------------------------------------------------------------
@@ -231,13 +233,13 @@ class AtParser:
         return None
 
     def _raw_line(self, raw: bytes, events: list[Event]) -> None:
-        if len(raw) > self.max_line:
-            events.append(Noise(raw[: self.max_line], f"line longer than {self.max_line} bytes dropped"))
-            return
         if self.awaiting_prompt:
             rest = self._take_prompt(raw, events)
             if rest is not None:
                 raw = rest
+        if len(raw) > self.max_line:
+            events.append(Noise(raw[: self.max_line], f"line longer than {self.max_line} bytes dropped"))
+            return
         if b"\x00" in raw:
             events.append(Noise(raw, "NUL bytes removed"))
             raw = raw.replace(b"\x00", b"")
