@@ -125,6 +125,7 @@ class Device:
         self.fail_rules: list[FailRule] = []
         self.command_log: deque[str] = deque(maxlen=COMMAND_LOG_SIZE)
         self.noise_in_responses = False   # Huawei-style ^RSSI between a response's lines (b47)
+        self.service_urcs = False         # Huawei ^SRVST on every registration change (opt-in, see Simulator)
         self._line = bytearray()
         self._last_line = ""
         self._skip_lf = False
@@ -366,6 +367,8 @@ class Device:
     def emit_registration(self) -> None:
         """+CREG/+CEREG URCs for the current state, as enabled by AT+CREG=1/2, AT+CEREG=1/2."""
         from modem.simulator.handlers.network_cmds import registration_value
+        if self.service_urcs and "^SRVST:" in self.persona.profile.noise_urcs and self.settings.curc:
+            self.urc(f"^SRVST: {2 if self.registered else 0}")     # Huawei: every service change
         if self.settings.creg:
             self.urc("+CREG: " + registration_value(self, "CREG", urc=True))
         if self.settings.cereg and self.persona.supports_cereg:

@@ -49,11 +49,15 @@ class Simulator:
     profile's noise lines (Huawei ``^RSSI``...) every so many seconds.
     ``noise_in_responses``: put one noise line inside every multi-line answer,
     right after its first line (Huawei's ``^RSSI`` inside ``+CMGR``, python-gsmmodem b47).
+    ``service_urcs``: Huawei prints ``^SRVST: 2``/``^SRVST: 0`` on every registration change,
+    lines that are also among its boot URCs (a driver must not take them for a reboot; see
+    ``Profile.reboot_urcs``). Off by default until the driver tells the two apart.
     """
 
     def __init__(self, profile: str = "generic", *, latency: float = 0.0, report_delay: float = 0.05,
                  pin: str | None = None, link: str | Path | None = None, boot_time: float = 0.2,
-                 noise_interval: float | None = None, noise_in_responses: bool = False, seed: int = 0):
+                 noise_interval: float | None = None, noise_in_responses: bool = False,
+                 service_urcs: bool = False, seed: int = 0):
         self.persona = persona_for(profile)
         self.profile = self.persona.profile
         self.lock = threading.RLock()
@@ -72,6 +76,7 @@ class Simulator:
         self.device = Device(self.persona, self, pin=pin, latency=latency, boot_time=boot_time,
                              smsc=self.network.smsc)
         self.device.noise_in_responses = noise_in_responses
+        self.device.service_urcs = service_urcs
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> "Simulator":

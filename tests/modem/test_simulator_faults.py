@@ -272,3 +272,22 @@ def test_sms_arriving_during_a_hang_is_stored_without_indication():
             assert at.drain(0.2) == ""                      # the +CMTI was lost
             listed = at.lines("AT+CMGL=4")                   # a storage sweep finds it
             assert listed[0].startswith("+CMGL: 1,0,,") and listed[-1] == "OK"
+
+
+def test_radio_back_on_repeats_some_boot_lines_but_not_the_reboot_ones():
+    with Simulator("quectel-ec25") as sim:
+        with open_client(sim) as at:
+            assert at.lines("AT+CFUN=4") == ["OK"]
+            assert at.lines("AT+CSQ") == ["+CSQ: 99,99", "OK"]
+            assert at.lines("AT+CFUN=1") == ["OK"]
+            assert [at.next_line(), at.next_line()] == ["+CFUN: 1", "+CPIN: READY"]
+            assert not set(sim.profile.reboot_urcs) & set(at.drain(0.1).split("\r\n"))
+
+
+def test_huawei_prints_srvst_on_service_changes():
+    with Simulator("huawei-e173", service_urcs=True) as sim:
+        with open_client(sim) as at:
+            sim.set_registration(2)
+            assert at.next_line() == "^SRVST: 0"
+            sim.set_registration(1)
+            assert at.next_line() == "^SRVST: 2"

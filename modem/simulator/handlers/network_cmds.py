@@ -113,8 +113,13 @@ def cfun(dev, cmd):
     if restart:
         dev.host.call_later(0.02, dev.host.restart_modem)
         return []
-    was = dev.registered
+    was, previous = dev.registered, dev.cfun
     dev.cfun = level
+    if level == 1 and previous != 1:
+        # radio back on: modules repeat some of their boot lines (not the reboot-only ones)
+        for line in ("+CFUN: 1", "+CPIN: READY"):
+            if line in dev.persona.boot_urcs and (line != "+CPIN: READY" or dev.sim_state == "READY"):
+                dev.host.call_later(0.02, dev.urc, line)
     if was != dev.registered:
         dev.emit_registration()
         if dev.registered:
