@@ -28,6 +28,8 @@ Public API (details in each method's docstring)::
         # settings and named documents
         ledger.settings.get(key) / .set(key, value) / .update(mapping) / .all()
         ledger.document_store("modem-driver")     # load()/save(dict) seam, e.g. the modem DriverStore
+        # backup (e.g. to a USB stick): a consistent copy that Ledger.open() opens
+        ledger.backup(destination) -> Path
 
 See ``ledger.py`` for the contract of each method, ``hotstate.py`` and
 ``contactlog.py`` for the on-disk design (snapshot + write-ahead journal;

@@ -291,6 +291,15 @@ class ContactLog:
     def debtor_count(self, debtor_id: str) -> int:
         return len(self._by_debtor.get(debtor_id, ()))
 
+    def sizes(self) -> dict[str, int]:
+        """Partition -> bytes of whole records now (a consistent cut for backups)."""
+        return {name: self._end.get(name, 0) for name in self._names}
+
+    def partition_bytes(self, name: str, size: int) -> bytes:
+        """The first ``size`` bytes of a partition (whole records, as ``sizes()`` gave)."""
+        with (self.directory / f"{name}.jsonl").open("rb") as fh:
+            return fh.read(size)
+
     def bulk_append(self, docs_with_time: list[tuple[dict, datetime]]) -> None:
         """Append many events with ONE fsync per partition (history loading, migrations).
 
@@ -357,6 +366,15 @@ class MemoryContactLog:
 
     def partition_docs(self, name: str) -> list[dict]:
         return [dict(doc) for n, doc in self._docs if n == name]
+
+    def sizes(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for name, _doc in self._docs:
+            counts[name] = counts.get(name, 0) + 1
+        return counts
+
+    def partition_bytes(self, name: str, size: int) -> bytes:
+        return b"".join(encode_line(doc) for doc in self.partition_docs(name)[:size])
 
     def close(self) -> None:
         pass

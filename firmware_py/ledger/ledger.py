@@ -48,7 +48,7 @@ from firmware_py.ledger.inapp import InAppRecords
 from firmware_py.ledger.lock import DirectoryLock
 from firmware_py.ledger.migrations import MigrationError
 from firmware_py.ledger.recent import RecentContacts
-from firmware_py.ledger.storage import fsync_dir
+from firmware_py.ledger.storage import atomic_write, encode_snapshot, fsync_dir
 from firmware_py.ledger.results import ImportOutcome, LedgerSnapshot
 from firmware_py.ledger.settings import LedgerSettings
 from scheduler.model import (
@@ -608,6 +608,39 @@ class Ledger(InAppRecords):
                 "torn_tail_dropped": report.torn_tail,
                 "damaged_lines": report.damaged_lines + self._contacts.damaged_lines,
             }
+
+    # -- backup --------------------------------------------------------------------------------
+    def backup(self, destination: str | Path, *, now: datetime | None = None) -> Path:
+        """Copy the whole ledger into ``destination/cobrador-respaldo-<UTC time>/`` and return it.
+
+        The copy is a consistent cut (taken under the lock: every write that
+        returned before is in it) and is itself a data directory:
+        ``Ledger.open(returned_path)`` opens it. Writers wait only while the
+        hot state is serialised; history files are copied afterwards (they
+        only grow, and the copy stops at the cut). Raises LedgerWriteError if
+        the destination cannot be written (e.g. a full USB stick).
+        """
+        with self._mutex:
+            self._check_open()
+            now = now or self._clock()
+            state = encode_snapshot(self._tables, self._hot.seq)
+            sizes = self._contacts.sizes()
+        root = Path(destination) / f"cobrador-respaldo-{now.astimezone(timezone.utc):%Y%m%dT%H%M%S}"
+        target = root / "ledger"
+        try:
+            (target / "contacts").mkdir(parents=True, exist_ok=False)
+        except OSError as exc:
+            raise LedgerWriteError(target, exc.strerror or str(exc)) from exc
+        atomic_write(target / FileHotState.SNAPSHOT, state)
+        for name, size in sizes.items():
+            with self._mutex:
+                self._check_open()
+                data = self._contacts.partition_bytes(name, size)
+            atomic_write(target / "contacts" / f"{name}.jsonl", data)
+        for directory in (target, root, root.parent):
+            fsync_dir(directory)
+        log.info("backup written to %s (%d history partitions)", root, len(sizes))
+        return root
 
     # -- named documents (used by DocumentStore) ----------------------------------------------
     def document_store(self, name: str) -> DocumentStore:

@@ -385,3 +385,28 @@ def test_sms_claim_without_a_loan_is_assigned_when_confirmed(ledger):
     assert confirmed.loan_external_id == "L2" and confirmed.status == "confirmed"
     assert ledger.loan("L2").outstanding == Decimal(250) and ledger.loan("L1").outstanding == Decimal(300)
     assert ledger.payments(loan_external_id="L2") == (confirmed,)
+
+
+@pytest.mark.parametrize("kind", ["disk", "memory"])
+def test_backup_is_a_consistent_openable_copy(tmp_path, kind):
+    debtors, loans = portfolio(3)
+    source = Ledger.open(tmp_path / "data", clock=lambda: T0) if kind == "disk" else Ledger.memory(clock=lambda: T0)
+    with source as ledger:
+        ledger.import_batch(debtors, loans, source="test")
+        ledger.record_payment("L1", 20, date(2026, 1, 2))
+        ledger.settings.set("daily_sms_cap", 9)
+        for i in range(5):
+            ledger.append_contact(contact(debtors[i % 3].id, T0 + timedelta(days=i * 20)))
+        expected = ledger.snapshot(contacts_since=T0 - timedelta(days=1))
+        copy = ledger.backup(tmp_path / "usb")
+        ledger.record_payment("L2", 5, date(2026, 1, 3))  # after the cut: not in the copy
+        ledger.append_contact(contact(debtors[0].id, T0 + timedelta(days=3)))
+    assert copy.name == "cobrador-respaldo-20261101T120000"
+    with Ledger.open(copy) as restored:
+        got = restored.snapshot(contacts_since=T0 - timedelta(days=1))
+        assert (got.debtors, got.loans, got.payments, got.settings, got.contacts) == (
+            expected.debtors, expected.loans, expected.payments, expected.settings, expected.contacts)
+    with Ledger.memory(clock=lambda: T0) as other:
+        other.backup(tmp_path / "usb2")
+        with pytest.raises(LedgerWriteError):
+            other.backup(tmp_path / "usb2")  # the same instant again: never overwrite a backup
