@@ -45,7 +45,7 @@ from modem.reports import ReportTracker
 from modem.retry import Backoff
 from modem.stores import DriverStore, MemoryStore
 from modem.transport import SerialTransport
-from modem.transaction import SendProgress, Timeouts, Transaction
+from modem.transaction import FairLock, SendProgress, Timeouts, Transaction
 
 log = logging.getLogger("cobrador.modem.driver")
 
@@ -70,7 +70,7 @@ class Modem:
                  report_expiry: float = 2 * 86400.0, report_retention: float | None = None,
                  reassembly_timeout: float = 24 * 3600.0, liveness_interval: float = 30.0,
                  sim_sweep_interval: float = 300.0, maintenance_interval: float = 1.0,
-                 boot_settle: float = 0.5, baudrate: int = 115200):
+                 boot_settle: float = 0.5, persist_delay: float = 0.05, baudrate: int = 115200):
         from modem.incoming import Inbox
         from modem.sending import Sender
         from modem.supervisor import Supervisor
@@ -88,11 +88,14 @@ class Modem:
         self.sim_sweep_interval = sim_sweep_interval
         self.maintenance_interval = maintenance_interval
         self.boot_settle = boot_settle
+        self.persist_delay = persist_delay
+        self._dirty = False
+        self._persist_wake = threading.Event()
 
         self._transport = SerialTransport(self.url, baudrate=baudrate)
         self._parser = AtParser(self.profile)
         self._parser_lock = threading.Lock()      # feed() vs command()/body(): tiny critical sections
-        self._txn_lock = threading.RLock()        # one transaction at a time (RLock: init nests helpers)
+        self._txn_lock = FairLock()               # one transaction at a time, waiters served in order
         self._txn: Transaction | None = None
         self.state_lock = threading.RLock()       # tracker + reassembler + inline inbox + store saves
         self.ussd_lock = threading.Lock()         # one USSD session at a time
@@ -116,6 +119,7 @@ class Modem:
         self.inbox = Inbox(self)
         self.supervisor = Supervisor(self)
         self._reader = threading.Thread(target=self._read_loop, name="cobrador-modem-reader", daemon=True)
+        self._writer = threading.Thread(target=self._persist_loop, name="cobrador-modem-store", daemon=True)
 
     # -- lifecycle -------------------------------------------------------
     def __enter__(self) -> "Modem":
@@ -138,6 +142,7 @@ class Modem:
             raise ModemDisconnected("modem was closed")
         self._opened = True
         self._reader.start()
+        self._writer.start()
         try:
             self.supervisor.connect_first()
         except BaseException:
@@ -151,14 +156,18 @@ class Modem:
             return
         self._closed = True
         self._closing.set()
+        self._persist_wake.set()
         self.ready.clear()
         self._port_open.clear()
         self._fail_transaction(ModemDisconnected("modem closed"))   # wakes a supervisor mid-command
         self.supervisor.stop()
         self._fail_transaction(ModemDisconnected("modem closed"))
+        self.flush_state()
         self._transport.close()
-        if self._reader.is_alive() and self._reader is not threading.current_thread():
-            self._reader.join(timeout=2.0)
+        for thread in (self._reader, self._writer):
+            if thread.is_alive() and thread is not threading.current_thread():
+                thread.join(timeout=2.0)
+        self.flush_state()
         self.emit(ModemStateChanged(CLOSED, "closed by the application", self.clock()))
         log.info("modem %s closed", self.url)
 
@@ -182,13 +191,42 @@ class Modem:
             log.error("driver store unreadable (%s); starting with empty state", exc)
             return {}
 
-    def persist(self) -> None:
-        """Save report/reassembly/inline state (call with ``state_lock`` held). Errors are logged."""
-        try:
-            self.store.save({"schema_version": 1, "reports": self.tracker.to_dict(),
-                             "reassembly": self.reassembler.to_dict(), "inline": self.inline_inbox})
-        except Exception as exc:
-            log.error("cannot save driver state: %s", exc)
+    def persist(self, *, now: bool = False) -> None:
+        """Save report/reassembly/inline state (call with ``state_lock`` held).
+
+        By default the save is written behind: the supervisor saves within
+        ``persist_delay`` seconds, coalescing bursts (an fsync per SMS would sit
+        in the dead time between sends). ``now=True`` saves before returning —
+        used for inline messages, which exist nowhere else until acked. Errors
+        are logged (the modem keeps working without durability).
+        """
+        self._dirty = True
+        if now or self.persist_delay <= 0:
+            self.flush_state()
+        else:
+            self._persist_wake.set()
+
+    def _persist_loop(self) -> None:
+        """The store writer thread: coalesces saves, at most one per ``persist_delay``."""
+        while not self._closing.is_set():
+            self._persist_wake.wait()
+            self._persist_wake.clear()
+            if self._closing.wait(self.persist_delay):
+                break
+            self.flush_state()
+
+    def flush_state(self) -> None:
+        """Write the state if it changed since the last save."""
+        with self.state_lock:
+            if not self._dirty:
+                return
+            self._dirty = False
+            try:
+                self.store.save({"schema_version": 1, "reports": self.tracker.to_dict(),
+                                 "reassembly": self.reassembler.to_dict(), "inline": self.inline_inbox})
+            except Exception as exc:
+                self._dirty = True
+                log.error("cannot save driver state: %s", exc)
 
     # -- the reader thread -----------------------------------------------------
     def _read_loop(self) -> None:

@@ -85,7 +85,7 @@ class Inbox:
         token = _key("inline", pdu.strip().upper())
         with m.state_lock:
             m.inline_inbox[token] = {"pdu": pdu.strip(), "at": m.clock()}
-            m.persist()
+            m.persist(now=True)       # it exists nowhere else until the consumer acks it
         self._handle(pdu, None, token)
 
     def replay_inline(self) -> None:

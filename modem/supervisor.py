@@ -73,6 +73,10 @@ class Supervisor:
         self._reboot_due = self._last_boot_line + (0.0 if immediate else self.modem.boot_settle)
         self.jobs.put(("tick", None))
 
+    @property
+    def reboot_pending(self) -> bool:
+        return self._reboot_due is not None
+
     def start(self) -> None:
         self._thread.start()
 

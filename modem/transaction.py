@@ -9,12 +9,13 @@ from "uncertain".
 
 from __future__ import annotations
 
+import collections
 import threading
 from dataclasses import dataclass
 
 from modem.at import Response
 
-__all__ = ["SendProgress", "Timeouts", "Transaction"]
+__all__ = ["FairLock", "SendProgress", "Timeouts", "Transaction"]
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,49 @@ class SendProgress:
 
     def __init__(self):
         self.body_written = False
+
+
+class FairLock:
+    """A first-come, first-served lock (context manager).
+
+    ``threading.Lock`` lets a thread that releases and immediately re-acquires
+    (a sender in a tight loop) win again and again, starving the supervisor
+    that waits to read a new message. Here waiters are served in arrival
+    order, so a ``+CMTI`` read gets the next slot between two sends.
+    Not re-entrant.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition(threading.Lock())
+        self._waiting: collections.deque = collections.deque()
+        self._held = False
+
+    def acquire(self) -> None:
+        ticket = object()
+        with self._cond:
+            if not self._held and not self._waiting:
+                self._held = True
+                return
+            self._waiting.append(ticket)
+            while self._held or self._waiting[0] is not ticket:
+                self._cond.wait()
+            self._waiting.popleft()
+            self._held = True
+
+    def release(self) -> None:
+        with self._cond:
+            if not self._held:
+                raise RuntimeError("release of an unheld FairLock")
+            self._held = False
+            if self._waiting:
+                self._cond.notify_all()
+
+    def locked(self) -> bool:
+        return self._held
+
+    def __enter__(self) -> "FairLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

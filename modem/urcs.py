@@ -49,6 +49,9 @@ class UrcRouter:
         self.modem = modem
         p = modem.profile
         self.boot_lines = frozenset(line.strip().upper() for line in p.boot_urcs)
+        # Only the first boot line says "I restarted": later ones (+CPIN: READY, ^SRVST: 2) also appear
+        # in normal life (PIN entry, a registration change) and only mean "settled" after a restart.
+        self.restart_line = p.boot_urcs[0].strip().upper() if p.boot_urcs else None
         self.ready_line = p.ready_urc.strip().upper()
         self.noise = frozenset(_bare(x) for x in p.noise_urcs)
         self.nitz = frozenset(_bare(x) for x in p.network_time.urc_prefixes)
@@ -62,13 +65,17 @@ class UrcRouter:
     def early(self, urc) -> None:
         """Reader thread: a boot line means the modem restarted; block user commands until re-init."""
         line = urc.line.strip().upper()
-        if line in self.boot_lines and not self.modem.closed:
-            supervisor = self.modem.supervisor
+        if self.modem.closed or line not in self.boot_lines:
+            return
+        supervisor = self.modem.supervisor
+        if line == self.restart_line:
             if supervisor.initialising and supervisor.pin_entered:
-                return      # the boot lines a SIM prints once its PIN is accepted (not a reboot)
+                return      # defensive: boot lines a SIM prints once its PIN is accepted
             # a rebooted modem dropped whatever it was answering: fail that command now, not at its timeout
             self.modem._fail_transaction(ModemDisconnected(f"modem rebooted ({urc.line.strip()})"))
-            self.modem.supervisor.schedule_reinit(immediate=line == self.ready_line)
+            supervisor.schedule_reinit(immediate=line == self.ready_line)
+        elif line == self.ready_line and supervisor.reboot_pending:
+            supervisor.schedule_reinit(immediate=True)
 
     # -- supervisor thread ------------------------------------------------------
     def dispatch(self, urc) -> None:
