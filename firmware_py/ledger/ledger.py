@@ -16,7 +16,8 @@ Hot state (debtors, loans, payments, promises, opt-outs, settings, import
 history) lives in TinyDB tables over memory (``MemoryStorage``), used as the
 query engine; persistence is ``hotstate.FileHotState``. History lives in
 ``contactlog.ContactLog``. Import planning is ``importing.plan_import``;
-payments, promises and opt-outs recorded in the app are ``inapp.InAppRecords``.
+payments, promises and opt-outs recorded in the app are ``inapp.InAppRecords``;
+the contact-log methods are ``history.ContactHistory``.
 
 Errors (``firmware_py.errors``): LedgerLocked, LedgerCorrupt, LedgerVersionError, LedgerWriteError,
 LedgerIntegrityError, LedgerClosed — Spanish messages.
@@ -27,11 +28,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import uuid
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 from tinydb import TinyDB, where
 from tinydb.storages import MemoryStorage
@@ -44,6 +44,7 @@ from firmware_py.ledger.contactlog import ContactLog, MemoryContactLog
 from firmware_py.ledger.documents import DocumentStore
 from firmware_py.ledger.hotstate import FileHotState, MemoryHotState, apply_ops
 from firmware_py.ledger.importing import plan_import
+from firmware_py.ledger.history import ContactHistory
 from firmware_py.ledger.inapp import InAppRecords
 from firmware_py.ledger.lock import DirectoryLock
 from firmware_py.ledger.migrations import MigrationError
@@ -53,7 +54,6 @@ from firmware_py.ledger.results import ImportOutcome, LedgerSnapshot
 from firmware_py.ledger.settings import LedgerSettings
 from scheduler.model import (
     SCHEMA_VERSION,
-    ContactEvent,
     Debtor,
     Loan,
     Payment,
@@ -79,7 +79,7 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class Ledger(InAppRecords):
+class Ledger(InAppRecords, ContactHistory):
     """Durable store of debtors, loans, payments, promises, contacts and settings.
 
     Use ``Ledger.open(data_dir)`` or ``Ledger.memory()``; both are context
@@ -467,108 +467,6 @@ class Ledger(InAppRecords):
             self._commit(ops, f"import {source}")
             log.info("import %s from %s: %s", batch_id, source, counts)
             return ImportOutcome(batch_id=batch_id, source=source, **counts)
-
-    # -- contact log ---------------------------------------------------------------------------
-    def append_contact(self, event: ContactEvent) -> ContactEvent:
-        """Append one event to the contact log durably; returns it with its id set."""
-        if not isinstance(event, ContactEvent):
-            raise TypeError(f"append_contact expects ContactEvent, got {type(event).__name__}")
-        with self._mutex:
-            self._check_open()
-            if not event.id:
-                event = replace(event, id=uuid.uuid4().hex)
-            self._contacts.append(codec.encode(event), event.at)
-            if self._recent.loaded:
-                self._recent.add(event)
-            return event
-
-    def append_contacts(self, events: Iterable[ContactEvent]) -> int:
-        """Bulk-load history (one fsync per month partition). Not for live traffic:
-        a failure may leave a prefix stored. Returns the number appended."""
-        with self._mutex:
-            self._check_open()
-            items, stored = [], []
-            for event in events:
-                if not event.id:
-                    event = replace(event, id=uuid.uuid4().hex)
-                items.append((codec.encode(event), event.at))
-                stored.append(event)
-            self._contacts.bulk_append(items)
-            if self._recent.loaded:
-                for event in stored:
-                    self._recent.add(event)
-            return len(items)
-
-    def contacts(self, *, debtor_id: str | None = None, since: datetime | None = None,
-                 until: datetime | None = None, kinds: Iterable[str] | None = None,
-                 contact_id: str | None = None, limit: int | None = None) -> tuple[ContactEvent, ...]:
-        """Events with since <= at < until (each bound optional), oldest first
-        (``limit`` keeps the newest ``limit``). One debtor's history uses the index;
-        everyone's recent history (``since`` within the newest months) comes from memory."""
-        wanted = frozenset(kinds) if kinds is not None else None
-        with self._mutex:
-            self._check_open()
-            found = []
-            if debtor_id is None and self._recent_loaded().covers(since):
-                source = self._recent.select(None)  # recent history of everyone: already decoded
-            else:  # one debtor: the index reads only their lines
-                source = self._decode_contacts(self._contacts.docs(debtor_id=debtor_id, since=since, until=until))
-            for event in source:
-                if debtor_id is not None and event.debtor_id != debtor_id:
-                    continue
-                if since is not None and event.at < since:
-                    continue
-                if until is not None and event.at >= until:
-                    continue
-                if wanted is not None and event.kind not in wanted:
-                    continue
-                if contact_id is not None and event.contact_id != contact_id:
-                    continue
-                found.append(event)
-        found.sort(key=lambda e: e.at)
-        if limit is not None:
-            found = found[-limit:] if limit > 0 else []
-        return tuple(found)
-
-    def iter_contacts(self, *, since: datetime | None = None, until: datetime | None = None,
-                      kinds: Iterable[str] | None = None) -> Iterator[ContactEvent]:
-        """Every event with since <= at < until, oldest first, one month partition in
-        memory at a time (exports of the whole history). Each partition is read under
-        the lock; events appended to a month not yet reached are included."""
-        wanted = frozenset(kinds) if kinds is not None else None
-        with self._mutex:
-            self._check_open()
-            months = self._contacts.months(since, until)
-        for month in months:
-            with self._mutex:
-                self._check_open()
-                docs = self._contacts.partition_docs(month)
-            events = [e for e in self._decode_contacts(docs)
-                      if (since is None or e.at >= since) and (until is None or e.at < until)
-                      and (wanted is None or e.kind in wanted)]
-            events.sort(key=lambda e: e.at)
-            yield from events
-
-    def _recent_loaded(self) -> RecentContacts:
-        """The recent-months cache, read from the partitions on first use (keeps opening fast)."""
-        if not self._recent.loaded:
-            self._recent.load(self._contacts.months(),
-                              lambda month: self._decode_contacts(self._contacts.partition_docs(month)))
-        return self._recent
-
-    @staticmethod
-    def _decode_contacts(docs: Iterable[dict]) -> Iterator[ContactEvent]:
-        for doc in docs:
-            try:
-                yield codec.decode("contact", doc)
-            except ValueError as exc:
-                log.error("unreadable contact event skipped: %s", exc)
-
-    @property
-    def contact_count(self) -> int:
-        """Number of events in the contact log."""
-        with self._mutex:
-            return self._contacts.count
 
     # -- snapshot and status -------------------------------------------------------------------
     def snapshot(self, *, contacts_since: datetime | None = None) -> LedgerSnapshot:
