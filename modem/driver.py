@@ -50,6 +50,13 @@ from modem.transaction import FairLock, SendProgress, Timeouts, Transaction
 log = logging.getLogger("cobrador.modem.driver")
 
 
+def redact(line: str) -> str:
+    """A command line fit for logs and error messages: the SIM PIN/PUK never leaves the driver."""
+    if line.upper().startswith(("AT+CPIN=", "AT+CPWD=", "AT+CLCK=")):
+        return line.split("=", 1)[0] + '="****"'
+    return line
+
+
 class Modem:
     """A GSM modem on ``url`` (device path or pyserial URL). Context manager; ``close()`` safe twice.
 
@@ -245,6 +252,8 @@ class Modem:
                 continue
             if data:
                 self.last_rx = time.monotonic()
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("< %r", data[:200])
                 self._feed(data)
 
     def _feed(self, data: bytes) -> None:
@@ -338,7 +347,7 @@ class Modem:
             self.require_ready()
         response = self._transact(line, timeout=timeout if timeout is not None else self.timeouts.for_command(line))
         if check and not response.result.ok:
-            response.result.raise_for(line)
+            response.result.raise_for(redact(line))
         return response
 
     def transact_send(self, line: str, body: str, progress: SendProgress) -> Response:
@@ -379,6 +388,9 @@ class Modem:
                     self._txn = None
 
     def _write(self, data: bytes) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            shown = redact(data.decode("ascii", "replace").rstrip("\r\x1a"))
+            log.debug("> %s", shown if len(shown) < 80 else f"{shown[:60]}… ({len(data)} bytes)")
         generation = self.generation
         try:
             self._transport.write(data)
@@ -398,7 +410,7 @@ class Modem:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._abandon(txn, want_prompt)
-                raise CommandTimeout(txn.command, timeout)
+                raise CommandTimeout(redact(txn.command), timeout)
             txn.changed.wait(remaining)
             txn.changed.clear()
             # re-check the fields: they are set before the event, so a clear() here never loses a wake-up
@@ -415,7 +427,7 @@ class Modem:
                 txn.changed.wait(1.0)
             except ModemError:
                 pass
-        log.warning("no answer to %r; checking the modem", txn.command)
+        log.warning("no answer to %r; checking the modem", redact(txn.command))
         self.supervisor.request_liveness_check()
 
     # -- public API ------------------------------------------------------------------

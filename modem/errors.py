@@ -92,7 +92,8 @@ class CmsError(CommandError):
     TEMPORARY_CODES = frozenset({
         41, 42, 47, 98, 111, 127,         # temporary failure, congestion, resources unavailable, ...
         166, 167, 168, 169,               # SC busy-style / no SC response
-        304, 331, 332, 500, 512, 513, 514, 515, 517,  # network timeout, no service, unknown, vendor busy
+        331, 332, 500, 512, 513, 514, 515, 517,  # no service, network timeout, unknown, vendor busy
+        # (304 "invalid PDU mode parameter" is permanent: the same PDU would be refused again)
         322,                              # memory full: temporary once storage is swept
     })
 

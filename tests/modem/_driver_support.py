@@ -91,3 +91,16 @@ def wait_until(condition, timeout: float = 5.0, interval: float = 0.02) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(interval)
+
+
+def driver_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("cobrador-modem-")]
+
+
+def assert_no_driver_threads(timeout: float = 2.0) -> None:
+    """Every Modem a test opened was closed and its threads ended (tests must not leave threads behind)."""
+    deadline = time.monotonic() + timeout
+    while driver_threads():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"driver threads left behind: {driver_threads()}")
+        time.sleep(0.02)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from _driver_support import PHONE, PROFILE_NAMES, EventLog, FakeClock, make_modem, wait_until
+from _driver_support import assert_no_driver_threads, PHONE, PROFILE_NAMES, EventLog, FakeClock, make_modem, wait_until
 from modem.errors import CommandError, ModemDisconnected, PduError, SimPinRequired, SimPukRequired, WrongPin
 from modem.events import (DeliveryUpdate, IncomingSms, ModemStateChanged, ProtocolNoise, SignalChanged,
                           StorageFull)
@@ -25,6 +25,12 @@ LONG = ("Estimado cliente, le recordamos que su cuota del crédito vence el 30/1
 
 
 # The generic profile runs in the quick suite; every other profile is marked slow (CI runs them all).
+@pytest.fixture(autouse=True)
+def _no_threads_left():
+    yield
+    assert_no_driver_threads()
+
+
 @pytest.fixture(params=[p if p == "generic" else pytest.param(p, marks=pytest.mark.slow) for p in PROFILE_NAMES])
 def profile(request):
     return request.param

@@ -84,7 +84,7 @@ def test_ussd_ucs2_hex_and_plain_text():
     (CmsError("AT+CMGS=20", 332, "network timeout"), RETRY),
     (CmsError("AT+CMGS=20", 500, "unknown"), RETRY),
     (CmsError("AT+CMGS=20", 330, "SMSC address unknown"), FAIL),
-    (CmsError("AT+CMGS=20", 304, "invalid PDU"), RETRY),
+    (CmsError("AT+CMGS=20", 304, "invalid PDU"), FAIL),
     (CmsError("AT+CMGS=20", 21, "short message transfer rejected"), FAIL),
     (CmeError("AT+CPIN", 14, "SIM busy"), RETRY),
     (WrongPin("AT+CPIN", 16, "incorrect password"), FAIL),

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from _driver_support import PHONE, PROFILE_NAMES, EventLog, make_modem, wait_until
+from _driver_support import assert_no_driver_threads, PHONE, PROFILE_NAMES, EventLog, make_modem, wait_until
 from modem.driver import Timeouts
 from modem.errors import ModemDisconnected
 from modem.events import DeliveryUpdate, IncomingSms, ModemStateChanged
@@ -22,6 +22,12 @@ from modem.simulator import Simulator
 from modem.stores import AtomicJsonFileStore
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _no_threads_left():
+    yield
+    assert_no_driver_threads()
 
 
 @pytest.fixture(params=PROFILE_NAMES)
