@@ -17,9 +17,15 @@ set). A write costs one append + fsync: independent of history size.
 When the journal outgrows the snapshot, ``compact`` writes a new snapshot and
 starts a new journal, so the amortised cost stays proportional to the change.
 
-Recovery (``load``): the snapshot (or its backup), then every journal record
-with a higher sequence, in order; a torn last journal line is an
-unacknowledged write and is dropped.
+Recovery (``load``): the snapshot, then every journal record with a higher
+sequence, in order; a torn last journal line is an unacknowledged write and
+is dropped. If the snapshot is damaged it is kept aside as
+``state.json.damaged-N`` and the backup + previous journal + journal are
+used; if both snapshots are gone, the journals alone when they still start
+at change 1; otherwise ``LedgerCorrupt``. After a recovery that replayed
+anything the state is compacted at once (if the disk refuses, the ledger
+still opens and keeps appending to the journal). Temporary files left by a
+killed ``atomic_write`` are removed.
 
 ``MemoryHotState`` has the same interface with no files (tests, demos).
 """

@@ -354,3 +354,10 @@ def test_data_from_a_newer_cobrador_is_refused_not_quarantined(tmp_path):
     assert "versión más nueva" in str(info.value)
     assert (directory / "state.json").read_bytes() == before  # nothing rewritten
     assert not (directory / "journal.jsonl").exists() or (directory / "journal.jsonl").read_bytes() == b""
+
+
+def test_a_data_directory_that_cannot_hold_the_ledger_raises_write_error(tmp_path):
+    (tmp_path / "ledger").write_text("not a directory")
+    with pytest.raises(LedgerWriteError) as info:
+        Ledger.open(tmp_path)
+    assert "No se pudo guardar" in str(info.value)
