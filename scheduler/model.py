@@ -264,10 +264,20 @@ class Loan:
         """Outstanding amount of instalments due before ``today``."""
         return sum((i.outstanding for i in self.instalments if i.due_date < today), Decimal(0))
 
-    def next_due(self, today: date) -> Instalment | None:
-        """The oldest instalment with something outstanding (late or not), or None."""
+    def oldest_unpaid(self) -> Instalment | None:
+        """The oldest instalment with something outstanding (late or not), or None.
+
+        This is the one a payment goes to first and the one a reminder quotes.
+        """
         for instalment in self.instalments:
             if instalment.outstanding > 0:
+                return instalment
+        return None
+
+    def next_due(self, today: date) -> Instalment | None:
+        """The first instalment due on or after ``today`` with something outstanding, or None."""
+        for instalment in self.instalments:
+            if instalment.outstanding > 0 and instalment.due_date >= today:
                 return instalment
         return None
 

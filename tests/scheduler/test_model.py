@@ -67,7 +67,9 @@ def test_loan_sorts_instalments_and_computes_balances():
     assert loan.outstanding == Decimal(160)
     assert loan.overdue(date(2026, 1, 15)) == Decimal(60)
     assert loan.days_late(date(2026, 1, 15)) == 14
-    assert loan.next_due(date(2026, 1, 15)).number == 1
+    assert loan.oldest_unpaid().number == 1
+    assert loan.next_due(date(2026, 1, 15)).number == 2
+    assert loan.next_due(date(2026, 2, 2)) is None
     with pytest.raises(ValueError, match="status"):
         Loan(external_id="L1", debtor_id="d-1", status="weird")
     with pytest.raises(ValueError, match="duplicate"):
@@ -214,3 +216,27 @@ def test_debtor_rejects_unknown_zone_jurisdiction_language(field, value):
 def test_debtor_accepts_real_zones_and_codes():
     debtor = Debtor(id="d-1", name="Ana", timezone="America/Lima", jurisdiction="PE", language="qu")
     assert (debtor.timezone, debtor.jurisdiction, debtor.language) == ("America/Lima", "PE", "qu")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 400), st.integers(0, 1000), st.integers(0, 1200)), max_size=10),
+    st.integers(0, 500),
+)
+def test_loan_balance_properties(rows, today_offset):
+    base = date(2026, 1, 1)
+    loan = Loan("L", "d", instalments=[Instalment(n, base + timedelta(days=d), Decimal(a), Decimal(p))
+                                       for n, (d, a, p) in enumerate(rows)])
+    today = base + timedelta(days=today_offset)
+    assert loan.outstanding == sum((max(Decimal(a - p), Decimal(0)) for _d, a, p in rows), Decimal(0))
+    assert loan.paid + loan.outstanding == loan.total
+    assert Decimal(0) <= loan.overdue(today) <= loan.outstanding
+    assert (loan.days_late(today) > 0) == (loan.overdue(today) > 0)
+    oldest = loan.oldest_unpaid()
+    if oldest is None:
+        assert loan.outstanding == 0
+    else:
+        assert all(i.outstanding == 0 for i in loan.instalments if (i.due_date, i.number) < (oldest.due_date,
+                                                                                            oldest.number))
+    upcoming = loan.next_due(today)
+    assert upcoming is None or (upcoming.due_date >= today and upcoming.outstanding > 0)
