@@ -21,6 +21,21 @@ impossible here — see shared/notes/python-gsmmodem-evaluation.md §2):
   sweeps, expiry sweeps, liveness, reconnect and re-init). Consumers get
   :mod:`modem.events` objects on ``modem.events`` (a ``queue.Queue``) and run
   in their own threads.
+- The transaction lock is FIFO (:class:`modem.transaction.FairLock`): a
+  sender in a tight loop cannot starve the supervisor's ``+CMTI`` reads.
+- A small store thread writes the durable state (report matching,
+  reassembly, inline messages) behind the send path, coalescing bursts
+  (``persist_delay``), so an fsync never sits between two sends; inline
+  ``+CMT`` messages are saved before they are offered; ``close()`` flushes.
+
+Typical use::
+
+    with Modem("/dev/serial/by-id/usb-Quectel_EC25-if02-port0", profile="quectel-ec25",
+               store=AtomicJsonFileStore(state_dir / "modem.json")) as modem:
+        sent = modem.send_sms("+573001234567", "Su cuota vence mañana")
+        event = modem.events.get()          # IncomingSms / DeliveryUpdate / ModemStateChanged ...
+        if isinstance(event, IncomingSms):
+            ledger.store(event); event.ack()      # deleted from the SIM only now
 
 Sending: :meth:`Modem.send_sms` returns :class:`modem.sending.SentSms` (see
 its docstring for the states ``sent`` / ``failed`` / ``uncertain``); it
@@ -40,9 +55,8 @@ from modem.at import AtParser, Noise, Prompt, Response, Urc
 from modem.errors import CommandTimeout, ModemDisconnected, ModemError
 from modem.events import CLOSED, CONNECTED, ModemStateChanged, ProtocolNoise
 from modem.profiles import Profile, get_profile
-from modem.reassembly import Reassembler
-from modem.reports import ReportTracker
 from modem.retry import Backoff
+from modem.state import DriverState
 from modem.stores import DriverStore, MemoryStore
 from modem.transport import SerialTransport
 from modem.transaction import FairLock, SendProgress, Timeouts, Transaction
@@ -95,22 +109,18 @@ class Modem:
         self.sim_sweep_interval = sim_sweep_interval
         self.maintenance_interval = maintenance_interval
         self.boot_settle = boot_settle
-        self.persist_delay = persist_delay
-        self._dirty = False
-        self._persist_wake = threading.Event()
-
         self._transport = SerialTransport(self.url, baudrate=baudrate)
         self._parser = AtParser(self.profile)
         self._parser_lock = threading.Lock()      # feed() vs command()/body(): tiny critical sections
         self._txn_lock = FairLock()               # one transaction at a time, waiters served in order
         self._txn: Transaction | None = None
-        self.state_lock = threading.RLock()       # tracker + reassembler + inline inbox + store saves
         self.ussd_lock = threading.Lock()         # one USSD session at a time
-
-        saved = self._load_store()
-        self.tracker = ReportTracker(expiry=report_expiry, retention=report_retention, state=saved.get("reports"))
-        self.reassembler = Reassembler(timeout=reassembly_timeout, state=saved.get("reassembly"))
-        self.inline_inbox: dict[str, dict] = dict(saved.get("inline") or {})
+        self.state = DriverState(self.store, report_expiry=report_expiry, report_retention=report_retention,
+                                 reassembly_timeout=reassembly_timeout, delay=persist_delay)
+        self.state_lock = self.state.lock         # tracker + reassembler + inline inbox
+        self.tracker = self.state.tracker
+        self.reassembler = self.state.reassembler
+        self.inline_inbox = self.state.inline
 
         self._port_open = threading.Event()       # the reader may read
         self.ready = threading.Event()            # init done: user commands allowed
@@ -126,7 +136,6 @@ class Modem:
         self.inbox = Inbox(self)
         self.supervisor = Supervisor(self)
         self._reader = threading.Thread(target=self._read_loop, name="cobrador-modem-reader", daemon=True)
-        self._writer = threading.Thread(target=self._persist_loop, name="cobrador-modem-store", daemon=True)
 
     # -- lifecycle -------------------------------------------------------
     def __enter__(self) -> "Modem":
@@ -149,7 +158,7 @@ class Modem:
             raise ModemDisconnected("modem was closed")
         self._opened = True
         self._reader.start()
-        self._writer.start()
+        self.state.start()
         try:
             self.supervisor.connect_first()
         except BaseException:
@@ -163,18 +172,15 @@ class Modem:
             return
         self._closed = True
         self._closing.set()
-        self._persist_wake.set()
         self.ready.clear()
         self._port_open.clear()
         self._fail_transaction(ModemDisconnected("modem closed"))   # wakes a supervisor mid-command
         self.supervisor.stop()
         self._fail_transaction(ModemDisconnected("modem closed"))
-        self.flush_state()
+        self.state.stop()
         self._transport.close()
-        for thread in (self._reader, self._writer):
-            if thread.is_alive() and thread is not threading.current_thread():
-                thread.join(timeout=2.0)
-        self.flush_state()
+        if self._reader.is_alive() and self._reader is not threading.current_thread():
+            self._reader.join(timeout=2.0)
         self.emit(ModemStateChanged(CLOSED, "closed by the application", self.clock()))
         log.info("modem %s closed", self.url)
 
@@ -190,50 +196,9 @@ class Modem:
         except queue.Full:
             log.error("event queue full; dropping %r", event)
 
-    def _load_store(self) -> dict:
-        try:
-            state = self.store.load()
-            return state if isinstance(state, dict) else {}
-        except Exception as exc:      # a broken store must not keep the modem down
-            log.error("driver store unreadable (%s); starting with empty state", exc)
-            return {}
-
     def persist(self, *, now: bool = False) -> None:
-        """Save report/reassembly/inline state (call with ``state_lock`` held).
-
-        By default the save is written behind: the supervisor saves within
-        ``persist_delay`` seconds, coalescing bursts (an fsync per SMS would sit
-        in the dead time between sends). ``now=True`` saves before returning —
-        used for inline messages, which exist nowhere else until acked. Errors
-        are logged (the modem keeps working without durability).
-        """
-        self._dirty = True
-        if now or self.persist_delay <= 0:
-            self.flush_state()
-        else:
-            self._persist_wake.set()
-
-    def _persist_loop(self) -> None:
-        """The store writer thread: coalesces saves, at most one per ``persist_delay``."""
-        while not self._closing.is_set():
-            self._persist_wake.wait()
-            self._persist_wake.clear()
-            if self._closing.wait(self.persist_delay):
-                break
-            self.flush_state()
-
-    def flush_state(self) -> None:
-        """Write the state if it changed since the last save."""
-        with self.state_lock:
-            if not self._dirty:
-                return
-            self._dirty = False
-            try:
-                self.store.save({"schema_version": 1, "reports": self.tracker.to_dict(),
-                                 "reassembly": self.reassembler.to_dict(), "inline": self.inline_inbox})
-            except Exception as exc:
-                self._dirty = True
-                log.error("cannot save driver state: %s", exc)
+        """The durable state changed (call with ``state_lock`` held); see :meth:`DriverState.persist`."""
+        self.state.persist(now=now)
 
     # -- the reader thread -----------------------------------------------------
     def _read_loop(self) -> None:

@@ -373,3 +373,20 @@ def test_call_urcs_routed_to_the_profile_style_handler(modem, sim, profile, log)
     sim.network.ussd["*777#"] = "Promo SPRING: RING RING"
     assert modem.ussd("*777#") == "Promo SPRING: RING RING"
     assert len(seen) == 1 and len(log.of(CallUrc)) == 1      # USSD text is never a call
+
+
+def test_inline_cmt_kept_durably_until_ack(sim, profile, tmp_path):
+    """With new-message routing (+CMT, CNMI mt=2) the SMS is on no SIM: the driver store keeps it until ack."""
+    from modem.stores import AtomicJsonFileStore
+    store = AtomicJsonFileStore(tmp_path / "driver.json")
+    with make_modem(sim, profile, store=store) as first:
+        first.command("AT+CNMI=2,2,0,1,0")
+        sim.network.phone("+573005550000").send("PAGUÉ 15/12")
+        sms = _incoming(EventLog(first.events), "PAGUÉ 15/12")
+        assert sms.sim_indexes == () and sim.storage == []
+        assert len(store.load()["inline"]) == 1           # saved before it was offered
+    with make_modem(sim, profile, store=store) as second:      # never acked: offered again
+        again = _incoming(EventLog(second.events), "PAGUÉ 15/12")
+        assert again.message_key == sms.message_key
+        again.ack()
+    assert store.load()["inline"] == {}
