@@ -53,7 +53,7 @@ import time
 from modem import info
 from modem.at import AtParser, Noise, Prompt, Response, Urc
 from modem.errors import CommandTimeout, ModemDisconnected, ModemError
-from modem.events import CLOSED, CONNECTED, ModemStateChanged, ProtocolNoise
+from modem.events import CLOSED, ModemStateChanged, ProtocolNoise
 from modem.profiles import Profile, get_profile
 from modem.retry import Backoff
 from modem.state import DriverState
@@ -89,7 +89,7 @@ class Modem:
                  timeouts: Timeouts = Timeouts(), send_backoff: Backoff = Backoff(attempts=3, base=0.5),
                  reconnect_backoff: Backoff = Backoff(attempts=1_000_000, base=0.1, factor=2.0, cap=5.0),
                  report_expiry: float = 2 * 86400.0, report_retention: float | None = None,
-                 reassembly_timeout: float = 24 * 3600.0, liveness_interval: float = 30.0,
+                 reassembly_timeout: float = 3600.0, liveness_interval: float = 30.0,
                  sim_sweep_interval: float = 300.0, maintenance_interval: float = 1.0,
                  boot_settle: float = 0.5, persist_delay: float = 0.05, baudrate: int = 115200):
         from modem.incoming import Inbox
