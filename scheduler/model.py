@@ -115,7 +115,7 @@ def _set(obj: object, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phone:
     """One phone number of a debtor.
 
@@ -188,7 +188,7 @@ class Debtor:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Instalment:
     """One scheduled instalment ("cuota") of a loan."""
 
@@ -216,7 +216,7 @@ class Instalment:
         return (today - self.due_date).days
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Loan:
     """A loan, identified by the cooperative's own ``external_id``.
 

@@ -12,6 +12,7 @@ Kinds: ``debtor``, ``loan``, ``payment``, ``promise``, ``contact``.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -36,8 +37,18 @@ def _instant(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def _parse_date(value: Any) -> date:
+    # Cached: a portfolio's instalments share a few hundred due dates, and dates
+    # are immutable, so decoded loans share one object per distinct date.
     return date.fromisoformat(value)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _parse_money(value: Any) -> Decimal:
+    # Cached for the same reason: instalment amounts repeat (and "0" everywhere).
+    # Decimal(str) keeps the exponent, so "100.00" and "100" stay distinct.
+    return Decimal(value)
 
 
 def _parse_instant(value: Any) -> datetime | None:
@@ -78,9 +89,9 @@ def encode_loan(loan: Loan) -> dict:
         "instalments": [
             {
                 "number": i.number,
-                "due_date": _date(i.due_date),
-                "amount": _money(i.amount),
-                "paid_amount": _money(i.paid_amount),
+                "due_date": i.due_date.isoformat(),
+                "amount": str(i.amount),
+                "paid_amount": str(i.paid_amount),
             }
             for i in loan.instalments
         ],
@@ -192,8 +203,8 @@ def _decode_loan(doc: dict) -> Loan:
             Instalment(
                 number=i["number"],
                 due_date=_parse_date(i["due_date"]),
-                amount=Decimal(i["amount"]),
-                paid_amount=Decimal(i.get("paid_amount", "0")),
+                amount=_parse_money(i["amount"]),
+                paid_amount=_parse_money(i.get("paid_amount", "0")),
             )
             for i in doc.get("instalments", ())
         ),

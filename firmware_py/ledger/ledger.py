@@ -262,6 +262,7 @@ class Ledger(InAppRecords, ContactHistory):
                 elif table == "payments" and record is not None:
                     self._loan_payments.setdefault(record.loan_external_id, set()).add(key)
                     self._effective.pop(record.loan_external_id, None)
+        for table in {op[1] for op in ops}:
             self._db.table(table).clear_cache()
         if self._hot.needs_compaction():
             try:
