@@ -240,3 +240,23 @@ def test_noisy_modem_urcs_inside_answers(tmp_path):
             assert got == {f"respuesta {i}" for i in range(30)}
             assert [s.text for s in sim.network.submitted] == [f"ruido {i}" for i in range(30)]
             wait_until(lambda: sim.storage == [], 5)
+
+
+def test_modem_hangs_after_the_body_is_uncertain_then_recovers(sim, profile):
+    timeouts = Timeouts(default=1.0, prompt=1.0, send=1.0, read=2.0, ussd=2.0, liveness=0.5)
+    sim.latency = 0.5
+    with make_modem(sim, profile, timeouts=timeouts, liveness_interval=0.3) as m:
+        log = EventLog(m.events)
+        result = {}
+        sender = threading.Thread(target=lambda: result.setdefault("sent", m.send_sms(PHONE, "colgado en vuelo")))
+        sender.start()
+        wait_until(lambda: any(d == "in" and b.endswith(b"\x1a") for d, b in list(sim.traffic)), 5)
+        sim.hang(None)                                  # the +CMGS answer never comes
+        sender.join(10)
+        sent = result["sent"]
+        assert sent.state == "uncertain" and sent.uncertain_sequence == 1
+        state(log, "disconnected", timeout=5)           # the liveness probe found the hang
+        sim.unhang()
+        sim.latency = 0.0
+        state(log, "reinitialised", timeout=15)
+        assert m.send_sms(PHONE, "siguiente").state == "sent"
