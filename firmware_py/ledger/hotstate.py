@@ -11,7 +11,8 @@ memory. It is persisted as
   snapshot to the current one).
 
 A change set is a list of operations ``["put", table, key, doc]`` /
-``["del", table, key]`` written as ONE journal line, so it is applied
+``["del", table, key]`` (a doc may be any value the ``default`` hook
+encodes, e.g. a model record) written as ONE journal line, so it is applied
 entirely or not at all after a power cut (an import batch is one change
 set). A write costs one append + fsync: independent of history size.
 When the journal outgrows the snapshot, ``compact`` writes a new snapshot and
@@ -38,7 +39,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from firmware_py.errors import LedgerCorrupt, LedgerWriteError
 from firmware_py.ledger import journal as journal_mod
@@ -114,19 +115,23 @@ class FileHotState:
     """Snapshot + journal persistence in ``directory`` (see module docstring).
 
     ``compact_min_bytes``: the journal is compacted when it is larger than
-    both this and the last snapshot.
+    both this and the last snapshot. ``default``: turns values JSON cannot
+    encode (e.g. model records held in the tables) into JSON documents when a
+    journal line or a snapshot is written.
     """
 
     SNAPSHOT = "state.json"
     JOURNAL = "journal.jsonl"
     PREV_JOURNAL = "journal.prev.jsonl"
 
-    def __init__(self, directory: Path, *, compact_min_bytes: int = 1 << 20):
+    def __init__(self, directory: Path, *, compact_min_bytes: int = 1 << 20,
+                 default: Callable[[Any], Any] | None = None):
         self.directory = Path(directory)
         self.snapshot_path = self.directory / self.SNAPSHOT
         self.journal_path = self.directory / self.JOURNAL
         self.prev_journal_path = self.directory / self.PREV_JOURNAL
         self.compact_min_bytes = compact_min_bytes
+        self.default = default
         self.seq = 0
         self.snapshot_bytes = 0
         self.report = LoadReport()
@@ -246,7 +251,7 @@ class FileHotState:
         record = {"seq": seq, "ops": ops}
         if label:
             record["label"] = label
-        self._journal.append(record)
+        self._journal.append_line(journal_mod.encode_line(record, self.default))
         self.seq = seq
         return seq
 
@@ -264,7 +269,7 @@ class FileHotState:
         snapshot + journal still describe everything; afterwards the old
         journal's records are all <= the snapshot's sequence and are skipped.
         """
-        write_snapshot(self.snapshot_path, tables, self.seq, backup=True)
+        write_snapshot(self.snapshot_path, tables, self.seq, backup=True, default=self.default)
         try:
             self.snapshot_bytes = self.snapshot_path.stat().st_size
         except OSError:

@@ -1,6 +1,6 @@
 """Planning an import batch: which documents to write, and what it counts as.
 
-``plan_import`` is a pure function of the current tables and the batch: it
+``plan_import`` is a pure function of the stored records and the batch: it
 returns the change set (one journal record) and the counts, or raises
 ``LedgerIntegrityError`` before anything is written. ``Ledger.import_batch``
 holds the lock and commits the result.
@@ -22,32 +22,32 @@ COUNT_KEYS = ("debtors_created", "debtors_updated", "debtors_unchanged", "loans_
               "loans_unchanged", "payments_created", "payments_unchanged", "payments_reconciled")
 
 
-def plan_import(tables: dict[str, dict[str, Any]], records: dict[str, dict[str, Any]], debtors: list[Debtor],
+def plan_import(records: dict[str, dict[str, Any]], debtors: list[Debtor],
                 loans: list[Loan], payments: list[Payment], *, source: str, as_of: date | None,
                 now: datetime) -> tuple[list[list], dict[str, int], str]:
-    """(ops, counts, batch id) for upserting the batch into ``tables`` (see ``Ledger.import_batch``).
+    """(ops, counts, batch id) for upserting the batch into the ledger (see ``Ledger.import_batch``).
 
-    ``tables`` are the stored documents, ``records`` the decoded records by
-    table. Raises LedgerIntegrityError for unknown references or conflicting
-    duplicates.
+    ``records`` are the stored records by table. Records are compared, and
+    put in the ops, as model records (the journal encodes each once, as it
+    writes). Raises LedgerIntegrityError for unknown references or
+    conflicting duplicates.
     """
     ops: list[list] = []
     counts = dict.fromkeys(COUNT_KEYS, 0)
 
     def upsert(table: str, noun: str, key: str, record: Any, seen: dict) -> None:
-        doc = codec.encode(record)
         if key in seen:
-            if seen[key] != doc:
+            if not same_content(seen[key], record):
                 raise LedgerIntegrityError(
                     f"El archivo trae dos veces {noun} {key} con datos distintos; "
                     "corrija el archivo y vuelva a importarlo.")
             return
-        seen[key] = doc
-        old = tables.get(table, {}).get(key)
+        seen[key] = record
+        old = records[table].get(key)
         prefix = table
         if old is None:
             counts[f"{prefix}_created"] += 1
-        elif old == doc:
+        elif same_content(old, record):
             counts[f"{prefix}_unchanged"] += 1
             return
         else:
@@ -55,19 +55,19 @@ def plan_import(tables: dict[str, dict[str, Any]], records: dict[str, dict[str, 
                 raise LedgerIntegrityError(
                     f"El pago {key} ya existe con otros datos; no se modifica un pago registrado.")
             counts[f"{prefix}_updated"] += 1
-        ops.append(["put", table, key, doc, record])
+        ops.append(["put", table, key, record])
 
-    seen_debtors: dict[str, dict] = {}
+    seen_debtors: dict[str, Debtor] = {}
     for debtor in debtors:
         upsert("debtors", "el deudor", debtor.id, debtor, seen_debtors)
-    seen_loans: dict[str, dict] = {}
+    seen_loans: dict[str, Loan] = {}
     for loan in loans:
         if loan.debtor_id not in seen_debtors and loan.debtor_id not in records["debtors"]:
             raise LedgerIntegrityError(
                 f"El préstamo {loan.external_id} es de un deudor desconocido ({loan.debtor_id}); "
                 "incluya al deudor en el archivo.")
         upsert("loans", "el préstamo", loan.external_id, loan, seen_loans)
-    seen_payments: dict[str, dict] = {}
+    seen_payments: dict[str, Payment] = {}
     for payment in payments:
         if payment.loan_external_id not in seen_loans and \
                 payment.loan_external_id not in records["loans"]:
@@ -87,13 +87,23 @@ def plan_import(tables: dict[str, dict[str, Any]], records: dict[str, dict[str, 
             if (stored.loan_external_id in imported and stored.source != "import"
                     and stored.counts and not stored.reconciled and stored.date <= as_of):
                 reconciled = replace(stored, reconciled=True)
-                ops.append(["put", "payments", stored.id, codec.encode(reconciled), reconciled])
+                ops.append(["put", "payments", stored.id, reconciled])
                 counts["payments_reconciled"] += 1
     batch_id = f"imp-{now.astimezone(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     ops.append(["put", "imports", batch_id, {
         "source": source, "at": now.isoformat(), "as_of": as_of.isoformat() if as_of else None,
         "schema_version": SCHEMA_VERSION, **counts}])
     return ops, counts, batch_id
+
+
+def same_content(a: Any, b: Any) -> bool:
+    """True if two records would be stored as the same document.
+
+    Records that differ (``!=``) never encode alike, so only equal ones are
+    encoded to tell, e.g., an amount of ``100`` from ``100.00`` (equal
+    Decimals, different documents).
+    """
+    return a == b and codec.encode(a) == codec.encode(b)
 
 
 def _import_payment_id(payment: Payment) -> str:

@@ -8,7 +8,7 @@ skipped; ``repair_tail`` cuts it off so that the next append starts on a
 clean line. A damaged line in the middle (media corruption) is skipped and
 counted, never fatal.
 
-- ``encode_line(obj) -> bytes`` / ``decode_line(bytes) -> obj | None``
+- ``encode_line(obj, default=None) -> bytes`` / ``decode_line(bytes) -> obj | None``
 - ``scan(path) -> ScanResult`` (records with their offsets, where the valid
   data ends, counts of damaged lines)
 - ``AppendFile(path)``: the open file records are appended to; ``append``
@@ -26,7 +26,7 @@ import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from firmware_py.errors import LedgerWriteError
 from firmware_py.ledger.storage import fsync_dir
@@ -34,9 +34,12 @@ from firmware_py.ledger.storage import fsync_dir
 log = logging.getLogger("cobrador.ledger.journal")
 
 
-def encode_line(obj: Any) -> bytes:
-    body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return b"%08x " % zlib.crc32(body) + body + b"\n"
+def encode_line(obj: Any, default: Callable[[Any], Any] | None = None) -> bytes:
+    """One journal line for ``obj``; ``default`` turns objects JSON cannot encode into JSON values
+    (``json.dumps``'s hook: called one object at a time, so a large record set is never held
+    twice in memory)."""
+    body = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=default).encode("utf-8")
+    return b"".join((b"%08x " % zlib.crc32(body), body, b"\n"))
 
 
 def check_line(line: bytes) -> bytes | None:

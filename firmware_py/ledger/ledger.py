@@ -66,6 +66,10 @@ log = logging.getLogger("cobrador.ledger.ledger")
 
 # table -> model kind (tables holding model records)
 RECORD_TABLES = {"debtors": "debtor", "loans": "loan", "payments": "payment", "promises": "promise"}
+# Record tables held in memory as model records only, not also as documents: TinyDB never
+# queries them, and a loan's instalments are most of the ledger's memory. Their documents
+# are encoded (codec.encode) when a journal line or a snapshot is written.
+HELD_AS_RECORDS = frozenset({"loans"})
 OTHER_TABLES = ("settings", "optouts", "imports", "quarantine", "documents")
 
 
@@ -134,7 +138,7 @@ class Ledger(InAppRecords, ContactHistory):
         lock = DirectoryLock(directory).acquire()
         contacts = None
         try:
-            hot = FileHotState(directory, compact_min_bytes=compact_min_bytes)
+            hot = FileHotState(directory, compact_min_bytes=compact_min_bytes, default=codec.encode)
             contacts = ContactLog(directory / "contacts")
             return cls(hot, contacts, lock=lock, clock=clock, path=directory, recent_months=recent_months)
         except BaseException:
@@ -187,7 +191,12 @@ class Ledger(InAppRecords, ContactHistory):
         self._tables = self._db.storage.read()
         fixes: list[list] = []
         for table, kind in RECORD_TABLES.items():
-            for key, doc in list(self._tables.get(table, {}).items()):
+            stored = self._tables.setdefault(table, {})
+            if table in HELD_AS_RECORDS:
+                # decoded in place: each document is freed as soon as its record replaces it
+                self._records[table] = stored
+            for key in list(stored):
+                doc = stored[key]
                 try:
                     record = codec.decode(kind, doc)
                 except ValueError as exc:
@@ -195,13 +204,15 @@ class Ledger(InAppRecords, ContactHistory):
                         # written by a newer Cobrador: refuse rather than hide its records
                         raise LedgerVersionError(self.path or "memoria", str(exc)) from None
                     log.error("%s %s unreadable, quarantined: %s", kind, key, exc)
+                    if table in HELD_AS_RECORDS:
+                        del stored[key]  # only records stay in this table (the del below is for the journal)
                     fixes.append(["del", table, key])
                     fixes.append(["put", "quarantine", f"{table}/{key}",
                                   {"doc": doc, "error": str(exc), "schema_version": SCHEMA_VERSION}])
                     continue
                 self._records[table][key] = record
                 if doc.get("schema_version") != SCHEMA_VERSION:  # migrated: store the current shape
-                    fixes.append(["put", table, key, codec.encode(record)])
+                    fixes.append(["put", table, key, record])
         for key, doc in self._tables.get("debtors", {}).items():
             if key in self._records["debtors"]:
                 self._index_debtor(self._records["debtors"][key])
@@ -216,17 +227,37 @@ class Ledger(InAppRecords, ContactHistory):
     def _commit(self, ops: list[list], label: str) -> None:
         """Make ``ops`` durable, then apply them to memory and the caches.
 
-        ``ops``: ``["put", table, key, doc(, record)]`` / ``["del", table, key]``.
+        ``ops``: ``["put", table, key, value]`` / ``["del", table, key]``. In a
+        record table (``RECORD_TABLES``) the value is the model record, or its
+        document optionally followed by the record it encodes (``["put",
+        table, key, doc, record]``: no re-decoding). The journal always holds
+        documents (records are encoded as the line is written); memory holds
+        the record, plus the document for tables TinyDB queries.
         """
         self._check_open()
         if not ops:
             return
-        # A put may carry the record it encodes as a 5th element: it is kept in
-        # memory as is (no re-decoding) and never written to the journal.
-        known = {(op[1], op[2]): op[4] for op in ops if len(op) > 4}
-        if known:
-            ops = [op[:4] if len(op) > 4 else op for op in ops]
-        self._hot.commit(ops, label)
+        journal_ops: list[list] = []
+        memory_ops: list[list] = []
+        records: dict[tuple[str, str], Any] = {}  # (table, key) -> record, for puts in record tables
+        for op in ops:
+            kind = RECORD_TABLES.get(op[1])
+            if op[0] != "put" or kind is None:
+                journal_ops.append(op)
+                memory_ops.append(op)
+                continue
+            table, key, value = op[1], op[2], op[3]
+            if isinstance(value, dict):
+                doc, record = value, (op[4] if len(op) > 4 else codec.decode(kind, value))
+            else:
+                doc, record = None, value
+            records[(table, key)] = record
+            journal_ops.append(["put", table, key, record if doc is None else doc])
+            if table in HELD_AS_RECORDS:
+                memory_ops.append(["put", table, key, record])
+            else:
+                memory_ops.append(["put", table, key, codec.encode(record) if doc is None else doc])
+        self._hot.commit(journal_ops, label)
         for op in ops:
             table, key = op[1], op[2]
             if table == "debtors":
@@ -242,13 +273,12 @@ class Ledger(InAppRecords, ContactHistory):
                 if old is not None:
                     self._loan_payments.get(old.loan_external_id, set()).discard(key)
                     self._effective.pop(old.loan_external_id, None)
-        apply_ops(self._tables, ops)
+        apply_ops(self._tables, memory_ops)
         for op in ops:
             table, key = op[1], op[2]
-            kind = RECORD_TABLES.get(table)
-            if kind is not None:
+            if table in RECORD_TABLES:
                 if op[0] == "put":
-                    record = known.get((table, key)) or codec.decode(kind, op[3])
+                    record = records[(table, key)]
                     self._records[table][key] = record
                 else:
                     self._records[table].pop(key, None)
@@ -463,7 +493,7 @@ class Ledger(InAppRecords, ContactHistory):
         with self._mutex:
             self._check_open()
             now = now or self._clock()
-            ops, counts, batch_id = plan_import(self._tables, self._records, debtors, loans, payments,
+            ops, counts, batch_id = plan_import(self._records, debtors, loans, payments,
                                                 source=source, as_of=as_of, now=now)
             self._commit(ops, f"import {source}")
             log.info("import %s from %s: %s", batch_id, source, counts)
@@ -522,7 +552,7 @@ class Ledger(InAppRecords, ContactHistory):
         with self._mutex:
             self._check_open()
             now = now or self._clock()
-            state = encode_snapshot(self._tables, self._hot.seq)
+            state = encode_snapshot(self._tables, self._hot.seq, codec.encode)
             sizes = self._contacts.sizes()
         root = Path(destination) / f"cobrador-respaldo-{now.astimezone(timezone.utc):%Y%m%dT%H%M%S}"
         target = root / "ledger"

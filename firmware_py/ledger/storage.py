@@ -9,7 +9,7 @@ file or the complete new one.
 - ``atomic_write(path, data, backup=False)``: the primitive. With ``backup``
   the previous file is kept as ``<path>.bak`` (hard link, so ``path`` never
   disappears).
-- ``write_snapshot(path, tables, seq)`` / ``read_snapshot(path)``: a JSON
+- ``write_snapshot(path, tables, seq, default=None)`` / ``read_snapshot(path)``: a JSON
   document framed by a header line with its length and CRC-32, so a damaged
   file is detected instead of half-loaded. ``read_snapshot`` falls back to
   ``<path>.bak``.
@@ -29,7 +29,7 @@ import os
 import tempfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tinydb.storages import MemoryStorage, Storage
 
@@ -132,8 +132,10 @@ def remove_stale_temps(directory: Path) -> int:
     return removed
 
 
-def encode_snapshot(tables: dict, seq: int) -> bytes:
-    body = json.dumps(tables, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+def encode_snapshot(tables: dict, seq: int, default: Callable[[Any], Any] | None = None) -> bytes:
+    """The snapshot file's bytes; ``default`` encodes values JSON cannot (``json.dumps`` hook)."""
+    body = json.dumps(tables, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                      default=default).encode("utf-8")
     header = {
         "format": SNAPSHOT_FORMAT,
         "version": SNAPSHOT_VERSION,
@@ -141,7 +143,7 @@ def encode_snapshot(tables: dict, seq: int) -> bytes:
         "length": len(body),
         "crc32": zlib.crc32(body),
     }
-    return json.dumps(header).encode("ascii") + b"\n" + body + b"\n"
+    return b"".join((json.dumps(header).encode("ascii"), b"\n", body, b"\n"))
 
 
 def decode_snapshot(data: bytes, where: str = "snapshot") -> tuple[dict, int]:
@@ -170,9 +172,10 @@ def decode_snapshot(data: bytes, where: str = "snapshot") -> tuple[dict, int]:
     return tables, seq
 
 
-def write_snapshot(path: Path, tables: dict, seq: int, *, backup: bool = True) -> None:
+def write_snapshot(path: Path, tables: dict, seq: int, *, backup: bool = True,
+                   default: Callable[[Any], Any] | None = None) -> None:
     """Atomically write ``tables`` as of journal sequence ``seq`` (see module docstring)."""
-    atomic_write(path, encode_snapshot(tables, seq), backup=backup)
+    atomic_write(path, encode_snapshot(tables, seq, default), backup=backup)
 
 
 def read_snapshot_file(path: Path) -> tuple[dict, int]:
