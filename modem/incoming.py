@@ -68,6 +68,7 @@ class Inbox:
         self.offered: set[int] = set()
         self.deferred_deletes: set[int] = set()
         self.storage_full = False
+        self.report_storage_dirty: str | None = None    # a report storage with unread reports ("SR")
 
     # -- entry points (supervisor thread) ------------------------------------
     def on_stored(self, index: int) -> None:
@@ -106,11 +107,21 @@ class Inbox:
             log.warning("+CDS carried a %s, not a status report", type(message).__name__)
 
     def on_stored_report(self, memory: str | None, index: int) -> None:
-        """``+CDSI``: read report ``index`` from ``memory`` (switching ``AT+CPMS`` if needed), apply, delete."""
+        """``+CDSI``: read report ``index`` from ``memory``, apply it, delete it.
+
+        Reports kept apart (memory "SR") are not read one by one: the URC only
+        marks the report storage dirty and the supervisor sweeps it
+        (:meth:`sweep_reports`: one storage switch and one listing for every
+        report that arrived meanwhile), so a burst of reports cannot outgrow the
+        storage while sends keep the port busy.
+        """
         m = self.modem
         storage = m.profile.storage
+        if memory and memory.upper() != storage.upper():
+            self.report_storage_dirty = memory
+            return
         with self.storage_lock:
-            switched = bool(memory) and memory.upper() != storage.upper()
+            switched = False
             try:
                 if switched:
                     m.command(f'AT+CPMS="{memory}"')
@@ -148,15 +159,21 @@ class Inbox:
         self.check_storage("CPMS")
         memory = m.profile.status_report_storage
         if m.profile.status_report_delivery == "cdsi" and memory and memory.upper() != m.profile.storage.upper():
-            with self.storage_lock:
-                try:
-                    m.command(f'AT+CPMS="{memory}"')
-                    listing = list(m.command("AT+CMGL=4").lines)
-                    for index, pdu in _pairs(listing):
-                        self.on_report_pdu(pdu)
-                        self._delete_now([index], track=False)
-                finally:
-                    m.command(m.profile.cpms_command)
+            self.sweep_reports(memory)
+
+    def sweep_reports(self, memory: str) -> None:
+        """Read, apply and delete every status report stored in ``memory`` (e.g. "SR")."""
+        m = self.modem
+        self.report_storage_dirty = None
+        with self.storage_lock:
+            try:
+                m.command(f'AT+CPMS="{memory}"')
+                listing = list(m.command("AT+CMGL=4").lines)
+                for index, pdu in _pairs(listing):
+                    self.on_report_pdu(pdu)
+                    self._delete_now([index], track=False)
+            finally:
+                m.command(m.profile.cpms_command)
 
     def _offer_listing(self, lines: list[str]) -> None:
         i = 0

@@ -227,6 +227,8 @@ class Supervisor:
             return
         if not m.ready.is_set():
             return
+        if m.inbox.report_storage_dirty:
+            self._guard(m.inbox.sweep_reports, m.inbox.report_storage_dirty)
         if now >= self._next_maintenance:
             self._next_maintenance = now + m.maintenance_interval
             self.maintain()

@@ -113,7 +113,11 @@ class UrcRouter:
             elif name in ("+CREG", "+CEREG", "+CGREG"):
                 self.registration[name[1:]] = parse_reg(urc.value, name[1:])
             elif name in STORAGE_FULL_PREFIXES or (name in ("+CIEV", "+QIND") and "FULL" in urc.value.upper()):
-                m.inbox.set_full(True, m.profile.storage, None, None, line)
+                memory = next((f.upper() for f in fields(urc.value) if f.upper() in ("SM", "ME", "MT", "SR")),
+                              m.profile.storage)
+                if memory == "SR":
+                    m.inbox.report_storage_dirty = "SR"      # the report storage: sweep it now
+                m.inbox.set_full(True, memory, None, None, line)
             elif name == "+QIND" and urc.value.strip().lower().startswith('"csq"'):
                 self._signal(int(fields(urc.value)[1]))
             elif name in self.nitz:
