@@ -23,9 +23,12 @@ sequence, in order; a torn last journal line is an unacknowledged write and
 is dropped. If the snapshot is damaged it is kept aside as
 ``state.json.damaged-N`` and the backup + previous journal + journal are
 used; if both snapshots are gone, the journals alone when they still start
-at change 1; otherwise ``LedgerCorrupt``. After a recovery that replayed
-anything the state is compacted at once (if the disk refuses, the ledger
-still opens and keeps appending to the journal). Temporary files left by a
+at change 1; otherwise ``LedgerCorrupt``. After an abnormal recovery (torn
+tail, damaged lines or gaps, a snapshot other than ``state.json`` used) or
+when the journal has outgrown the snapshot, the state is compacted at once
+(if the disk refuses, the ledger still opens and keeps appending to the
+journal); a clean snapshot + journal is left as it is, so opening costs no
+snapshot rewrite. Temporary files left by a
 killed ``atomic_write`` are removed.
 
 ``MemoryHotState`` has the same interface with no files (tests, demos).
@@ -201,7 +204,7 @@ class FileHotState:
             self.snapshot_bytes = self.snapshot_path.stat().st_size
         except OSError:
             self.snapshot_bytes = 0
-        if report.replayed or report.torn_tail or report.restored_from_backup or not self.snapshot_path.exists():
+        if self._recovered_abnormally(report) or self._journal_file_bytes() > self._compaction_threshold():
             try:
                 self.compact(tables)
             except LedgerWriteError as exc:
@@ -213,6 +216,20 @@ class FileHotState:
         else:
             self._open_journal()
         return tables
+
+    def _recovered_abnormally(self, report: LoadReport) -> bool:
+        """True if the files on disk are not a clean snapshot + journal (then ``load`` rewrites them)."""
+        return bool(report.snapshot != self.SNAPSHOT or report.restored_from_backup or report.torn_tail
+                    or report.damaged_lines or report.gaps)
+
+    def _journal_file_bytes(self) -> int:
+        try:
+            return self.journal_path.stat().st_size
+        except OSError:
+            return 0
+
+    def _compaction_threshold(self) -> int:
+        return max(self.compact_min_bytes, self.snapshot_bytes)
 
     def _first_seq(self) -> int | None:
         for path in (self.prev_journal_path, self.journal_path):
@@ -260,7 +277,7 @@ class FileHotState:
         return self._journal.size if self._journal is not None else 0
 
     def needs_compaction(self) -> bool:
-        return self.journal_bytes > max(self.compact_min_bytes, self.snapshot_bytes)
+        return self.journal_bytes > self._compaction_threshold()
 
     def compact(self, tables: dict) -> None:
         """Write ``tables`` as the new snapshot and start an empty journal.

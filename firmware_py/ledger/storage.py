@@ -148,11 +148,21 @@ def encode_snapshot(tables: dict, seq: int, default: Callable[[Any], Any] | None
 
 def decode_snapshot(data: bytes, where: str = "snapshot") -> tuple[dict, int]:
     """(tables, seq) from snapshot bytes; raises SnapshotUnreadable."""
-    head, sep, rest = data.partition(b"\n")
-    if not sep:
+    text, seq = _checked_body(data, where)
+    return _parse_tables(text, where), seq
+
+
+def _checked_body(data: bytes, where: str) -> tuple[str, int]:
+    """(JSON text of the body, seq) once the header and checksum match; raises SnapshotUnreadable.
+
+    The body is checked and decoded through a memoryview: no copy of a
+    snapshot of many megabytes is made besides the text itself.
+    """
+    newline = data.find(b"\n")
+    if newline < 0:
         raise SnapshotUnreadable(f"{where}: no header line")
     try:
-        header = json.loads(head)
+        header = json.loads(data[:newline])
         if header.get("format") != SNAPSHOT_FORMAT:
             raise ValueError("unknown format")
         if header.get("version") != SNAPSHOT_VERSION:
@@ -160,16 +170,26 @@ def decode_snapshot(data: bytes, where: str = "snapshot") -> tuple[dict, int]:
         length, crc, seq = int(header["length"]), int(header["crc32"]), int(header["seq"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SnapshotUnreadable(f"{where}: bad header ({exc})") from None
-    body = rest[:length]
-    if len(body) != length or zlib.crc32(body) != crc:
-        raise SnapshotUnreadable(f"{where}: truncated or damaged (checksum mismatch)")
+    with memoryview(data) as view:
+        body = view[newline + 1:newline + 1 + max(length, 0)]
+        if len(body) != length or zlib.crc32(body) != crc:
+            raise SnapshotUnreadable(f"{where}: truncated or damaged (checksum mismatch)")
+        try:
+            return str(body, "utf-8"), seq
+        except UnicodeDecodeError as exc:
+            raise SnapshotUnreadable(f"{where}: invalid JSON ({exc})") from None
+        finally:
+            body.release()
+
+
+def _parse_tables(text: str, where: str) -> dict:
     try:
-        tables = json.loads(body)
+        tables = json.loads(text)
     except ValueError as exc:
         raise SnapshotUnreadable(f"{where}: invalid JSON ({exc})") from None
     if not isinstance(tables, dict):
         raise SnapshotUnreadable(f"{where}: not an object")
-    return tables, seq
+    return tables
 
 
 def write_snapshot(path: Path, tables: dict, seq: int, *, backup: bool = True,
@@ -186,7 +206,9 @@ def read_snapshot_file(path: Path) -> tuple[dict, int]:
         raise SnapshotUnreadable(f"{path}: missing") from None
     except OSError as exc:
         raise SnapshotUnreadable(f"{path}: unreadable ({exc.strerror})") from None
-    return decode_snapshot(data, str(path))
+    text, seq = _checked_body(data, str(path))
+    del data  # the file's bytes are not needed while the (much larger) tables are built
+    return _parse_tables(text, str(path)), seq
 
 
 def read_snapshot(path: Path) -> tuple[dict, int, Path]:
