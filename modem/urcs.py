@@ -49,9 +49,10 @@ class UrcRouter:
         self.modem = modem
         p = modem.profile
         self.boot_lines = frozenset(line.strip().upper() for line in p.boot_urcs)
-        # Only the first boot line says "I restarted": later ones (+CPIN: READY, ^SRVST: 2) also appear
-        # in normal life (PIN entry, a registration change) and only mean "settled" after a restart.
-        self.restart_line = p.boot_urcs[0].strip().upper() if p.boot_urcs else None
+        # Only the profile's reboot lines say "I restarted": other boot lines (+CPIN: READY, ^SRVST: 2) also
+        # appear in normal life (PIN entry, a registration change) and only mean "settled" after a restart.
+        self.restart_lines = frozenset(line.strip().upper() for line in (p.reboot_urcs or p.boot_urcs[:1]))
+        self.boot_lines |= self.restart_lines
         self.ready_line = p.ready_urc.strip().upper()
         self.noise = frozenset(_bare(x) for x in p.noise_urcs)
         self.nitz = frozenset(_bare(x) for x in p.network_time.urc_prefixes)
@@ -68,7 +69,7 @@ class UrcRouter:
         if self.modem.closed or line not in self.boot_lines:
             return
         supervisor = self.modem.supervisor
-        if line == self.restart_line:
+        if line in self.restart_lines:
             if supervisor.initialising and supervisor.pin_entered:
                 return      # defensive: boot lines a SIM prints once its PIN is accepted
             # a rebooted modem dropped whatever it was answering: fail that command now, not at its timeout

@@ -51,13 +51,13 @@ class Simulator:
     right after its first line (Huawei's ``^RSSI`` inside ``+CMGR``, python-gsmmodem b47).
     ``service_urcs``: Huawei prints ``^SRVST: 2``/``^SRVST: 0`` on every registration change,
     lines that are also among its boot URCs (a driver must not take them for a reboot; see
-    ``Profile.reboot_urcs``). Off by default until the driver tells the two apart.
+    ``Profile.reboot_urcs``). On by default, as on a real Huawei; ``False`` silences them.
     """
 
     def __init__(self, profile: str = "generic", *, latency: float = 0.0, report_delay: float = 0.05,
                  pin: str | None = None, link: str | Path | None = None, boot_time: float = 0.2,
                  noise_interval: float | None = None, noise_in_responses: bool = False,
-                 service_urcs: bool = False, seed: int = 0):
+                 service_urcs: bool = True, seed: int = 0):
         self.persona = persona_for(profile)
         self.profile = self.persona.profile
         self.lock = threading.RLock()

@@ -260,3 +260,18 @@ def test_modem_hangs_after_the_body_is_uncertain_then_recovers(sim, profile):
         sim.latency = 0.0
         state(log, "reinitialised", timeout=15)
         assert m.send_sms(PHONE, "siguiente").state == "sent"
+
+
+def test_registration_change_lines_are_not_taken_for_a_reboot(tmp_path):
+    """Huawei prints ^SRVST (one of its boot lines) on every registration change: only
+    ``Profile.reboot_urcs`` (^SYSSTART) means a restart, so no re-init and no failed command."""
+    with Simulator("huawei-e173", link=tmp_path / "tty", boot_time=0.05, service_urcs=True) as sim:
+        with make_modem(sim, "huawei-e173") as m:
+            log = EventLog(m.events)
+            for lost in (2, 0, 3):          # searching, not registered, denied: then back on the network
+                sim.set_registration(lost)
+                sim.set_registration(1)
+                assert m.send_sms(PHONE, f"tras registro {lost}").state == "sent"
+            time.sleep(0.5)
+            assert "^SRVST" in sim.transcript(last=10_000)
+            assert [e.state for e in log.of(ModemStateChanged)] == ["connected"]   # no re-init, no drop
