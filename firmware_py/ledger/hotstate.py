@@ -268,7 +268,7 @@ class FileHotState:
         record = {"seq": seq, "ops": ops}
         if label:
             record["label"] = label
-        self._journal.append_line(journal_mod.encode_line(record, self.default))
+        self._journal.append_line(journal_mod.encode_line_blocks(record, self.default))
         self.seq = seq
         return seq
 

@@ -8,7 +8,7 @@ skipped; ``repair_tail`` cuts it off so that the next append starts on a
 clean line. A damaged line in the middle (media corruption) is skipped and
 counted, never fatal.
 
-- ``encode_line(obj, default=None) -> bytes`` / ``decode_line(bytes) -> obj | None``
+- ``encode_line(obj, default=None) -> bytes`` (``encode_line_blocks``: the same as blocks) / ``decode_line(bytes) -> obj | None``
 - ``scan(path) -> ScanResult`` (records with their offsets, where the valid
   data ends, counts of damaged lines)
 - ``AppendFile(path)``: the open file records are appended to; ``append``
@@ -26,20 +26,25 @@ import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from firmware_py.errors import LedgerWriteError
-from firmware_py.ledger.storage import fsync_dir
+from firmware_py.ledger.jsonblocks import blocks_length, crc32_blocks, encode_blocks
+from firmware_py.ledger.storage import fsync_dir, write_all
 
 log = logging.getLogger("cobrador.ledger.journal")
 
 
 def encode_line(obj: Any, default: Callable[[Any], Any] | None = None) -> bytes:
-    """One journal line for ``obj``; ``default`` turns objects JSON cannot encode into JSON values
-    (``json.dumps``'s hook: called one object at a time, so a large record set is never held
-    twice in memory)."""
-    body = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=default).encode("utf-8")
-    return b"".join((b"%08x " % zlib.crc32(body), body, b"\n"))
+    """One line for ``obj``; ``default`` turns objects JSON cannot encode into JSON values."""
+    return b"".join(encode_line_blocks(obj, default))
+
+
+def encode_line_blocks(obj: Any, default: Callable[[Any], Any] | None = None) -> list[bytes]:
+    """``encode_line`` as blocks (``jsonblocks``): a change set of many megabytes (an import) is
+    encoded without whole-line copies; ``default`` is called one object at a time."""
+    body = encode_blocks(obj, depth=2, default=default)
+    return [b"%08x " % crc32_blocks(body), *body, b"\n"]
 
 
 def check_line(line: bytes) -> bytes | None:
@@ -172,15 +177,13 @@ class AppendFile:
         """Append one record durably; return its offset. Raises LedgerWriteError."""
         return self.append_line(encode_line(obj))
 
-    def append_line(self, line: bytes) -> int:
+    def append_line(self, line: bytes | Sequence[bytes]) -> int:
+        """Append one encoded line (bytes, or its blocks) durably; return its offset."""
         if self._fd is None:
             raise LedgerWriteError(self.path, "archivo cerrado")
         offset = self.size
         try:
-            view = memoryview(line)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            write_all(self._fd, line)
             os.fsync(self._fd)
         except OSError as exc:
             try:
@@ -188,7 +191,7 @@ class AppendFile:
             except OSError:
                 pass
             raise LedgerWriteError(self.path, exc.strerror or str(exc)) from exc
-        self.size = offset + len(line)
+        self.size = offset + (len(line) if isinstance(line, bytes) else blocks_length(line))
         return offset
 
     def close(self) -> None:

@@ -49,7 +49,7 @@ from firmware_py.ledger.inapp import InAppRecords
 from firmware_py.ledger.lock import DirectoryLock
 from firmware_py.ledger.migrations import MigrationError
 from firmware_py.ledger.recent import RecentContacts
-from firmware_py.ledger.storage import atomic_write, encode_snapshot, fsync_dir
+from firmware_py.ledger.storage import atomic_write, fsync_dir, snapshot_blocks
 from firmware_py.ledger.results import ImportOutcome, LedgerSnapshot
 from firmware_py.ledger.settings import LedgerSettings
 from scheduler.model import (
@@ -552,7 +552,7 @@ class Ledger(InAppRecords, ContactHistory):
         with self._mutex:
             self._check_open()
             now = now or self._clock()
-            state = encode_snapshot(self._tables, self._hot.seq, codec.encode)
+            state = snapshot_blocks(self._tables, self._hot.seq, codec.encode)
             sizes = self._contacts.sizes()
         root = Path(destination) / f"cobrador-respaldo-{now.astimezone(timezone.utc):%Y%m%dT%H%M%S}"
         target = root / "ledger"

@@ -29,11 +29,12 @@ import os
 import tempfile
 import zlib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from tinydb.storages import MemoryStorage, Storage
 
 from firmware_py.errors import LedgerWriteError
+from firmware_py.ledger.jsonblocks import blocks_length, crc32_blocks, encode_blocks
 
 __all__ = [
     "AtomicJSONStorage",
@@ -43,6 +44,8 @@ __all__ = [
     "fsync_dir",
     "read_snapshot",
     "remove_stale_temps",
+    "snapshot_blocks",
+    "write_all",
     "write_snapshot",
 ]
 
@@ -65,15 +68,17 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+def write_all(fd: int, data: bytes | Sequence[bytes]) -> None:
+    """Write ``data`` (bytes, or blocks of bytes written in order) completely; raises OSError."""
+    for block in ((data,) if isinstance(data, (bytes, bytearray, memoryview)) else data):
+        view = memoryview(block)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
 
 
-def atomic_write(path: Path, data: bytes, *, backup: bool = False) -> None:
-    """Replace ``path`` with ``data`` atomically and durably.
+def atomic_write(path: Path, data: bytes | Sequence[bytes], *, backup: bool = False) -> None:
+    """Replace ``path`` with ``data`` (bytes, or blocks of bytes) atomically and durably.
 
     With ``backup=True`` an existing ``path`` is first hard-linked to
     ``<path>.bak`` (replacing an older backup). Raises LedgerWriteError if
@@ -87,7 +92,7 @@ def atomic_write(path: Path, data: bytes, *, backup: bool = False) -> None:
         raise LedgerWriteError(path, exc.strerror or str(exc)) from exc
     try:
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -132,18 +137,25 @@ def remove_stale_temps(directory: Path) -> int:
     return removed
 
 
-def encode_snapshot(tables: dict, seq: int, default: Callable[[Any], Any] | None = None) -> bytes:
-    """The snapshot file's bytes; ``default`` encodes values JSON cannot (``json.dumps`` hook)."""
-    body = json.dumps(tables, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-                      default=default).encode("utf-8")
+def snapshot_blocks(tables: dict, seq: int, default: Callable[[Any], Any] | None = None) -> list[bytes]:
+    """The snapshot file's bytes as blocks (``jsonblocks``: no whole-file copies while encoding).
+
+    ``default`` encodes values JSON cannot (``json.dumps`` hook), one at a time.
+    """
+    body = encode_blocks(tables, depth=2, default=default, sort_keys=True)
     header = {
         "format": SNAPSHOT_FORMAT,
         "version": SNAPSHOT_VERSION,
         "seq": seq,
-        "length": len(body),
-        "crc32": zlib.crc32(body),
+        "length": blocks_length(body),
+        "crc32": crc32_blocks(body),
     }
-    return b"".join((json.dumps(header).encode("ascii"), b"\n", body, b"\n"))
+    return [json.dumps(header).encode("ascii") + b"\n", *body, b"\n"]
+
+
+def encode_snapshot(tables: dict, seq: int, default: Callable[[Any], Any] | None = None) -> bytes:
+    """The snapshot file's bytes (small files; see ``snapshot_blocks``)."""
+    return b"".join(snapshot_blocks(tables, seq, default))
 
 
 def decode_snapshot(data: bytes, where: str = "snapshot") -> tuple[dict, int]:
@@ -195,7 +207,7 @@ def _parse_tables(text: str, where: str) -> dict:
 def write_snapshot(path: Path, tables: dict, seq: int, *, backup: bool = True,
                    default: Callable[[Any], Any] | None = None) -> None:
     """Atomically write ``tables`` as of journal sequence ``seq`` (see module docstring)."""
-    atomic_write(path, encode_snapshot(tables, seq, default), backup=backup)
+    atomic_write(path, snapshot_blocks(tables, seq, default), backup=backup)
 
 
 def read_snapshot_file(path: Path) -> tuple[dict, int]:
