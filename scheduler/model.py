@@ -81,8 +81,15 @@ def _check_timezone(name: Any, debtor_id: str) -> None:
         raise ValueError(f"debtor {debtor_id}: unknown time zone {name!r} (use an IANA name like America/Bogota)")
 
 
+_DECIMAL_ZERO = Decimal(0)
+
+
 def _as_decimal(value: Any, what: str) -> Decimal:
-    if isinstance(value, Decimal):
+    if type(value) is Decimal:  # the common case, checked first (hundreds of thousands per import)
+        if value.is_finite() and not value < _DECIMAL_ZERO:
+            return value
+        result = value
+    elif isinstance(value, Decimal):
         result = value
     elif isinstance(value, (int, str)) and not isinstance(value, bool):
         try:
@@ -201,8 +208,12 @@ class Instalment:
         if not isinstance(self.number, int) or isinstance(self.number, bool) or self.number < 0:
             raise ValueError(f"instalment number must be a non-negative int, got {self.number!r}")
         _require_date(self.due_date, "instalment due_date")
-        _set(self, "amount", _as_decimal(self.amount, "instalment amount"))
-        _set(self, "paid_amount", _as_decimal(self.paid_amount, "instalment paid_amount"))
+        amount = _as_decimal(self.amount, "instalment amount")
+        if amount is not self.amount:
+            _set(self, "amount", amount)
+        paid_amount = _as_decimal(self.paid_amount, "instalment paid_amount")
+        if paid_amount is not self.paid_amount:
+            _set(self, "paid_amount", paid_amount)
 
     @property
     def outstanding(self) -> Decimal:

@@ -16,7 +16,6 @@ default=...).encode("utf-8")``; the peak is one copy of the text.
 
 from __future__ import annotations
 
-import functools
 import json
 import zlib
 from typing import Any, Callable, Iterable
@@ -27,8 +26,9 @@ BLOCK_SIZE = 1 << 20
 def encode_blocks(value: Any, *, depth: int, default: Callable[[Any], Any] | None = None,
                   sort_keys: bool = False, block_size: int = BLOCK_SIZE) -> list[bytes]:
     """Compact UTF-8 JSON of ``value`` as a list of blocks (see the module docstring)."""
-    encoder = _BlockEncoder(functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"),
-                                              sort_keys=sort_keys, default=default), sort_keys, block_size)
+    # one JSONEncoder for every piece (json.dumps with options builds a new one per call)
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys, default=default).encode
+    encoder = _BlockEncoder(dumps, sort_keys, block_size)
     encoder.walk(value, depth)
     return encoder.finish()
 
