@@ -47,6 +47,7 @@ from typing import Any, Callable
 from firmware_py.errors import LedgerCorrupt, LedgerWriteError
 from firmware_py.ledger import journal as journal_mod
 from firmware_py.ledger.storage import (
+    Convert,
     SnapshotUnreadable,
     fsync_dir,
     read_snapshot,
@@ -120,7 +121,9 @@ class FileHotState:
     ``compact_min_bytes``: the journal is compacted when it is larger than
     both this and the last snapshot. ``default``: turns values JSON cannot
     encode (e.g. model records held in the tables) into JSON documents when a
-    journal line or a snapshot is written.
+    journal line or a snapshot is written. ``convert(table, key, doc)``: what
+    to hold instead of each snapshot document, applied as the snapshot is read
+    (journal documents are applied as they are).
     """
 
     SNAPSHOT = "state.json"
@@ -128,13 +131,14 @@ class FileHotState:
     PREV_JOURNAL = "journal.prev.jsonl"
 
     def __init__(self, directory: Path, *, compact_min_bytes: int = 1 << 20,
-                 default: Callable[[Any], Any] | None = None):
+                 default: Callable[[Any], Any] | None = None, convert: Convert | None = None):
         self.directory = Path(directory)
         self.snapshot_path = self.directory / self.SNAPSHOT
         self.journal_path = self.directory / self.JOURNAL
         self.prev_journal_path = self.directory / self.PREV_JOURNAL
         self.compact_min_bytes = compact_min_bytes
         self.default = default
+        self.convert = convert
         self.seq = 0
         self.snapshot_bytes = 0
         self.report = LoadReport()
@@ -150,7 +154,7 @@ class FileHotState:
         base_seq = 0
         if self.snapshot_path.exists() or bak.exists():
             try:
-                tables, base_seq, used = read_snapshot(self.snapshot_path)
+                tables, base_seq, used = read_snapshot(self.snapshot_path, self.convert)
             except SnapshotUnreadable as exc:
                 # Both snapshots are gone: the journals alone are enough only if
                 # they still start at the very first change.

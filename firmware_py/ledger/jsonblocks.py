@@ -11,6 +11,8 @@ default=...).encode("utf-8")``; the peak is one copy of the text.
 
 - ``encode_blocks(value, depth=, default=None, sort_keys=False) -> list[bytes]``
   (dict keys on the streamed levels must be strings: TypeError otherwise);
+- ``BlockWriter``: the accumulator, for callers that lay out their own text
+  (``write(text)``, ``finish() -> list[bytes]``);
 - ``crc32_blocks(blocks) -> int`` and ``blocks_length(blocks) -> int``.
 """
 
@@ -26,59 +28,63 @@ BLOCK_SIZE = 1 << 20
 def encode_blocks(value: Any, *, depth: int, default: Callable[[Any], Any] | None = None,
                   sort_keys: bool = False, block_size: int = BLOCK_SIZE) -> list[bytes]:
     """Compact UTF-8 JSON of ``value`` as a list of blocks (see the module docstring)."""
-    # one JSONEncoder for every piece (json.dumps with options builds a new one per call)
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys, default=default).encode
-    encoder = _BlockEncoder(dumps, sort_keys, block_size)
-    encoder.walk(value, depth)
-    return encoder.finish()
+    writer = BlockWriter(block_size)
+    _walk(writer, json_encoder(default, sort_keys), sort_keys, value, depth)
+    return writer.finish()
 
 
-class _BlockEncoder:
-    """Accumulates encoded pieces into blocks (a class, not closures: no reference cycle keeps the
-    blocks alive after ``encode_blocks`` returns)."""
+def json_encoder(default: Callable[[Any], Any] | None = None, sort_keys: bool = False) -> Callable[[Any], str]:
+    """Compact, non-ASCII-escaping ``encode`` function (one JSONEncoder reused for every piece)."""
+    return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys,
+                            default=default).encode
 
-    def __init__(self, dumps: Callable[[Any], str], sort_keys: bool, block_size: int):
-        self.dumps = dumps
-        self.sort_keys = sort_keys
+
+class BlockWriter:
+    """Accumulates text pieces as UTF-8 blocks of about ``block_size`` bytes."""
+
+    def __init__(self, block_size: int = BLOCK_SIZE):
         self.block_size = block_size
-        self.blocks: list[bytes] = []
-        self.pending: list[bytes] = []
-        self.pending_size = 0
+        self._blocks: list[bytes] = []
+        self._pending: list[bytes] = []
+        self._pending_size = 0
 
-    def emit(self, text: str) -> None:
+    def write(self, text: str) -> None:
         piece = text.encode("utf-8")
-        self.pending.append(piece)
-        self.pending_size += len(piece)
-        if self.pending_size >= self.block_size:
-            self.blocks.append(b"".join(self.pending))
-            self.pending.clear()
-            self.pending_size = 0
-
-    def walk(self, item: Any, levels: int) -> None:
-        if levels > 0 and isinstance(item, dict):
-            self.emit("{")
-            for index, (key, inner) in enumerate(sorted(item.items()) if self.sort_keys else item.items()):
-                if not isinstance(key, str):
-                    raise TypeError(f"keys must be strings, not {type(key).__name__}")
-                self.emit(("," if index else "") + self.dumps(key) + ":")
-                self.walk(inner, levels - 1)
-            self.emit("}")
-        elif levels > 0 and isinstance(item, (list, tuple)):
-            self.emit("[")
-            for index, inner in enumerate(item):
-                if index:
-                    self.emit(",")
-                self.walk(inner, levels - 1)
-            self.emit("]")
-        else:
-            self.emit(self.dumps(item))
+        self._pending.append(piece)
+        self._pending_size += len(piece)
+        if self._pending_size >= self.block_size:
+            self._blocks.append(b"".join(self._pending))
+            self._pending.clear()
+            self._pending_size = 0
 
     def finish(self) -> list[bytes]:
-        if self.pending:
-            self.blocks.append(b"".join(self.pending))
-            self.pending.clear()
-        blocks, self.blocks = self.blocks, []
+        """The blocks written so far (the writer is then empty)."""
+        if self._pending:
+            self._blocks.append(b"".join(self._pending))
+            self._pending.clear()
+            self._pending_size = 0
+        blocks, self._blocks = self._blocks, []
         return blocks
+
+
+def _walk(writer: BlockWriter, dumps: Callable[[Any], str], sort_keys: bool, item: Any, levels: int) -> None:
+    if levels > 0 and isinstance(item, dict):
+        writer.write("{")
+        for index, (key, inner) in enumerate(sorted(item.items()) if sort_keys else item.items()):
+            if not isinstance(key, str):
+                raise TypeError(f"keys must be strings, not {type(key).__name__}")
+            writer.write(("," if index else "") + dumps(key) + ":")
+            _walk(writer, dumps, sort_keys, inner, levels - 1)
+        writer.write("}")
+    elif levels > 0 and isinstance(item, (list, tuple)):
+        writer.write("[")
+        for index, inner in enumerate(item):
+            if index:
+                writer.write(",")
+            _walk(writer, dumps, sort_keys, inner, levels - 1)
+        writer.write("]")
+    else:
+        writer.write(dumps(item))
 
 
 def crc32_blocks(blocks: Iterable[bytes]) -> int:

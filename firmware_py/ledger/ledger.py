@@ -66,10 +66,23 @@ log = logging.getLogger("cobrador.ledger.ledger")
 
 # table -> model kind (tables holding model records)
 RECORD_TABLES = {"debtors": "debtor", "loans": "loan", "payments": "payment", "promises": "promise"}
+RECORD_CLASSES = {"debtors": Debtor, "loans": Loan, "payments": Payment, "promises": Promise}
 # Record tables held in memory as model records only, not also as documents: TinyDB never
 # queries them, and a loan's instalments are most of the ledger's memory. Their documents
 # are encoded (codec.encode) when a journal line or a snapshot is written.
 HELD_AS_RECORDS = frozenset({"loans"})
+
+
+def _decode_while_reading(table: str, key: str, doc: Any) -> Any:
+    """Snapshot hook: a held-as-record document at the current schema becomes its record as the
+    snapshot is read (so the documents are never all in memory at once). Anything else is kept as
+    is for ``Ledger._load`` to migrate or quarantine."""
+    if table in HELD_AS_RECORDS and isinstance(doc, dict) and doc.get("schema_version") == SCHEMA_VERSION:
+        try:
+            return codec.decode(RECORD_TABLES[table], doc)
+        except ValueError:
+            return doc
+    return doc
 OTHER_TABLES = ("settings", "optouts", "imports", "quarantine", "documents")
 
 
@@ -138,7 +151,8 @@ class Ledger(InAppRecords, ContactHistory):
         lock = DirectoryLock(directory).acquire()
         contacts = None
         try:
-            hot = FileHotState(directory, compact_min_bytes=compact_min_bytes, default=codec.encode)
+            hot = FileHotState(directory, compact_min_bytes=compact_min_bytes, default=codec.encode,
+                               convert=_decode_while_reading)
             contacts = ContactLog(directory / "contacts")
             return cls(hot, contacts, lock=lock, clock=clock, path=directory, recent_months=recent_months)
         except BaseException:
@@ -197,6 +211,9 @@ class Ledger(InAppRecords, ContactHistory):
                 self._records[table] = stored
             for key in list(stored):
                 doc = stored[key]
+                if isinstance(doc, RECORD_CLASSES[table]):
+                    self._records[table][key] = doc  # decoded while the snapshot was read
+                    continue
                 try:
                     record = codec.decode(kind, doc)
                 except ValueError as exc:

@@ -9,10 +9,12 @@ file or the complete new one.
 - ``atomic_write(path, data, backup=False)``: the primitive. With ``backup``
   the previous file is kept as ``<path>.bak`` (hard link, so ``path`` never
   disappears).
-- ``write_snapshot(path, tables, seq, default=None)`` / ``read_snapshot(path)``: a JSON
-  document framed by a header line with its length and CRC-32, so a damaged
-  file is detected instead of half-loaded. ``read_snapshot`` falls back to
-  ``<path>.bak``.
+- ``write_snapshot(path, tables, seq, default=None)`` / ``read_snapshot(path,
+  convert=None)``: a JSON document framed by a header line with its length
+  and CRC-32, so a damaged file is detected instead of half-loaded; tables
+  of records are written one record per line and read back a record at a
+  time (``convert`` may turn each document into something smaller as it is
+  read). ``read_snapshot`` falls back to ``<path>.bak``.
 - ``AtomicJSONStorage``: a TinyDB ``Storage`` (the two-method read/write seam)
   over a snapshot file, for small TinyDB databases that want crash safety
   without the journal. ``MemoryStorage`` (TinyDB's) is the in-memory twin.
@@ -34,7 +36,7 @@ from typing import Any, Callable, Sequence
 from tinydb.storages import MemoryStorage, Storage
 
 from firmware_py.errors import LedgerWriteError
-from firmware_py.ledger.jsonblocks import blocks_length, crc32_blocks, encode_blocks
+from firmware_py.ledger.jsonblocks import BlockWriter, blocks_length, crc32_blocks, encode_blocks, json_encoder
 
 __all__ = [
     "AtomicJSONStorage",
@@ -142,7 +144,7 @@ def snapshot_blocks(tables: dict, seq: int, default: Callable[[Any], Any] | None
 
     ``default`` encodes values JSON cannot (``json.dumps`` hook), one at a time.
     """
-    body = encode_blocks(tables, depth=2, default=default, sort_keys=True)
+    body = _snapshot_body(tables, default)
     header = {
         "format": SNAPSHOT_FORMAT,
         "version": SNAPSHOT_VERSION,
@@ -158,17 +160,71 @@ def encode_snapshot(tables: dict, seq: int, default: Callable[[Any], Any] | None
     return b"".join(snapshot_blocks(tables, seq, default))
 
 
-def decode_snapshot(data: bytes, where: str = "snapshot") -> tuple[dict, int]:
-    """(tables, seq) from snapshot bytes; raises SnapshotUnreadable."""
-    text, seq = _checked_body(data, where)
-    return _parse_tables(text, where), seq
+def _snapshot_body(tables: dict, default: Callable[[Any], Any] | None) -> list[bytes]:
+    """Compact JSON with sorted keys. When every table is an object, the body is "line-framed":
+    ``{``, then per table a ``"name":{`` line, one ``"key":document`` line per record and a
+    closing line, then ``}``. Any JSON reader reads it the same (newlines are whitespace);
+    ``read_snapshot`` parses it one record at a time."""
+    if not all(isinstance(table, dict) for table in tables.values()):
+        return encode_blocks(tables, depth=2, default=default, sort_keys=True)
+    dumps = json_encoder(default, sort_keys=True)
+    writer = BlockWriter()
+    writer.write("{\n")
+    names = sorted(_string_keys(tables))
+    for table_index, name in enumerate(names):
+        writer.write(dumps(name) + ":{\n")
+        table = tables[name]
+        keys = sorted(_string_keys(table))
+        last = len(keys) - 1
+        for index, key in enumerate(keys):
+            writer.write(dumps(key) + ":" + dumps(table[key]) + (",\n" if index < last else "\n"))
+        writer.write("},\n" if table_index < len(names) - 1 else "}\n")
+    writer.write("}")
+    return writer.finish()
 
 
-def _checked_body(data: bytes, where: str) -> tuple[str, int]:
-    """(JSON text of the body, seq) once the header and checksum match; raises SnapshotUnreadable.
+def _string_keys(mapping: dict) -> list[str]:
+    keys = list(mapping)
+    if not all(isinstance(key, str) for key in keys):
+        raise TypeError("snapshot keys must be strings")
+    return keys
 
-    The body is checked and decoded through a memoryview: no copy of a
-    snapshot of many megabytes is made besides the text itself.
+
+Convert = Callable[[str, str, Any], Any]
+"""``convert(table, key, document) -> value`` applied to each record as a snapshot is read."""
+
+
+def decode_snapshot(data: bytes, where: str = "snapshot", convert: Convert | None = None) -> tuple[dict, int]:
+    """(tables, seq) from snapshot bytes; raises SnapshotUnreadable.
+
+    ``convert`` (optional) replaces each record's document as it is read: a
+    line-framed snapshot is then never held as documents all at once.
+    """
+    start, length, seq = _checked_body(data, where)
+    try:
+        if data.startswith(b"{\n", start):
+            return _parse_line_framed(data, start + 2, start + length, convert), seq
+        with memoryview(data) as view, view[start:start + length] as body:
+            text = str(body, "utf-8")
+        tables = json.loads(text)
+        del text
+        if not isinstance(tables, dict):
+            raise ValueError("not an object")
+        if convert is not None:
+            for name, table in tables.items():
+                if isinstance(table, dict):
+                    for key in list(table):
+                        table[key] = convert(name, key, table[key])
+        return tables, seq
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise SnapshotUnreadable(f"{where}: invalid JSON ({exc})") from None
+
+
+def _checked_body(data: bytes, where: str) -> tuple[int, int, int]:
+    """(offset, length, seq) of the body once the header and checksum match; raises SnapshotUnreadable.
+
+    The checksum is computed through a memoryview: no copy of a snapshot of
+    many megabytes is made.
     """
     newline = data.find(b"\n")
     if newline < 0:
@@ -182,25 +238,63 @@ def _checked_body(data: bytes, where: str) -> tuple[str, int]:
         length, crc, seq = int(header["length"]), int(header["crc32"]), int(header["seq"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SnapshotUnreadable(f"{where}: bad header ({exc})") from None
-    with memoryview(data) as view:
-        body = view[newline + 1:newline + 1 + max(length, 0)]
+    start = newline + 1
+    with memoryview(data) as view, view[start:start + max(length, 0)] as body:
         if len(body) != length or zlib.crc32(body) != crc:
             raise SnapshotUnreadable(f"{where}: truncated or damaged (checksum mismatch)")
-        try:
-            return str(body, "utf-8"), seq
-        except UnicodeDecodeError as exc:
-            raise SnapshotUnreadable(f"{where}: invalid JSON ({exc})") from None
-        finally:
-            body.release()
+    return start, length, seq
 
 
-def _parse_tables(text: str, where: str) -> dict:
-    try:
-        tables = json.loads(text)
-    except ValueError as exc:
-        raise SnapshotUnreadable(f"{where}: invalid JSON ({exc})") from None
-    if not isinstance(tables, dict):
-        raise SnapshotUnreadable(f"{where}: not an object")
+_RECORDS_PER_PARSE = 500
+
+
+def _parse_line_framed(data: bytes, pos: int, end: int, convert: Convert | None) -> dict:
+    """Tables from a line-framed body (see ``_snapshot_body``); raises ValueError if it is not one.
+
+    Record lines are parsed a few hundred at a time (one ``json.loads`` shares
+    the key strings of its documents) and converted before the next batch.
+    """
+    tables: dict = {}
+    table: dict | None = None
+    name = ""
+    batch: list[bytes] = []
+    closed = False
+
+    def flush() -> None:
+        if batch:
+            batch[-1] = batch[-1].removesuffix(b",")
+            parsed = json.loads(b"{" + b"".join(batch) + b"}")
+            batch.clear()
+            if convert is not None:
+                for key, doc in parsed.items():
+                    parsed[key] = convert(name, key, doc)
+            table.update(parsed)
+
+    while pos < end:
+        newline = data.find(b"\n", pos, end)
+        stop = end if newline < 0 else newline
+        line, pos = data[pos:stop], stop + 1
+        if closed:
+            raise ValueError("data after the end of the snapshot")
+        if table is None:
+            if line == b"}":
+                closed = True
+                continue
+            if not line.endswith(b":{"):
+                raise ValueError("expected a table")
+            name = json.loads(line[:-2])
+            if not isinstance(name, str):
+                raise ValueError("table name is not a string")
+            table = tables[name] = {}
+        elif line in (b"}", b"},"):
+            flush()
+            table = None
+        else:
+            batch.append(line)
+            if len(batch) >= _RECORDS_PER_PARSE:
+                flush()
+    if not closed:
+        raise ValueError("unterminated snapshot")
     return tables
 
 
@@ -210,7 +304,7 @@ def write_snapshot(path: Path, tables: dict, seq: int, *, backup: bool = True,
     atomic_write(path, snapshot_blocks(tables, seq, default), backup=backup)
 
 
-def read_snapshot_file(path: Path) -> tuple[dict, int]:
+def read_snapshot_file(path: Path, convert: Convert | None = None) -> tuple[dict, int]:
     """(tables, seq) from one file; raises SnapshotUnreadable if missing or damaged."""
     try:
         data = Path(path).read_bytes()
@@ -218,21 +312,20 @@ def read_snapshot_file(path: Path) -> tuple[dict, int]:
         raise SnapshotUnreadable(f"{path}: missing") from None
     except OSError as exc:
         raise SnapshotUnreadable(f"{path}: unreadable ({exc.strerror})") from None
-    text, seq = _checked_body(data, str(path))
-    del data  # the file's bytes are not needed while the (much larger) tables are built
-    return _parse_tables(text, str(path)), seq
+    return decode_snapshot(data, str(path), convert)
 
 
-def read_snapshot(path: Path) -> tuple[dict, int, Path]:
+def read_snapshot(path: Path, convert: Convert | None = None) -> tuple[dict, int, Path]:
     """(tables, seq, file used): ``path`` or, if it is damaged or missing, ``path.bak``.
 
-    Raises SnapshotUnreadable (listing both problems) when neither loads.
+    ``convert``: see ``decode_snapshot``. Raises SnapshotUnreadable (listing
+    both problems) when neither loads.
     """
     path = Path(path)
     problems = []
     for candidate in (path, path.with_name(path.name + ".bak")):
         try:
-            tables, seq = read_snapshot_file(candidate)
+            tables, seq = read_snapshot_file(candidate, convert)
         except SnapshotUnreadable as exc:
             problems.append(str(exc))
             continue
