@@ -13,6 +13,7 @@ Kinds: ``debtor``, ``loan``, ``payment``, ``promise``, ``contact``.
 from __future__ import annotations
 
 import functools
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -42,6 +43,17 @@ def _parse_date(value: Any) -> date:
     # Cached: a portfolio's instalments share a few hundred due dates, and dates
     # are immutable, so decoded loans share one object per distinct date.
     return date.fromisoformat(value)
+
+
+def _shared(value: Any) -> Any:
+    """One object per distinct vocabulary string (time zone, officer, group, currency...):
+    thousands of records repeat a handful of them."""
+    return sys.intern(value) if type(value) is str else value
+
+
+@functools.lru_cache(maxsize=64)
+def _channel_set(channels: tuple) -> frozenset:
+    return frozenset(channels)
 
 
 @functools.lru_cache(maxsize=4096, typed=True)
@@ -178,17 +190,17 @@ def _decode_debtor(doc: dict) -> Debtor:
             Phone(
                 number=p["number"],
                 personal=bool(p.get("personal", True)),
-                channels=frozenset(p.get("channels", ("sms",))),
+                channels=_channel_set(tuple(p.get("channels", ("sms",)))),
                 opted_out=bool(p.get("opted_out", False)),
             )
             for p in doc.get("phones", ())
         ),
-        language=doc.get("language", "es"),
-        timezone=doc.get("timezone", "America/Bogota"),
-        jurisdiction=doc.get("jurisdiction", "CO"),
-        loan_officer=doc.get("loan_officer", ""),
-        group=doc.get("group", ""),
-        tags=tuple(doc.get("tags", ())),
+        language=_shared(doc.get("language", "es")),
+        timezone=_shared(doc.get("timezone", "America/Bogota")),
+        jurisdiction=_shared(doc.get("jurisdiction", "CO")),
+        loan_officer=_shared(doc.get("loan_officer", "")),
+        group=_shared(doc.get("group", "")),
+        tags=tuple(_shared(tag) for tag in doc.get("tags", ())),
         schema_version=doc["schema_version"],
     )
 
@@ -197,8 +209,8 @@ def _decode_loan(doc: dict) -> Loan:
     return Loan(
         external_id=doc["external_id"],
         debtor_id=doc["debtor_id"],
-        product=doc.get("product", ""),
-        currency=doc.get("currency", "COP"),
+        product=_shared(doc.get("product", "")),
+        currency=_shared(doc.get("currency", "COP")),
         instalments=tuple(
             Instalment(
                 number=i["number"],
@@ -208,7 +220,7 @@ def _decode_loan(doc: dict) -> Loan:
             )
             for i in doc.get("instalments", ())
         ),
-        status=doc.get("status", "active"),
+        status=_shared(doc.get("status", "active")),
         rescheduled=bool(doc.get("rescheduled", False)),
         schema_version=doc["schema_version"],
     )

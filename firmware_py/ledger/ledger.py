@@ -68,9 +68,10 @@ log = logging.getLogger("cobrador.ledger.ledger")
 RECORD_TABLES = {"debtors": "debtor", "loans": "loan", "payments": "payment", "promises": "promise"}
 RECORD_CLASSES = {"debtors": Debtor, "loans": Loan, "payments": Payment, "promises": Promise}
 # Record tables held in memory as model records only, not also as documents: TinyDB never
-# queries them, and a loan's instalments are most of the ledger's memory. Their documents
-# are encoded (codec.encode) when a journal line or a snapshot is written.
-HELD_AS_RECORDS = frozenset({"loans"})
+# queries them (their filters are plain Python over the records), and debtors and loans are
+# most of the ledger's memory. Their documents are encoded (codec.encode) when a journal
+# line or a snapshot is written.
+HELD_AS_RECORDS = frozenset({"debtors", "loans"})
 
 
 def _decode_while_reading(table: str, key: str, doc: Any) -> Any:
@@ -230,9 +231,8 @@ class Ledger(InAppRecords, ContactHistory):
                 self._records[table][key] = record
                 if doc.get("schema_version") != SCHEMA_VERSION:  # migrated: store the current shape
                     fixes.append(["put", table, key, record])
-        for key, doc in self._tables.get("debtors", {}).items():
-            if key in self._records["debtors"]:
-                self._index_debtor(self._records["debtors"][key])
+        for debtor in self._records["debtors"].values():
+            self._index_debtor(debtor)
         for payment in self._records["payments"].values():
             self._loan_payments.setdefault(payment.loan_external_id, set()).add(payment.id)
         for loan in self._records["loans"].values():
@@ -375,17 +375,10 @@ class Ledger(InAppRecords, ContactHistory):
         """All debtors (optionally filtered), sorted by name then id."""
         with self._mutex:
             self._check_open()
-            if group is None and loan_officer is None and tag is None:
-                records = list(self._records["debtors"].values())
-            else:
-                cond = where("id").exists()
-                if group is not None:
-                    cond &= where("group") == group
-                if loan_officer is not None:
-                    cond &= where("loan_officer") == loan_officer
-                if tag is not None:
-                    cond &= where("tags").any([tag])
-                records = [self._records["debtors"][k] for k in self._keys("debtors", cond)]
+            records = [d for d in self._records["debtors"].values()
+                       if (group is None or d.group == group)
+                       and (loan_officer is None or d.loan_officer == loan_officer)
+                       and (tag is None or tag in d.tags)]
             return tuple(self._debtor_view(d) for d in sorted(records, key=lambda d: (d.name, d.id)))
 
     def debtors_by_phone(self, number: str) -> tuple[Debtor, ...]:
