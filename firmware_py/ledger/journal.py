@@ -36,13 +36,16 @@ log = logging.getLogger("cobrador.ledger.journal")
 
 
 def encode_line(obj: Any, default: Callable[[Any], Any] | None = None) -> bytes:
-    """One line for ``obj``; ``default`` turns objects JSON cannot encode into JSON values."""
-    return b"".join(encode_line_blocks(obj, default))
+    """One line for ``obj`` (a small record: one ``json.dumps``); ``default`` turns objects JSON
+    cannot encode into JSON values."""
+    body = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=default).encode("utf-8")
+    return b"".join((b"%08x " % zlib.crc32(body), body, b"\n"))
 
 
 def encode_line_blocks(obj: Any, default: Callable[[Any], Any] | None = None) -> list[bytes]:
-    """``encode_line`` as blocks (``jsonblocks``): a change set of many megabytes (an import) is
-    encoded without whole-line copies; ``default`` is called one object at a time."""
+    """``encode_line`` as blocks (``jsonblocks``), for records that may be large (a change set):
+    an import of many megabytes is encoded without whole-line copies; ``default`` is called one
+    object at a time. Same bytes as ``encode_line``."""
     body = encode_blocks(obj, depth=2, default=default)
     return [b"%08x " % crc32_blocks(body), *body, b"\n"]
 

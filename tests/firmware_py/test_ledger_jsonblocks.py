@@ -39,3 +39,13 @@ def test_default_hook_encodes_objects_one_at_a_time_and_blocks_stay_near_the_siz
 def test_non_string_keys_on_streamed_levels_are_refused():
     with pytest.raises(TypeError):
         encode_blocks({1: "x"}, depth=1)
+
+
+@settings(max_examples=100)
+@given(value=_json)
+def test_journal_lines_are_the_same_bytes_whole_or_in_blocks(value):
+    from firmware_py.ledger.journal import decode_line, encode_line, encode_line_blocks
+
+    line = encode_line(value)
+    assert b"".join(encode_line_blocks(value)) == line
+    assert decode_line(line[:-1]) == value
