@@ -141,6 +141,7 @@ class Sender:
             response = m.transact_send(f"AT+CMGS={tpdu_length}", pdu_hex, progress)
             if response.result.ok:
                 return _parse_mr(response)
+            progress.body_written = False       # refused: this body did not go out (even if we now wait)
             try:
                 response.result.raise_for(f"AT+CMGS={tpdu_length}")
             except CommandError as exc:
@@ -156,7 +157,6 @@ class Sender:
                 if m._closing.wait(delay):
                     raise ModemDisconnected("modem closed during retry") from exc
                 m.require_ready()
-                progress.body_written = False   # a refused body did not go out; the next try starts afresh
 
     def _best_effort(self, line: str) -> None:
         try:
