@@ -86,7 +86,8 @@ class Appliance:
         self.link = ModemLink(choice, profile=self.config.modem.profile, pin=self.config.modem.pin,
                               store=self.ledger.document_store("modem-driver"), events=events,
                               sim_link=self.data_dir / "simulated-modem")
-        self.recorder = EventRecorder(self.ledger, events, on_status=self.link.note_event)
+        self.recorder = EventRecorder(self.ledger, events, country=self.config.cooperative.country,
+                                      on_status=self.link.note_event)
         self.recorder.start()
         self.link.start()
         self._start_web()

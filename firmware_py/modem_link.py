@@ -57,7 +57,7 @@ class ModemLink:
     """
 
     def __init__(self, choice: RadioChoice, *, profile: str, pin: str | None, store, events: queue.Queue,
-                 sim_link: Path, retry_cap: float = 30.0, clock=time.time):
+                 sim_link: Path, retry_cap: float = 30.0, poll_interval: float = 60.0, clock=time.time):
         self.choice = choice
         self.profile = "generic" if profile == "auto" else profile
         self.pin = pin or None
@@ -65,6 +65,7 @@ class ModemLink:
         self.events = events
         self.sim_link = Path(sim_link)
         self.retry_cap = retry_cap
+        self.poll_interval = poll_interval
         self.clock = clock
         self.simulator = None
         self.modem = None
@@ -100,6 +101,18 @@ class ModemLink:
         return self.simulator.port if self.simulator is not None else self.choice.port
 
     def _connect_loop(self) -> None:
+        """Open the modem (retrying), then poll signal, operator and storage until closed."""
+        try:
+            if self._connect():
+                while not self._stop.is_set():
+                    self.poll()
+                    self._stop.wait(self.poll_interval)
+        except Exception:   # the status must never freeze at "starting" because of a surprise
+            log.exception("modem link stopped")
+            self._set(NEEDS_ATTENTION, "Error inesperado con el módem; revise el registro del sistema y reinicie "
+                                       "Cobrador.")
+
+    def _connect(self) -> bool:
         from modem.driver import Modem
 
         delay = 1.0
@@ -110,8 +123,8 @@ class ModemLink:
             except (WrongPin, SimPukRequired, SimPinRequired) as exc:
                 self._set(NEEDS_ATTENTION, _sim_message(exc))
                 log.error("modem needs attention: %s", exc)
-                return
-            except (ModemError, OSError) as exc:
+                return False
+            except (ModemError, OSError, ValueError) as exc:   # ValueError: a malformed port URL
                 self._set(DISCONNECTED, f"No hay comunicación con el módem ({self.port}); se reintenta sola.")
                 log.warning("modem open failed: %s; retrying in %.0f s", exc, delay)
                 self._stop.wait(delay)
@@ -120,10 +133,29 @@ class ModemLink:
             with self._lock:
                 if self._closed:
                     modem.close()
-                    return
+                    return False
                 self.modem = modem
             self._set(CONNECTED, "Módem conectado.")
+            return True
+        return False
+
+    def poll(self) -> None:
+        """Refresh signal, operator and SIM storage (which also clears a storage-full warning)."""
+        from modem.queries import parse_cpms
+
+        modem = self.modem
+        if modem is None or modem.closed:
             return
+        try:
+            signal = modem.signal()
+            operator = modem.operator()
+            memories = parse_cpms(next(line for line in modem.command("AT+CPMS?").lines
+                                       if line.startswith("+CPMS:")))
+        except (ModemError, StopIteration) as exc:   # the driver's supervisor handles the link itself
+            log.debug("status poll failed: %s", exc)
+            return
+        full = any(total and used >= total for _, used, total in memories)
+        self._set(signal_dbm=signal.dbm, operator=operator, storage_full=full)
 
     def close(self) -> None:
         """Close the modem, then the simulator; safe to call twice."""

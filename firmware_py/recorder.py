@@ -15,11 +15,13 @@ engine's job (``scheduler.replies``); this module stores them faithfully.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
 from datetime import datetime, timedelta, timezone
 
+from firmware_py.importer.parsing import ParseError, parse_phone
 from modem import events as ev
 from scheduler.model import ContactEvent
 
@@ -30,11 +32,16 @@ _DELIVERY_KINDS = {"delivered": "delivered", "failed": "failed", "expired": "unc
 
 
 class EventRecorder:
-    """Consume ``events`` into ``ledger``; ``on_status(event)`` sees every event first."""
+    """Consume ``events`` into ``ledger``; ``on_status(event)`` sees every event first.
 
-    def __init__(self, ledger, events: queue.Queue, *, on_status=None):
+    ``country`` (the cooperative's) reads senders that the network gives in
+    national form ("3001234567") as E.164, so they match the debtors' phones.
+    """
+
+    def __init__(self, ledger, events: queue.Queue, *, country: str = "CO", on_status=None):
         self.ledger = ledger
         self.events = events
+        self.country = country
         self.on_status = on_status
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -71,9 +78,11 @@ class EventRecorder:
                                  detail="" if event.complete else
                                  f"mensaje incompleto: llegaron {event.parts_received} de {event.parts_total} partes")
         elif isinstance(event, ev.UndecodableSms):
-            self._record_inbound(event, text="", detail=f"mensaje ilegible: {event.error}", sender="")
+            # The raw PDU is kept: it is the only copy once the SIM slot is freed.
+            self._record_inbound(event, text="", detail=f"mensaje ilegible ({event.error}); PDU {event.pdu}",
+                                 sender="", key="pdu:" + hashlib.sha1(event.pdu.encode()).hexdigest())
         elif isinstance(event, ev.DeliveryUpdate) and event.final and event.state in _DELIVERY_KINDS:
-            self._append_for_number(event.number, kind=_DELIVERY_KINDS[event.state], direction="outbound",
+            self._append_for_number(self.e164(event.number), kind=_DELIVERY_KINDS[event.state], direction="outbound",
                                     at=_utc(event.at), reference=event.message_id,
                                     detail=",".join(f"{p.sequence}:{p.state}" for p in event.parts))
         elif isinstance(event, ev.StorageFull):
@@ -81,16 +90,29 @@ class EventRecorder:
         elif isinstance(event, ev.ProtocolNoise):
             log.debug("modem noise: %s", event.reason)
 
-    def _record_inbound(self, event, *, text: str, detail: str, sender: str | None = None) -> None:
-        sender = getattr(event, "sender", "") if sender is None else sender
-        key = getattr(event, "message_key", "") or f"pdu:{getattr(event, 'pdu', '')[:64]}"
-        contact_id = f"sms-in:{key}"
+    def _record_inbound(self, event, *, text: str, detail: str, sender: str | None = None,
+                        key: str | None = None) -> None:
+        if sender is None:
+            sender = self.e164(event.sender)
+            if sender != event.sender:
+                detail = f"{detail}; remitente {event.sender}".lstrip("; ")
+        contact_id = f"sms-in:{key or event.message_key}"
         at = _utc(event.at)
         # A re-offer comes after a restart, within days; looking back a month keeps the check cheap.
         if not self.ledger.contacts(contact_id=contact_id, since=at - timedelta(days=31), limit=1):
             self._append_for_number(sender, kind="reply", direction="inbound", at=at,
                                     text=text, detail=detail, contact_id=contact_id)
         event.ack()   # only now may the driver delete it from the SIM
+
+    def e164(self, number: str) -> str:
+        """``number`` as E.164 when it reads as a phone number of ``country``; else unchanged
+        (alphanumeric senders such as the operator's "Claro" stay as they are)."""
+        if not number or number.startswith("+") or not number.isdigit():
+            return number
+        try:
+            return parse_phone(number, self.country).e164
+        except ParseError:
+            return number
 
     def _append_for_number(self, number: str, **fields) -> None:
         debtors = self.ledger.debtors_by_phone(number) if number else ()

@@ -56,3 +56,38 @@ def test_simulator_choice_runs_the_built_in_modem(tmp_path):
         status = wait_state(link, CONNECTED)
         assert status.simulated and status.profile == "generic"
         assert link.port == str(tmp_path / "sim")
+
+
+def test_status_poll_fills_signal_and_clears_storage_full_once_the_sim_is_emptied(tmp_path):
+    events = queue.Queue()
+    link = ModemLink(RadioChoice("simulator", None, "test"), profile="sim800", pin=None, store=None,
+                     events=events, sim_link=tmp_path / "sim", poll_interval=0.2)
+    with link:
+        wait_state(link, CONNECTED)
+        deadline = time.monotonic() + 10
+        while link.status().signal_dbm is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert link.status().signal_dbm is not None and link.status().operator
+        link.simulator.fill_storage()
+        deadline = time.monotonic() + 10
+        while not link.status().storage_full and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert link.status().storage_full
+        # the driver's SIM sweep offers what the SIM holds; acking (what the recorder does once stored) frees it
+        link.modem.sweep_sim()
+        deadline = time.monotonic() + 20
+        while link.status().storage_full and time.monotonic() < deadline:
+            try:
+                event = events.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if hasattr(event, "ack"):
+                event.ack()
+        assert not link.status().storage_full
+
+
+def test_a_malformed_port_url_is_retried_not_fatal(tmp_path):
+    link = ModemLink(RadioChoice("serial", "nosuchscheme://x", "test"), profile="generic", pin=None, store=None,
+                     events=queue.Queue(), sim_link=tmp_path / "unused", retry_cap=0.2)
+    with link:
+        assert "se reintenta" in wait_state(link, DISCONNECTED).detail

@@ -80,3 +80,31 @@ def test_a_bad_event_does_not_stop_the_thread():
     events.put(IncomingSms(sender="+573001112233", text="SALDO", timestamp=None, message_key="k9", at=NOW))
     recorder.close()
     assert [r.text for r in ledger.contacts(kinds=["reply"])][:1] == ["SALDO"]
+
+
+def test_a_sender_in_national_form_is_linked_to_the_debtor():
+    ledger = make_ledger()
+    acks = []
+    EventRecorder(ledger, queue.Queue(), country="CO").handle(incoming(ledger, "BAJA", acks, sender="3001112233"))
+    replies = ledger.contacts(kinds=["reply"])
+    assert sorted(r.debtor_id for r in replies) == ["d1", "d2"]
+    assert {r.phone for r in replies} == {"+573001112233"} and "3001112233" in replies[0].detail
+
+
+def test_alphanumeric_senders_stay_as_they_are():
+    ledger = make_ledger()
+    EventRecorder(ledger, queue.Queue()).handle(incoming(ledger, "Su recarga", [], sender="Claro"))
+    assert [(r.phone, r.debtor_id) for r in ledger.contacts(kinds=["reply"])] == [("Claro", "")]
+
+
+def test_undecodable_parts_sharing_a_header_are_each_kept_with_their_pdu():
+    """Parts of one multipart share SMSC, sender, DCS and timestamp: a key on the PDU's start would merge them."""
+    ledger = make_ledger()
+    recorder = EventRecorder(ledger, queue.Queue())
+    header = "07915730000000F0" + "440C915730011122330020" + "62113251000000" + "A0"
+    pdus = [header + "050003A70301" + "AB" * 150, header + "050003A70302" + "CD" * 150]
+    for i, pdu in enumerate(pdus):
+        recorder.handle(UndecodableSms(pdu=pdu, error="compressed", sim_index=i, at=NOW, _ack=_Ack(lambda: True)))
+    kept = ledger.contacts(kinds=["reply"])
+    assert len(kept) == 2
+    assert sorted(pdu in r.detail for r in kept for pdu in pdus).count(True) == 2
