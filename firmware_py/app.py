@@ -27,6 +27,7 @@ from firmware_py import __version__
 from firmware_py.config import Config
 from firmware_py.errors import CobradorError
 from firmware_py.radio import choose_radio
+from modem.stores import AtomicJsonFileStore
 
 log = logging.getLogger("cobrador.app")
 
@@ -83,8 +84,10 @@ class Appliance:
             load_demo(self.ledger, self.config, now=now,
                       today=now.astimezone(ZoneInfo(self.config.cooperative.timezone)).date())
         events: queue.Queue = queue.Queue()
+        # The driver's matching state (outstanding reports, partial multiparts) changes with every SMS; it lives
+        # in its own atomically replaced file so it neither grows the ledger's journal nor forces its compaction.
         self.link = ModemLink(choice, profile=self.config.modem.profile, pin=self.config.modem.pin,
-                              store=self.ledger.document_store("modem-driver"), events=events,
+                              store=AtomicJsonFileStore(self.data_dir / "modem-driver.json"), events=events,
                               sim_link=self.data_dir / "simulated-modem")
         self.recorder = EventRecorder(self.ledger, events, country=self.config.cooperative.country,
                                       on_status=self.link.note_event)

@@ -73,3 +73,16 @@ def test_demo_is_not_loaded_into_a_ledger_that_has_data(config):
         first = appliance.ledger.stats()["loans"]
     with start(config, demo=True) as appliance:
         assert appliance.ledger.stats()["loans"] == first
+
+
+def test_delivery_report_of_a_sent_sms_reaches_the_contact_log(config):
+    with start(config, demo=True) as appliance:
+        wait_until(lambda: appliance.link.status().state == "connected")
+        debtor = appliance.ledger.debtors()[1]
+        number = debtor.phones[0].number
+        appliance.link.simulator.network.phone(number).outcome = "failed"
+        sent = appliance.link.modem.send_sms(number, "Recordatorio: su cuota vence mañana.")
+        assert sent.state == "sent"
+        failed = wait_until(lambda: appliance.ledger.contacts(debtor_id=debtor.id, kinds=["failed"]))
+        assert failed[0].reference == sent.message_id
+        assert (config.data_dir / "modem-driver.json").exists()
