@@ -16,7 +16,10 @@ the SIM sweep and the inline replay; ModemStateChanged disconnected →
 reinitialised. A boot URC (``profile.boot_urcs``) means the modem rebooted
 under us: init is re-run once the boot burst settles (``boot_settle`` s, or
 at once on ``profile.ready_urc``). A wrong PIN or a PUK lock stops recovery
-for good (state ``failed``): retrying a wrong PIN would block the SIM.
+for good (state ``failed``): retrying a wrong PIN would block the SIM. A
+temporary refusal of the PIN (``CmeError.temporary``: CME 14 SIM busy, 515
+device busy...) is not a wrong PIN: it is raised as a plain CmeError and
+retried with the reconnect backoff (or by ``open()``'s caller).
 """
 
 from __future__ import annotations
@@ -167,6 +170,12 @@ class Supervisor:
         except CmeError as exc:
             if exc.code == 12 or "PUK" in exc.text.upper():
                 raise self._remember(SimPukRequired(exc.command, exc.code, exc.text)) from exc
+            if exc.temporary:
+                # SIM busy (14), device busy (515)...: the SIM did not judge the PIN, so no try was used.
+                # Raised as-is (not remembered): open()'s caller / recover() retry with their backoff.
+                raise CmeError('AT+CPIN="****"', exc.code, exc.text) from exc
+            # 16 "incorrect password" and any refusal we cannot classify: we cannot tell whether the SIM
+            # counted a try, so never retry it (three wrong tries lock the SIM).
             raise self._remember(WrongPin('AT+CPIN="****"', exc.code, exc.text)) from exc
         except CommandError as exc:
             raise self._remember(WrongPin('AT+CPIN="****"', exc.code, exc.text)) from exc
