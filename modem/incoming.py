@@ -7,6 +7,11 @@ Runs on the supervisor thread (never the reader). The rules:
   consumer calls ``event.ack()``. A message never acked stays on the SIM and
   is offered again after a restart (the SIM sweep finds it); within one run it
   is offered once (``offered`` remembers the index).
+- A deletion that got no answer (timeout, link lost) may or may not have
+  happened: the index leaves ``offered`` and goes to ``deferred_deletes`` with
+  the acked PDU's fingerprint; it is completed (after a reconnect, or when a
+  sweep or ``+CMTI`` meets the slot) only if the slot still holds that PDU —
+  a new message in the reused slot is offered, never deleted unread.
 - ``+CMT`` (inline, not stored by the modem) is saved in the DriverStore
   ("inline inbox") before it is offered, and removed on ack; a restart
   offers it again.
@@ -55,6 +60,11 @@ def _pairs(lines: list[str]) -> list[tuple[int, str]]:
     return out
 
 
+def _fingerprint(pdu: str) -> str:
+    """What identifies the content of a storage slot (to tell a reused slot from the acked message)."""
+    return _key("pdu", pdu.strip().upper())
+
+
 def _key(*parts: object) -> str:
     return hashlib.sha1("|".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:20]
 
@@ -66,13 +76,20 @@ class Inbox:
         self.modem = modem
         self.storage_lock = threading.RLock()
         self.offered: set[int] = set()
-        self.deferred_deletes: set[int] = set()
+        self.fingerprints: dict[int, str] = {}           # index -> fingerprint of the PDU read from it
+        # deletions acked while the modem did not answer: index -> fingerprint of the acked PDU (None: unknown).
+        # The slot may be reused by then, so the deletion only runs if the slot still holds that PDU.
+        self.deferred_deletes: dict[int, str | None] = {}
         self.storage_full = False
         self.report_storage_dirty: str | None = None    # a report storage with unread reports ("SR")
 
     # -- entry points (supervisor thread) ------------------------------------
     def on_stored(self, index: int) -> None:
         """``+CMTI``: read message ``index`` from the message storage and offer it."""
+        if index in self.deferred_deletes:
+            self._settle_deferred(index)      # a new message in a slot whose deletion was left pending
+            self.check_storage("CPMS")
+            return
         if index in self.offered:
             return
         pdu = self._read(index)
@@ -188,17 +205,42 @@ class Inbox:
                     continue
                 pdu = lines[i + 1] if i + 1 < len(lines) and not lines[i + 1].upper().startswith("+CMGL") else ""
                 i += 2 if pdu else 1
-                if header.index not in self.offered:
+                if header.index in self.deferred_deletes:
+                    self._settle_deferred(header.index, pdu)
+                elif header.index not in self.offered:
                     self._handle(pdu, header.index, None)
             else:
                 i += 1
 
     def run_deferred_deletes(self) -> None:
-        """After a reconnect: the deletions acked while the port was down."""
+        """After a reconnect: the deletions acked while the port was down (each checked first)."""
         pending = sorted(self.deferred_deletes)
         if pending:
             log.info("running %d deferred deletion(s)", len(pending))
-            self._delete_now(pending)
+        for index in pending:
+            self._settle_deferred(index)
+
+    def _settle_deferred(self, index: int, pdu: str | None = None) -> None:
+        """A pending deletion of slot ``index``: delete only if the slot still holds the acked PDU.
+
+        ``pdu`` is the slot's content when a listing already gave it; else it is
+        read (``AT+CMGR``). An empty slot drops the pending deletion; a slot that
+        now holds another message (the acked one was deleted after all and the
+        slot reused) drops it too and offers that message — never deleted unread.
+        """
+        if pdu is None:
+            pdu = self._read(index)
+        expected = self.deferred_deletes.get(index)
+        if not pdu or not pdu.strip():
+            self.deferred_deletes.pop(index, None)
+            return
+        if expected is not None and _fingerprint(pdu) == expected:
+            self._delete_now([index])
+            return
+        log.warning("slot %d holds another message than the one acked; offering it instead of deleting", index)
+        self.deferred_deletes.pop(index, None)
+        self.offered.discard(index)
+        self._handle(pdu, index, None)
 
     def check_storage(self, source: str) -> None:
         """Read ``AT+CPMS?`` and report a transition to full."""
@@ -245,6 +287,8 @@ class Inbox:
 
     def _handle(self, pdu: str, index: int | None, token: str | None) -> None:
         m = self.modem
+        if index is not None:
+            self.fingerprints[index] = _fingerprint(pdu)
         try:
             message = decode(pdu.strip())
         except PduError as exc:
@@ -316,13 +360,18 @@ class Inbox:
                     m.command(f"AT+CMGD={index}")
             except (ModemDisconnected, CommandTimeout) as exc:
                 if track:
+                    # The deletion may or may not have happened: the slot may hold a new message next, so it
+                    # leaves `offered` (a new message there is offered) and the deletion remembers what it deletes.
                     log.warning("deletion of %s deferred until the modem is back: %s", indexes[n:], exc)
-                    self.deferred_deletes.update(indexes[n:])
+                    for pending in indexes[n:]:
+                        self.deferred_deletes[pending] = self.fingerprints.get(pending)
+                        self.offered.discard(pending)
                 return
             except CommandError as exc:
                 log.warning("AT+CMGD=%d refused (%s); treating as already gone", index, exc)
-            self.deferred_deletes.discard(index)
+            self.deferred_deletes.pop(index, None)
             if track:
                 self.offered.discard(index)
+                self.fingerprints.pop(index, None)
         if track and self.storage_full:
             self.check_storage("CPMS")
