@@ -59,6 +59,16 @@ class CommandError(ModemError):
         """True when retrying later (with backoff) may succeed."""
         return False
 
+    @property
+    def outcome_unknown(self) -> bool:
+        """True when the error does not say whether the command took effect (network timeout, "unknown").
+
+        For an SMS whose body was written this means the SMSC may already have
+        the message: the send is "uncertain" and is never retried (a retry could
+        send a debtor the same reminder twice), even though the code is temporary.
+        """
+        return False
+
 
 class CmeError(CommandError):
     """``+CME ERROR``: an equipment or SIM error (TS 27.007 §9.2)."""
@@ -66,10 +76,16 @@ class CmeError(CommandError):
     kind = "+CME ERROR"
     # 14 SIM busy, 30 no network service, 31 network timeout, 100 unknown, 515 device busy, 4 often "not allowed now"
     TEMPORARY_CODES = frozenset({14, 30, 31, 100, 515})
+    # 31 network timeout, 100 unknown: temporary, but they do not say whether an SMS went out
+    OUTCOME_UNKNOWN_CODES = frozenset({31, 100})
 
     @property
     def temporary(self) -> bool:
         return self.code in self.TEMPORARY_CODES
+
+    @property
+    def outcome_unknown(self) -> bool:
+        return self.code in self.OUTCOME_UNKNOWN_CODES
 
 
 class SimPinRequired(CmeError):
@@ -96,10 +112,22 @@ class CmsError(CommandError):
         # (304 "invalid PDU mode parameter" is permanent: the same PDU would be refused again)
         322,                              # memory full: temporary once storage is swept
     })
+    # Temporary, yet silent on whether the SMSC took the message: 332 network timeout (no RP-ACK
+    # arrived; the SMSC may have stored it) and 500 unknown error. After an SMS body was written
+    # these make the send "uncertain" instead of being retried: a retry could send a debtor a
+    # duplicate reminder, and a person can check a single uncertain send. The other temporary
+    # codes clearly mean "not accepted" (network congestion 42, resources unavailable 47, an
+    # RP-ERROR from the network, memory full 322, no service 331, vendor "busy"/invalid-input
+    # codes 512-517 refused locally), so retrying them cannot duplicate anything.
+    OUTCOME_UNKNOWN_CODES = frozenset({332, 500})
 
     @property
     def temporary(self) -> bool:
         return self.code in self.TEMPORARY_CODES
+
+    @property
+    def outcome_unknown(self) -> bool:
+        return self.code in self.OUTCOME_UNKNOWN_CODES
 
 
 class CommandTimeout(ModemError, TimeoutError):

@@ -16,7 +16,10 @@ Outcome (:class:`SentSms.state`):
   (``error`` holds the CmsError/CmeError; ``parts`` the segments that did go —
   a multipart may be partially delivered). The next message is unaffected;
 - ``"uncertain"``: the link died or stopped answering *after* a segment's
-  body was written: that segment may or may not have reached the network.
+  body was written, or the modem answered it with an error that does not say
+  whether the network took it (``CommandError.outcome_unknown``: CMS 332
+  network timeout, 500 unknown — never retried, see ``modem.errors``): that
+  segment may or may not have reached the network.
   It is never resent automatically; the caller decides (e.g. ask a person).
 
 ``ModemDisconnected`` (or ``CommandTimeout`` before any body was written) is
@@ -103,6 +106,10 @@ class Sender:
                         log.error("send %s: garbled +CMGS answer at part %d: %s", message_id, sequence, exc)
                         return self._finish(message_id, number, "uncertain", total, parts, exc, sequence)
                     except CommandError as exc:
+                        if progress.body_written:       # an answer that does not say whether it went out
+                            log.error("send %s to %s: outcome of part %d/%d unknown (uncertain): %s",
+                                      message_id, number, sequence, total, exc)
+                            return self._finish(message_id, number, "uncertain", total, parts, exc, sequence)
                         log.warning("send %s to %s failed at part %d/%d: %s", message_id, number, sequence, total, exc)
                         return self._finish(message_id, number, "failed", total, parts, exc, None)
                     now = m.clock()
@@ -141,10 +148,12 @@ class Sender:
             response = m.transact_send(f"AT+CMGS={tpdu_length}", pdu_hex, progress)
             if response.result.ok:
                 return _parse_mr(response)
-            progress.body_written = False       # refused: this body did not go out (even if we now wait)
             try:
                 response.result.raise_for(f"AT+CMGS={tpdu_length}")
             except CommandError as exc:
+                if progress.body_written and exc.outcome_unknown:
+                    raise           # the SMSC may have it (network timeout, unknown): "uncertain", no retry
+                progress.body_written = False   # refused: this body did not go out (even if we now wait)
                 if exc.code == 322:
                     m.emit(StorageFull(m.profile.storage, None, None, "+CMS ERROR 322", m.clock()))
                 failures += 1

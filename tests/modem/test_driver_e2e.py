@@ -180,7 +180,7 @@ def test_mr_wrap_does_not_confuse_reports(modem, sim, log):
 
 
 def test_temporary_cms_error_retried(modem, sim, log):
-    sim.fail_next("AT+CMGS", "+CMS ERROR: 332", count=2)     # network timeout, twice
+    sim.fail_next("AT+CMGS", "+CMS ERROR: 42", count=2)      # network congestion (not accepted), twice
     sent = modem.send_sms(PHONE, "reintento")
     assert sent.state == "sent"
     assert [s.text for s in sim.network.submitted] == ["reintento"]
@@ -188,11 +188,22 @@ def test_temporary_cms_error_retried(modem, sim, log):
 
 
 def test_temporary_error_bounded(modem, sim):
-    sim.fail_next("AT+CMGS", "+CMS ERROR: 500", count=10)
+    sim.fail_next("AT+CMGS", "+CMS ERROR: 42", count=10)
     sent = modem.send_sms(PHONE, "nunca")
-    assert sent.state == "failed" and sent.error.code == 500
+    assert sent.state == "failed" and sent.error.code == 42
     assert sum(1 for c in sim.commands if c.startswith("AT+CMGS")) == 3    # the bound, then give up
-    sim.fail_next("AT+CMGS", "+CMS ERROR: 500", count=0)
+    sim.fail_next("AT+CMGS", "+CMS ERROR: 42", count=0)
+
+
+@pytest.mark.parametrize("code", [332, 500])     # network timeout, unknown: the SMSC may have the message
+def test_outcome_unknown_error_after_body_is_uncertain_never_retried(modem, sim, log, code):
+    sim.fail_next("AT+CMGS", f"+CMS ERROR: {code}", count=1)
+    sent = modem.send_sms(PHONE, "una sola vez")
+    assert sent.state == "uncertain" and sent.error.code == code and sent.uncertain_sequence == 1
+    assert sum(1 for c in sim.commands if c.startswith("AT+CMGS")) == 1    # no retry: no duplicate reminder
+    after = modem.send_sms(PHONE, "siguiente")
+    assert after.state == "sent"
+    delivery(log, after.message_id, "delivered")
 
 
 def test_permanent_error_fails_fast_next_message_goes(modem, sim, log):
