@@ -19,6 +19,10 @@ Runs on the supervisor thread (never the reader). The rules:
   keyed on (sender, reference, total); the ack deletes every part.
 - ``AT+CMGL=4`` sweeps the storage periodically and at (re)connect, so
   messages that arrived while the port was closed are not left behind.
+- A message in another memory than the profile's storage (``+CMTI: "SM",i``
+  on an "ME" profile: class-2 SMS always go to the SIM) is read there under
+  ``storage_lock`` (``AT+CPMS`` switched and restored), kept durably like a
+  ``+CMT``, deleted from that memory and offered; the sweep covers "SM" too.
 - A PDU that does not decode becomes :class:`UndecodableSms` (raw hex kept,
   deleted only on ack) — the reader and the other messages are unaffected.
 - Status reports (``+CDS`` inline, ``+CDSI`` from the report storage, or a
@@ -84,8 +88,16 @@ class Inbox:
         self.report_storage_dirty: str | None = None    # a report storage with unread reports ("SR")
 
     # -- entry points (supervisor thread) ------------------------------------
-    def on_stored(self, index: int) -> None:
-        """``+CMTI``: read message ``index`` from the message storage and offer it."""
+    def on_stored(self, index: int, memory: str | None = None) -> None:
+        """``+CMTI``: read message ``index`` from ``memory`` (default: the message storage) and offer it.
+
+        A message in another memory (a class-2 SMS on the SIM of an "ME"
+        profile) is read there and moved (:meth:`take_foreign`), never read
+        from the message storage at the same index.
+        """
+        if self._foreign(memory):
+            self.take_foreign(memory.upper(), index)
+            return
         if index in self.deferred_deletes:
             self._settle_deferred(index)      # a new message in a slot whose deletion was left pending
             self.check_storage("CPMS")
@@ -96,6 +108,79 @@ class Inbox:
         if pdu is not None:
             self._handle(pdu, index, None)
         self.check_storage("CPMS")
+
+    def _foreign(self, memory: str | None) -> bool:
+        return bool(memory) and memory.upper() != self.modem.profile.storage.upper()
+
+    def take_foreign(self, memory: str, index: int | None = None) -> None:
+        """Move the messages in ``memory`` (just ``index``, or all listed) out of it, then offer them.
+
+        Acks, ``offered`` and deferred deletions only know message-storage
+        indexes, so a message found in another memory is read there (storage
+        switched with ``AT+CPMS`` under ``storage_lock``, then restored), kept
+        durably like an inline ``+CMT`` (offered again after a restart until
+        acked), deleted from that memory, and offered with that durable copy.
+        Status reports found there are applied and deleted; stored outgoing
+        messages are left alone.
+        """
+        m = self.modem
+        taken: list[tuple[str, str]] = []
+        try:
+            with self.storage_lock:
+                m.command(f'AT+CPMS="{memory}"')
+                try:
+                    if index is None:
+                        pairs = _pairs(list(m.command("AT+CMGL=4").lines))
+                    else:
+                        pdu = self._read(index)
+                        pairs = [(index, pdu)] if pdu else []
+                    for slot, pdu in pairs:
+                        offer = self._take(slot, pdu)
+                        if offer is not None:
+                            taken.append(offer)
+                finally:
+                    self._restore_storage()
+        finally:
+            for pdu, token in taken:          # saved durably already: offer them whatever happened after
+                self._handle(pdu, None, token)
+
+    def _restore_storage(self) -> None:
+        """Back to the profile's storage after a switch; if that fails, force a reconnect (init restores it).
+
+        Staying on another memory would make the next ack delete the wrong message.
+        """
+        m = self.modem
+        try:
+            m.command(m.profile.cpms_command)
+        except (CommandError, CommandTimeout) as exc:
+            log.error("cannot restore the message storage (%s); reconnecting to re-run init", exc)
+            m.link_lost(ModemDisconnected(f"message storage not restored: {exc}"), m.generation)
+
+    def _take(self, index: int, pdu: str) -> tuple[str, str] | None:
+        """One message of a foreign memory (storage already switched): (pdu, token) to offer, or None."""
+        m = self.modem
+        pdu = pdu.strip()
+        try:
+            message = decode(pdu)
+        except PduError:
+            message = None                  # kept and offered as UndecodableSms, like any other
+        if isinstance(message, StatusReport):
+            self.apply_report(message)
+            self._delete_now([index], track=False)
+            return None
+        if message is not None and not isinstance(message, Deliver):
+            return None                     # a stored outgoing message: not ours to touch
+        token = _key("inline", pdu.upper())
+        with m.state_lock:
+            fresh = token not in m.inline_inbox
+            m.inline_inbox[token] = {"pdu": pdu, "at": m.clock()}
+            m.persist(now=True)             # durable before it leaves the SIM
+            saved = not m.state.unsaved
+        if saved:
+            self._delete_now([index], track=False)
+        else:
+            log.error("message %d of another memory not saved durably; left there until a save works", index)
+        return (pdu, token) if fresh else None
 
     def on_inline(self, pdu: str) -> None:
         """``+CMT``: an SMS delivered inline; saved durably before it is offered."""
@@ -173,6 +258,11 @@ class Inbox:
         with self.storage_lock:
             response = m.command("AT+CMGL=4")
         self._offer_listing(list(response.lines))
+        if self._foreign("SM"):
+            try:
+                self.take_foreign("SM")     # class-2 SMS always go to the SIM, whatever the storage
+            except CommandError as exc:
+                log.warning("cannot sweep the SIM storage: %s", exc)
         self.check_storage("CPMS")
         memory = m.profile.status_report_storage
         if m.profile.status_report_delivery == "cdsi" and memory and memory.upper() != m.profile.storage.upper():
@@ -190,7 +280,7 @@ class Inbox:
                     self.on_report_pdu(pdu)
                     self._delete_now([index], track=False)
             finally:
-                m.command(m.profile.cpms_command)
+                self._restore_storage()
 
     def _offer_listing(self, lines: list[str]) -> None:
         i = 0
@@ -369,8 +459,8 @@ class Inbox:
                 return
             except CommandError as exc:
                 log.warning("AT+CMGD=%d refused (%s); treating as already gone", index, exc)
-            self.deferred_deletes.pop(index, None)
-            if track:
+            if track:        # (untracked: reports, other memories — indexes outside `offered`'s namespace)
+                self.deferred_deletes.pop(index, None)
                 self.offered.discard(index)
                 self.fingerprints.pop(index, None)
         if track and self.storage_full:

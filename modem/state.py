@@ -73,6 +73,11 @@ class DriverState:
         else:
             self._wake.set()
 
+    @property
+    def unsaved(self) -> bool:
+        """True while a change is not on the store yet (e.g. the last save failed)."""
+        return self._dirty
+
     def flush(self) -> None:
         """Write the state if it changed since the last save."""
         with self.lock:

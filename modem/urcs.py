@@ -87,8 +87,8 @@ class UrcRouter:
             if line.upper() in self.boot_lines:
                 log.info("boot line %r", line)
             elif name == "+CMTI":
-                _, index = parse_index_urc(urc.value)
-                m.inbox.on_stored(index)
+                memory, index = parse_index_urc(urc.value)
+                m.inbox.on_stored(index, memory)
             elif name == "+CMT":
                 if urc.body:
                     m.inbox.on_inline(urc.body)
