@@ -38,6 +38,10 @@ SCHEMA_VERSION = 1
 CHANNELS = frozenset({"sms", "call"})
 """Contact channels a phone can be authorised for."""
 
+CONTACT_CHANNELS = frozenset({"sms", "call", "ring", "visit"})
+"""Channels a contact can use: a ring ("llamada perdida") needs a phone authorised for
+``call``; a visit by the loan officer needs no phone."""
+
 LOAN_STATUSES = frozenset({"active", "paid", "written_off", "cancelled"})
 
 PAYMENT_SOURCES = frozenset({"import", "web", "sms"})
@@ -51,10 +55,12 @@ PROMISE_SOURCES = frozenset({"sms", "web", "call", "import"})
 CONTACT_KINDS = frozenset(
     {
         "planned",  # the planner decided to contact
+        "sending",  # written before the modem is asked: after a power cut it means "uncertain"
         "sent",  # the modem accepted the SMS / the call was placed
         "delivered",  # status report: delivered / call answered
         "failed",  # permanent failure (status report, CMS error, no answer...)
         "uncertain",  # power cut or modem loss between "sending" and an answer
+        "expired",  # no status report within the configured time
         "reply",  # inbound SMS from the debtor
         "skipped",  # the planner decided NOT to contact (reason in ``detail``)
         "note",  # free text from an officer
@@ -403,8 +409,8 @@ class ContactEvent:
         _require_aware(self.at, "contact event at")
         if self.kind not in CONTACT_KINDS:
             raise ValueError(f"contact kind {self.kind!r} not in {sorted(CONTACT_KINDS)}")
-        if self.channel not in CHANNELS:
-            raise ValueError(f"contact channel {self.channel!r} not in {sorted(CHANNELS)}")
+        if self.channel not in CONTACT_CHANNELS:
+            raise ValueError(f"contact channel {self.channel!r} not in {sorted(CONTACT_CHANNELS)}")
         if self.direction not in CONTACT_DIRECTIONS:
             raise ValueError(f"contact direction {self.direction!r} not in {sorted(CONTACT_DIRECTIONS)}")
 

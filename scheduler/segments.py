@@ -1,0 +1,288 @@
+"""Segments and risk: which ladder and tone a debtor gets, and why — every number explained.
+
+:func:`debtor_features` reduces a debtor's loans, payments, promises and
+replies to a few facts (:class:`Features`): days late, amount outstanding,
+share of instalments paid late, average days late, broken promises.
+:func:`risk_score` turns them into a 0–100 score whose reasons list every
+point added. :class:`SegmentRule` s are data (configurable): the first rule
+whose conditions all hold names the segment, its ladder and its tone.
+
+:func:`best_hour` learns the hour a debtor answers or pays at from the
+contact log and payment times, and says why (or that there is too little
+to learn from).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+from zoneinfo import ZoneInfo
+
+from scheduler.errors import PolicyError
+from scheduler.model import ContactEvent, Loan, Payment, Promise, promise_status
+
+
+@dataclass(frozen=True)
+class Features:
+    """What segmentation looks at, for one debtor on ``today``."""
+
+    days_late: int
+    outstanding: Decimal
+    overdue: Decimal
+    share_paid_late: float
+    average_days_late: float
+    broken_promises: int
+    products: frozenset[str]
+    tags: frozenset[str]
+    officer: str
+    instalments_due: int
+
+
+_ZERO = Decimal(0)
+
+
+def debtor_features(loans: Iterable[Loan], payments: Iterable[Payment], promises: Iterable[Promise],
+                    today: date, *, tags: Iterable[str] = (), officer: str = "", grace_days: int = 1) -> Features:
+    """Features of a debtor (see :class:`Features`). Lateness history counts instalments already due:
+    an instalment is "paid late" if it is still unpaid after its due date or if the payments that
+    covered it (oldest first) are dated after it; imported paid amounts without dates count as on time."""
+    loans = [l for l in loans if l.status == "active"]
+    payments = [p for p in payments if p.counts]
+    days_late = 0
+    outstanding = overdue = _ZERO
+    late = due_count = 0
+    late_days_total = 0
+    by_loan: dict[str, list[Payment]] = {}
+    for payment in payments:
+        by_loan.setdefault(payment.loan_external_id, []).append(payment)
+    for loan in loans:
+        days_late = max(days_late, loan.days_late(today))
+        outstanding += loan.outstanding
+        overdue += loan.overdue(today)
+        dated = sorted(by_loan.get(loan.external_id, ()), key=lambda p: p.date)
+        paid_on = _cover_dates(loan, dated)
+        for instalment in loan.instalments:
+            if instalment.due_date >= today:
+                continue
+            due_count += 1
+            if instalment.outstanding > 0:
+                late += 1
+                late_days_total += (today - instalment.due_date).days
+            elif (covered := paid_on.get(instalment.number)) is not None and covered > instalment.due_date:
+                late += 1
+                late_days_total += (covered - instalment.due_date).days
+    broken = sum(1 for p in promises if promise_status(p, payments, today, grace_days=grace_days) == "broken")
+    return Features(days_late, outstanding, overdue, late / due_count if due_count else 0.0,
+                    late_days_total / due_count if due_count else 0.0, broken,
+                    frozenset(l.product for l in loans if l.product), frozenset(tags), officer, due_count)
+
+
+def _cover_dates(loan: Loan, payments: list[Payment]) -> dict[int, date]:
+    """Instalment number -> the date of the dated payment that completed it (oldest-first allocation).
+    Amounts already paid in the file (no date) are allocated first."""
+    undated = loan.paid - sum((p.amount for p in payments if not p.reconciled), _ZERO)
+    remaining = max(undated, _ZERO)
+    out: dict[int, date] = {}
+    queue = [[p.date, p.amount] for p in payments if not p.reconciled]
+    for instalment in sorted(loan.instalments, key=lambda i: i.number):
+        need = instalment.amount
+        take = min(need, remaining)
+        remaining -= take
+        need -= take
+        when = None
+        while need > 0 and queue:
+            take = min(need, queue[0][1])
+            queue[0][1] -= take
+            need -= take
+            when = queue[0][0]
+            if queue[0][1] <= 0:
+                queue.pop(0)
+        if need <= 0 and when is not None:
+            out[instalment.number] = when
+    return out
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A 0–100 score and the reasons (Spanish) that add up to it."""
+
+    score: int
+    reasons: tuple[str, ...]
+
+
+def risk_score(features: Features) -> Risk:
+    """An explainable score: each reason names the fact and the points it adds (capped at 100)."""
+    points: list[tuple[int, str]] = []
+    d = features.days_late
+    if d > 90:
+        points.append((50, f"{d} días de atraso (más de 90): +50"))
+    elif d > 30:
+        points.append((35, f"{d} días de atraso (31 a 90): +35"))
+    elif d > 7:
+        points.append((20, f"{d} días de atraso (8 a 30): +20"))
+    elif d > 0:
+        points.append((10, f"{d} días de atraso (1 a 7): +10"))
+    if features.broken_promises:
+        add = min(30, 15 * features.broken_promises)
+        points.append((add, f"{features.broken_promises} promesa(s) de pago incumplida(s): +{add}"))
+    if features.instalments_due >= 2 and features.share_paid_late >= 0.25:
+        add = round(20 * features.share_paid_late)
+        points.append((add, f"pagó tarde {features.share_paid_late:.0%} de las cuotas vencidas: +{add}"))
+    if features.average_days_late >= 10:
+        points.append((10, f"atraso promedio de {features.average_days_late:.0f} días por cuota: +10"))
+    score = min(100, sum(p for p, _ in points))
+    return Risk(score, tuple(reason for _, reason in points) or ("sin atrasos ni promesas incumplidas",))
+
+
+# -- segment rules -----------------------------------------------------------------------------------------------------
+_RULE_KEYS = {"label", "ladder", "tone", "min_days_late", "max_days_late", "min_outstanding", "max_outstanding",
+              "products", "tags", "officers", "min_share_paid_late", "min_broken_promises", "min_risk"}
+
+
+@dataclass(frozen=True)
+class SegmentRule:
+    """A segment: its name, label, ladder and tone, and the conditions (all must hold; ``None`` = any)."""
+
+    name: str
+    label: str
+    ladder: str
+    tone: str = ""
+    min_days_late: int | None = None
+    max_days_late: int | None = None
+    min_outstanding: Decimal | None = None
+    max_outstanding: Decimal | None = None
+    products: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    officers: frozenset[str] = frozenset()
+    min_share_paid_late: float | None = None
+    min_broken_promises: int | None = None
+    min_risk: int | None = None
+
+    def matches(self, features: Features, risk: Risk) -> bool:
+        f = features
+        return ((self.min_days_late is None or f.days_late >= self.min_days_late)
+                and (self.max_days_late is None or f.days_late <= self.max_days_late)
+                and (self.min_outstanding is None or f.outstanding >= self.min_outstanding)
+                and (self.max_outstanding is None or f.outstanding <= self.max_outstanding)
+                and (not self.products or bool(self.products & f.products))
+                and (not self.tags or bool(self.tags & f.tags))
+                and (not self.officers or f.officer in self.officers)
+                and (self.min_share_paid_late is None or f.share_paid_late >= self.min_share_paid_late)
+                and (self.min_broken_promises is None or f.broken_promises >= self.min_broken_promises)
+                and (self.min_risk is None or risk.score >= self.min_risk))
+
+
+DEFAULT_SEGMENTS: tuple[SegmentRule, ...] = (
+    SegmentRule("mora_grave", "Mora grave", "mora_grave", "firme", min_days_late=31),
+    SegmentRule("mora_grave", "Mora grave", "mora_grave", "firme", min_days_late=1, min_broken_promises=2),
+    SegmentRule("mora_temprana", "Mora temprana", "mora_temprana", "firme", min_days_late=1),
+    SegmentRule("ocasional", "Ocasional", "ocasional", "amable", min_share_paid_late=0.25),
+    SegmentRule("ocasional", "Ocasional", "ocasional", "amable", min_broken_promises=1),
+    SegmentRule("al_dia", "Al día", "al_dia", "amable"),
+)
+"""Checked in order; the last one matches everyone."""
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """A debtor's segment, the rule's label and ladder, and the risk behind it."""
+
+    segment: str
+    label: str
+    ladder: str
+    risk: Risk
+    features: Features = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+
+
+def segment_for(features: Features, rules: Iterable[SegmentRule] = DEFAULT_SEGMENTS) -> Segmentation:
+    """The first matching rule (the defaults end with a catch-all)."""
+    risk = risk_score(features)
+    for rule in rules:
+        if rule.matches(features, risk):
+            return Segmentation(rule.name, rule.label, rule.ladder, risk, features)
+    return Segmentation("sin_segmento", "Sin segmento", "ocasional", risk, features)
+
+
+def segments_from_config(raw: list | None, ladders: set[str], *, key: str = "segments") -> tuple[SegmentRule, ...]:
+    """``[[segments]]`` tables (checked in order) or the defaults. A final catch-all using the
+    ``ocasional`` ladder is added when the list has none. Raises :class:`PolicyError` naming the key."""
+    if not raw:
+        rules = DEFAULT_SEGMENTS
+    else:
+        if not isinstance(raw, list):
+            raise PolicyError(f"«{key}» debe ser una lista de tablas [[segments]].", key=key)
+        rules = tuple(_rule(item, f"{key}[{i}]") for i, item in enumerate(raw))
+    for index, rule in enumerate(rules):
+        if rule.ladder not in ladders:
+            raise PolicyError(f"«{key}[{index}].ladder»: la escalera «{rule.ladder}» no existe; escaleras: "
+                              f"{', '.join(sorted(ladders))}.", key=f"{key}[{index}].ladder")
+    return rules
+
+
+def _rule(item: Any, where: str) -> SegmentRule:
+    if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not item["name"]:
+        raise PolicyError(f"«{where}» debe ser una tabla con «name» y «ladder».", key=f"{where}.name")
+    for name in item:
+        if name not in _RULE_KEYS | {"name"}:
+            raise PolicyError(f"«{where}.{name}» no existe; claves posibles: {', '.join(sorted(_RULE_KEYS))}.",
+                              key=f"{where}.{name}")
+    kwargs: dict[str, Any] = {}
+    for name in ("min_days_late", "max_days_late", "min_broken_promises", "min_risk"):
+        if name in item:
+            value = item[name]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise PolicyError(f"«{where}.{name}» debe ser un número entero.", key=f"{where}.{name}")
+            kwargs[name] = value
+    for name in ("min_outstanding", "max_outstanding"):
+        if name in item:
+            try:
+                kwargs[name] = Decimal(str(item[name]))
+            except ArithmeticError:
+                raise PolicyError(f"«{where}.{name}» debe ser un monto.", key=f"{where}.{name}") from None
+    if "min_share_paid_late" in item:
+        value = item["min_share_paid_late"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise PolicyError(f"«{where}.min_share_paid_late» debe estar entre 0 y 1.", key=f"{where}.min_share_paid_late")
+        kwargs["min_share_paid_late"] = float(value)
+    for name in ("products", "tags", "officers"):
+        if name in item:
+            value = item[name]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise PolicyError(f"«{where}.{name}» debe ser una lista de textos.", key=f"{where}.{name}")
+            kwargs[name] = frozenset(value)
+    ladder = item.get("ladder", item["name"])
+    return SegmentRule(item["name"], str(item.get("label", item["name"])), str(ladder), str(item.get("tone", "")),
+                       **kwargs)
+
+
+# -- best hour ---------------------------------------------------------------------------------------------------------
+MIN_OBSERVATIONS = 3
+
+
+@dataclass(frozen=True)
+class BestHour:
+    """The hour to contact a debtor at (``None``: use the ladder's) and why (Spanish)."""
+
+    hour: time | None
+    reason: str
+
+
+def best_hour(replies: Iterable[ContactEvent], payment_times: Iterable[datetime], zone: ZoneInfo) -> BestHour:
+    """The local hour the debtor most often replied or paid at, once there are
+    :data:`MIN_OBSERVATIONS` observations; ties go to the earlier hour. The
+    planner still keeps it inside the legal window."""
+    hours: Counter[int] = Counter()
+    for event in replies:
+        if event.kind == "reply" and event.direction == "inbound":
+            hours[event.at.astimezone(zone).hour] += 1
+    for moment in payment_times:
+        hours[moment.astimezone(zone).hour] += 1
+    total = sum(hours.values())
+    if total < MIN_OBSERVATIONS:
+        return BestHour(None, f"pocos datos ({total} respuestas o pagos con hora): se usa la hora de la escalera")
+    hour, count = min(hours.items(), key=lambda kv: (-kv[1], kv[0]))
+    return BestHour(time(hour, 0), f"respondió o pagó {count} de {total} veces entre las {hour:02d}:00 y las "
+                                   f"{(hour + 1) % 24:02d}:00")
