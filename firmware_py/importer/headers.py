@@ -10,8 +10,15 @@ English (``"phone"``) or by any of its synonyms (``"celular"``); ``""``,
 ``None`` or ``"ignorar"`` drop a column.
 
 The bare word "cuota" (instalment) is ambiguous: in a file that also has an
-amount column (monto/valor/saldo) and a due-date column it is the
-*instalment number*; otherwise it is the *instalment amount*.
+amount column (monto/valor/saldo) and a due-date column (and no "número de
+cuotas" column) it is the *instalment number*, unless its values say
+otherwise: when more than half of the column's non-blank values in
+``samples`` (the file's first data rows) look like money
+(:func:`~.parsing.looks_like_money`: a thousands separator, decimals, a
+currency sign, a number above 600) it is the *instalment amount* — a
+"Saldo; Cuota; Vence" export with ``100.000`` in "Cuota" lists the next
+instalment's amount, not instalment number 100. In any other file it is the
+*instalment amount*.
 
 Raises :class:`~firmware_py.importer.errors.MappingError` for a mapping that
 names an unknown field or a column that is not in the file.
@@ -24,6 +31,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from firmware_py.importer.errors import MappingError
+from firmware_py.importer.parsing import blank, looks_like_money
 
 # field -> synonyms (already normalised: lower case, no accents, single spaces)
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -179,8 +187,9 @@ def recognised_count(header: list) -> int:
     return sum(1 for cell in header if field_for_header(cell))
 
 
-def resolve_columns(header: list, mapping: dict | None = None) -> ColumnMap:
-    """Map the header row to fields. See the module docstring for the rules."""
+def resolve_columns(header: list, mapping: dict | None = None, samples=()) -> ColumnMap:
+    """Map the header row to fields. See the module docstring for the rules. ``samples``: data rows (lists
+    of cells) that decide an ambiguous "cuota" column by its values; without them the header alone decides."""
     header = tuple("" if h is None else str(h).strip() for h in header)
     columns: dict[str, int] = {}
     explicit: set[int] = set()
@@ -220,9 +229,17 @@ def resolve_columns(header: list, mapping: dict | None = None) -> ColumnMap:
             unknown.append(name)
     for index in ambiguous:
         per_instalment = "amount" in columns and "due_date" in columns and "instalments" not in columns
+        if per_instalment and _mostly_money(samples, index):
+            per_instalment = False
         name = "instalment_number" if per_instalment else "instalment_amount"
         if name in columns:
             unknown.append(header[index])
         else:
             columns[name] = index
     return ColumnMap(header, columns, tuple(unknown))
+
+
+def _mostly_money(samples, index: int) -> bool:
+    """More than half of the non-blank values of column ``index`` in ``samples`` look like money."""
+    values = [row[index] for row in samples if index < len(row) and not blank(row[index])]
+    return sum(1 for v in values if looks_like_money(v)) * 2 > len(values) > 0

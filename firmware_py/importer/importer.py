@@ -252,7 +252,14 @@ def _read(table, ledger, report: ImportReport, options: ImportOptions, now: date
     report.delimiter = fmt.delimiter if fmt.kind == "csv" else ""
     rows = iter(table.rows())
     header, before, pending = _find_header(rows, options.mapping)
-    columns = resolve_columns(header.cells, options.mapping)
+    # The first rows are read before the columns are resolved: an ambiguous "Cuota" column is decided by its
+    # values too (headers.resolve_columns), and the number style and date order by the same rows below.
+    lookahead: list[RawRow] = list(pending)
+    for row in rows:
+        lookahead.append(row)
+        if len(lookahead) >= LOOKAHEAD_ROWS:
+            break
+    columns = resolve_columns(header.cells, options.mapping, samples=[r.cells for r in lookahead])
     layout = detect_layout(columns)
     report.layout = layout
     report.columns = {f: columns.header[i] for f, i in sorted(columns.columns.items(), key=lambda x: x[1])}
@@ -262,11 +269,6 @@ def _read(table, ledger, report: ImportReport, options: ImportOptions, now: date
                                         + ", ".join(f"«{h}»" for h in columns.unknown)))
     if before:
         report.warnings.append(Warning_(header.number, f"se ignoraron {before} filas antes de los encabezados"))
-    lookahead: list[RawRow] = list(pending)
-    for row in rows:
-        lookahead.append(row)
-        if len(lookahead) >= LOOKAHEAD_ROWS:
-            break
     number_style, date_order = _decide_styles(lookahead, columns, options.country)
     report.number_style, report.date_order = number_style, date_order
     ctx = RowContext(country=options.country, timezone=options.timezone, language=options.language,

@@ -16,6 +16,13 @@ importer decides the style once per file from the first unambiguous values
 (:func:`default_number_style`). Scientific notation (``1,5E+06``, what a
 spreadsheet writes for a narrow column) is refused: digits were lost.
 
+Counts (``parse_count``: number of instalments, instalment number): ``12``,
+``3.0`` (an XLSX number), ``"3.0"``/``"3,00"`` (a CSV export of a number
+cell). A count written with a thousands separator (``1.000``, ``100.000``,
+``2,000``) is refused: it may be one or a thousand, and such a cell most
+likely holds an amount (:func:`looks_like_money` lets the importer see that
+an ambiguous "Cuota" column holds amounts).
+
 Dates (``parse_date``): ``dd/mm/yyyy`` (also ``-`` and ``.``, one-digit day or
 month, two-digit year = 20yy if yy < 70 else 19yy), ``yyyy-mm-dd`` (also with a
 time), ``yyyymmdd``, ``15-ene-2024``/``15 de enero de 2024``, and spreadsheet
@@ -65,6 +72,7 @@ _CURRENCY = re.compile(r"^(?:US\$|COP|MXN|USD|PEN|CLP|ARS|BOB|GTQ|HNL|NIO|PYG|UY
                        re.IGNORECASE)
 _NUMBER = re.compile(r"^\d[\d.,]*$")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+MAX_INSTALMENTS = 600  # the largest count (instalments of a loan, instalment number) a row may hold
 _ZERO_DECIMALS = re.compile(r"(?<=\d)[.,]0+$")
 _NON_DIGIT = re.compile(r"\D")
 _NOT_PHONE_CHAR = re.compile(r"[^\d\s()+.\-]")
@@ -130,6 +138,56 @@ def _split(text: str, style: str) -> _Split:
     return _Split(integer + fraction, "", None)
 
 
+def format_number(value, style: str = "comma") -> str:
+    """``value`` the way the office writes it, for reasons: ``120.000`` / ``120.000,50`` in a ``"comma"``
+    file, ``120,000`` / ``120,000.50`` in a ``"dot"`` file. Whole values have no decimals; others at least
+    two (more only when the value has them: ``1.234,567``). Never Python's repr (``120000.00000000001``,
+    ``Decimal('120000')``). Accepts ``Decimal``, ``int`` and finite ``float``."""
+    if isinstance(value, float):
+        value = Decimal(repr(value)) if math.isfinite(value) else value
+    if not isinstance(value, (int, Decimal)) or isinstance(value, bool):
+        return str(value)
+    number = Decimal(value)
+    if not number.is_finite():
+        return str(value)
+    sign = "-" if number < 0 else ""
+    number = abs(number)
+    if number == number.to_integral_value():
+        integer, fraction = f"{number.to_integral_value():f}", ""
+    else:
+        integer, _, fraction = f"{number.normalize():f}".partition(".")
+        fraction = fraction.ljust(2, "0")
+    thousands, mark = (".", ",") if style == "comma" else (",", ".")
+    groups = []
+    while len(integer) > 3:
+        integer, group = integer[:-3], integer[-3:]
+        groups.insert(0, group)
+    text = thousands.join([integer] + groups)
+    return sign + text + (mark + fraction if fraction else "")
+
+
+def looks_like_money(value) -> bool:
+    """True for a cell that can only be an amount, never a count: a number above :data:`MAX_INSTALMENTS`
+    or with a fraction, a text with a currency sign, a thousands separator or decimals (``100.000``,
+    ``1.250,50``, ``$ 90``). ``"3"``, ``3.0`` and ``"3,00"`` may be counts: False."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, (int, float, Decimal)):
+        return not math.isfinite(value) or value != int(value) or value > MAX_INSTALMENTS
+    text = str(value).strip()
+    if not text:
+        return False
+    stripped, _ = _strip_number(text)
+    if stripped != text.lstrip("+-").strip() and _NUMBER.match(stripped):
+        return True  # a currency sign (or the accounting parentheses) around a number
+    if not _NUMBER.match(stripped):
+        return False
+    if stripped.isdigit():
+        return int(stripped) > MAX_INSTALMENTS
+    integer, _, fraction = stripped.replace(",", ".").rpartition(".")
+    return not (integer.isdigit() and fraction.strip("0") == "" and len(fraction) != 3)
+
+
 def number_evidence(value) -> str | None:
     """``"comma"``/``"dot"`` if this value alone shows the file's number style, else ``None``."""
     if not isinstance(value, str):
@@ -170,20 +228,33 @@ def parse_amount(value, style: str = "comma") -> Decimal:
     return -amount if negative else amount
 
 
-def parse_count(value) -> int:
-    """A whole positive-or-zero count (number of instalments, instalment number)."""
+_GROUPED_COUNT = re.compile(r"^\d{1,3}(?:([.,])\d{3})+$")
+
+
+def parse_count(value, style: str = "comma") -> int:
+    """A whole positive-or-zero count (number of instalments, instalment number).
+
+    ``12``, an XLSX number ``3.0`` and the text ``"3.0"``/``"3,00"`` (what a CSV export writes for a number
+    cell) are read. A count written with a thousands separator (``"1.000"``, ``"100.000"``, ``"2,000"``) is
+    refused: ``1.000`` may be one or a thousand, and no loan has a thousand instalments, so the cell most
+    likely holds an amount. ``style`` only shapes the numbers shown in reasons.
+    """
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
     else:
         text = "" if value is None else str(value).strip()
+        if _GROUPED_COUNT.match(text):
+            raise ParseError(f"«{text}» parece llevar separador de miles: escriba el número entero sin puntos ni "
+                             "comas")
         text = _ZERO_DECIMALS.sub("", text)
         if not text.isdigit():
-            raise ParseError(f"«{text}» no es un número entero")
+            shown = format_number(value, style) if isinstance(value, float) and math.isfinite(value) else text
+            raise ParseError(f"«{shown}» no es un número entero")
         number = int(text)
     if number < 0:
-        raise ParseError(f"«{value}» no puede ser negativo")
+        raise ParseError(f"«{format_number(number, style)}» no puede ser negativo")
     return number
 
 

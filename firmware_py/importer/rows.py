@@ -29,10 +29,10 @@ from decimal import ROUND_DOWN, Decimal
 
 from scheduler.model import Instalment, debtor_id_for, normalise_document
 
-from firmware_py.importer.parsing import (ParsedPhone, ParseError, blank, parse_amount, parse_count, parse_date,
-                                          parse_phones)
+from firmware_py.importer.headers import FIELD_NAMES_ES
+from firmware_py.importer.parsing import (MAX_INSTALMENTS, ParsedPhone, ParseError, blank, format_number,
+                                          parse_amount, parse_count, parse_date, parse_phones)
 
-MAX_INSTALMENTS = 600
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 _LETTER = re.compile(r"[^\W\d_]")
 _SCIENTIFIC = re.compile(r"\d+(?:[.,]\d+)?[eE]\+?\d+")
@@ -176,16 +176,18 @@ def read_row(values: dict, number: int, layout: str, ctx: RowContext) -> RowReco
     problems: list[str] = []
     warnings: list[str] = []
 
-    def take(name, parser, *args, required=None):
+    def take(name, parser, *args, required=None, **kwargs):
+        """The parsed value of column ``name`` (``None`` when blank or refused); a refusal's reason names the
+        column with its Spanish field name ("Pagado: el valor «x» no es un número")."""
         value = values.get(name)
         if blank(value):
             if required:
                 problems.append(required)
             return None
         try:
-            return parser(value, *args)
+            return parser(value, *args, **kwargs)
         except ParseError as exc:
-            problems.append(str(exc))
+            problems.append(f"{FIELD_NAMES_ES[name].capitalize()}: {exc}")
             return None
 
     for name, label in (("loan_id", "número de crédito"), ("name", "nombre"), ("last_name", "apellido"),
@@ -279,7 +281,7 @@ def _read_debtor(values, name, document, loan_id, ctx, problems, warnings) -> De
 
 
 def _instalment_row(values, ctx, take, problems) -> list[Instalment]:
-    number = take("instalment_number", parse_count, required="falta el número de cuota")
+    number = take("instalment_number", parse_count, ctx.number_style, required="falta el número de cuota")
     if number == 0:
         problems.append("el número de cuota debe ser 1 o mayor")
     due = take("due_date", parse_date, ctx.date_order, required="falta la fecha de vencimiento")
@@ -301,9 +303,9 @@ def _loan_row(values, ctx, take, problems) -> list[Instalment]:
         problems.append("la fila no corresponde a ningún formato: no tiene monto, fecha de vencimiento ni número de "
                         "cuotas")
         return []
-    count = take("instalments", parse_count) or 1
+    count = take("instalments", parse_count, ctx.number_style) or 1
     if count > MAX_INSTALMENTS:
-        problems.append(f"número de cuotas inválido «{values.get('instalments')}» (máximo {MAX_INSTALMENTS})")
+        problems.append(f"número de cuotas inválido «{_text(values.get('instalments'))}» (máximo {MAX_INSTALMENTS})")
     first_field = "first_due_date" if not blank(values.get("first_due_date")) else "due_date"
     first = take(first_field, parse_date, ctx.date_order, required="falta la fecha de vencimiento")
     amount = take("amount", parse_amount, ctx.number_style)
