@@ -16,6 +16,15 @@ importer decides the style once per file from the first unambiguous values
 (:func:`default_number_style`). Scientific notation (``1,5E+06``, what a
 spreadsheet writes for a narrow column) is refused: digits were lost.
 
+Amounts are rounded to the cent as they are read (:func:`to_cents`): XLSX
+cells hold doubles, so ``150000.30000000002`` or ``=100000/3``
+(``33333.333333333336``) arrive with noise. A value with more than two
+decimals and at least 12 significant digits is a computed one: rounded
+``ROUND_HALF_UP`` to the cent (what the spreadsheet shows and people do);
+with fewer digits the extra decimals were typed (``1234,567``, or ``1.234``
+in a decimal-point file): refused, "tiene más de dos decimales". Whole
+amounts stay whole (``150000``, not ``150000.00``).
+
 Counts (``parse_count``: number of instalments, instalment number): ``12``,
 ``3.0`` (an XLSX number), ``"3.0"``/``"3,00"`` (a CSV export of a number
 cell). A count written with a thousands separator (``1.000``, ``100.000``,
@@ -43,7 +52,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import phonenumbers
 
@@ -202,15 +211,28 @@ def number_evidence(value) -> str | None:
 
 
 def parse_amount(value, style: str = "comma") -> Decimal:
-    """Read a money amount (may be negative: callers decide). See module docstring."""
+    """Read a money amount (may be negative: callers decide), rounded to the cent. See the module docstring.
+
+    Rounding (:func:`to_cents`): a value with more than two decimals that has at least
+    :data:`COMPUTED_DIGITS` significant digits is a computed one (a formula, or a double's noise:
+    ``150000.30000000002``, ``100000/3`` = ``33333.333333333336``) and is rounded to the cent with
+    ``ROUND_HALF_UP`` (what spreadsheets show and people do: ``0,125`` -> ``0,13``). With fewer digits
+    the decimals were typed (``1234,567``): refused, "tiene más de dos decimales". Whole amounts stay
+    whole (``150000``, not ``150000.00``); an amount with up to two decimals is kept as written."""
     if isinstance(value, bool):
         raise ParseError(f"valor inválido «{value}»")
-    if isinstance(value, (int, Decimal)):
+    if isinstance(value, int):
         return Decimal(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ParseError(f"valor inválido «{value}»")
+        return to_cents(value, format_number(value, style))
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ParseError(f"valor inválido «{value}»")
-        return Decimal(repr(value))
+        if value.is_integer():
+            return Decimal(int(value))
+        return to_cents(Decimal(repr(value)), format_number(value, style))
     if blank(value):
         raise ParseError("falta el valor")
     raw = str(value).strip()
@@ -225,7 +247,35 @@ def parse_amount(value, style: str = "comma") -> Decimal:
         amount = Decimal(f"{split.integer}.{split.fraction}" if split.fraction else split.integer)
     except InvalidOperation:
         raise ParseError(f"el valor «{raw}» no es un número") from None
+    amount = to_cents(amount, raw)
     return -amount if negative else amount
+
+
+COMPUTED_DIGITS = 12  # a typed amount never has this many significant digits; a double from a formula has 15-17
+_CENT = Decimal("0.01")
+_UNIT = Decimal(1)
+
+
+def to_cents(amount: Decimal, shown: str) -> Decimal:
+    """``amount`` with at most two decimals (``shown``: the value as the reason should quote it).
+
+    Up to two decimals: unchanged. More, all zeros (``0,500``): the same value with two (``0.50``), or none
+    when whole (``1100.000`` -> ``1100``). More, with :data:`COMPUTED_DIGITS` or more significant digits:
+    a computed value or float noise, rounded ``ROUND_HALF_UP`` to the cent, whole when it lands on a whole
+    amount (``120000.00000000001`` -> ``120000``). Otherwise :class:`ParseError`: typed decimals beyond the
+    cent are a mistake the office must see, not something to round away.
+    """
+    if amount.as_tuple().exponent >= -2:
+        return amount
+    normal = amount.normalize()
+    if normal.as_tuple().exponent < -2 and len(normal.as_tuple().digits) < COMPUTED_DIGITS:
+        raise ParseError(f"el valor «{shown}» tiene más de dos decimales: escriba el valor con dos decimales como "
+                         "máximo")
+    try:
+        cents = amount.quantize(_CENT, rounding=ROUND_HALF_UP)
+        return cents.quantize(_UNIT) if cents == cents.to_integral_value() else cents
+    except InvalidOperation:
+        raise ParseError(f"el valor «{shown}» es demasiado grande") from None
 
 
 _GROUPED_COUNT = re.compile(r"^\d{1,3}(?:([.,])\d{3})+$")

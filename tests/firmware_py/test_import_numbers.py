@@ -98,3 +98,87 @@ def test_the_ambiguous_cuota_column_is_decided_by_its_values(values, field):
     header = ["Crédito", "Saldo", "Cuota", "Vence"]
     columns = resolve_columns(header, samples=[["CR-1", "1.000.000", v, "15/01/2027"] for v in values])
     assert columns.columns[field] == 2
+
+
+# -- 3. floating-point noise of spreadsheet cells is rounded to the cent; real extra decimals are refused ----------
+NOISE = [
+    # value, style, expected (exact text of the Decimal: whole amounts stay whole)
+    (150000.30000000002, "comma", "150000.30"),
+    (100000 / 3, "comma", "33333.33"),
+    (120000.00000000001, "comma", "120000"),
+    (0.1 + 0.2, "comma", "0.30"),
+    (200000 / 3, "comma", "66666.67"),
+    (150000, "comma", "150000"),
+    (150000.0, "comma", "150000"),
+    (1234.5, "comma", "1234.5"),
+    ("150000.30000000002", "dot", "150000.30"),
+    ("33.333,333333333336", "comma", "33333.33"),
+    ("120.000,00000000001", "comma", "120000"),
+    ("1234567890,125", "comma", "1234567890.13"),  # a computed value exactly on the half: ROUND_HALF_UP
+    ("-1234567890,125", "comma", "-1234567890.13"),
+    ("0,500", "comma", "0.50"),  # three decimals that are zeros: nothing to refuse
+    ("1100.000", "dot", "1100"),
+    ("150.000,00", "comma", "150000.00"),  # as written: two decimals are kept
+]
+
+
+@pytest.mark.parametrize("value,style,expected", NOISE, ids=[f"{v!r}|{s}" for v, s, _ in NOISE])
+def test_float_noise_is_rounded_half_up_to_the_cent(value, style, expected):
+    from firmware_py.importer.parsing import parse_amount
+    assert str(parse_amount(value, style)) == expected
+
+
+@pytest.mark.parametrize("value,style,shown", [
+    (1234.567, "comma", "«1.234,567»"), (1234.567, "dot", "«1,234.567»"), (0.125, "comma", "«0,125»"),
+    ("1234,567", "comma", "«1234,567»"), ("1.234,567", "comma", "«1.234,567»"), ("1234.5678", "dot", "«1234.5678»"),
+], ids=["float", "float dot file", "half cent", "text", "text grouped", "text dot"])
+def test_typed_amounts_with_more_than_two_decimals_are_refused(value, style, shown):
+    from firmware_py.importer.parsing import parse_amount
+    with pytest.raises(ParseError, match="tiene más de dos decimales") as info:
+        parse_amount(value, style)
+    assert shown in str(info.value)
+
+
+XLSX_HEADER = ["Crédito", "Nombre", "Cédula", "Celular", "Monto", "Número de cuotas", "Primera cuota", "Pagado"]
+
+
+def xlsx_file(tmp_path, rows, header=XLSX_HEADER):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    path = tmp_path / "cartera.xlsx"
+    book.save(path)
+    return path
+
+
+def test_xlsx_float_noise_is_rounded_and_real_decimals_refused(tmp_path, ledger):
+    first = datetime(2027, 1, 15)
+    path = xlsx_file(tmp_path, [
+        ["CR-1", "Ana Pérez", 111, 3001234567, 120000, 1, first, 120000.00000000001],  # paid in full, not over
+        ["CR-2", "Beto Ruiz", 222, 3001234568, 150000.30000000002, 1, first, 0],
+        ["CR-3", "Carla Soto", 333, 3001234569, 100000, 3, first, 100000 / 3],
+        ["CR-4", "Dora Vélez", 444, 3001234560, 1234.567, 1, first, 0],
+    ])
+    report = run(path, ledger, source_name="cartera.xlsx")
+    assert (report.imported, report.rejected) == (3, 1), report.rejections
+    cr1 = ledger.loan("CR-1").instalments[0]
+    assert (str(cr1.amount), str(cr1.paid_amount)) == ("120000", "120000")
+    assert str(ledger.loan("CR-2").total) == "150000.30"
+    assert str(sum(i.paid_amount for i in ledger.loan("CR-3").instalments)) == "33333.33"
+    assert reasons(report)[5] == "Monto: el valor «1.234,567» tiene más de dos decimales: escriba el valor con dos " \
+                                 "decimales como máximo"
+
+
+def test_csv_float_noise_is_rounded_and_real_decimals_refused(ledger):
+    header = ["Crédito", "Nombre", "Cédula", "Celular", "Monto", "Primera cuota", "Pagado"]
+    lines = [header, ["CR-1", "Ana Pérez", "111", "3001234567", "120.000", "15/01/2027", "120.000,00000000001"],
+             ["CR-2", "Beto Ruiz", "222", "3001234568", "150.000,30000000002", "15/01/2027", "0"],
+             ["CR-3", "Carla Soto", "333", "3001234569", "1.234,567", "15/01/2027", "0"]]
+    report = run(csv_bytes(lines), ledger)
+    assert (report.imported, report.rejected) == (2, 1)
+    assert ledger.loan("CR-1").instalments[0].paid_amount == 120000
+    assert str(ledger.loan("CR-2").total) == "150000.30"
+    assert "Monto: el valor «1.234,567» tiene más de dos decimales" in reasons(report)[4]

@@ -20,7 +20,6 @@ AMOUNTS = [
     ("1234,5", "dot", "1234.5"),
     ("12,50", "comma", "12.50"),
     ("$ 1.234", "comma", "1234"),
-    ("$ 1.234", "dot", "1.234"),
     ("150.000", "comma", "150000"),  # COP without decimals
     ("150.000", "dot", "150.000"),
     ("150,000", "dot", "150000"),
@@ -51,10 +50,19 @@ def test_amounts(text, style, expected):
 
 
 @pytest.mark.parametrize("text", ["abc", "1.2.3", "1,23,4", "12..5", "1.234.56", ",5", "5,", "1,5E+06", "1.5e6", "$",
-                                  "1.234,567.8", "0.500", "1100.000"])
+                                  "1.234,567.8", "0.500", "1100.000", "1.234,567", "1234,567"])
 def test_bad_amounts_are_refused_with_a_spanish_reason(text):
     with pytest.raises(ParseError) as info:
         parse_amount(text, "comma")
+    assert "valor" in str(info.value) or "número" in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["$ 1.234", "1.234", "12.345", "0.125"])
+def test_three_decimals_in_a_dot_file_are_refused_not_kept(text):
+    """A dot file's ``1.234`` is 1.234 (three decimals): more than a currency's cents, so refused (it was
+    kept as 1.234 before amounts were rounded to the cent; most likely the office meant 1234)."""
+    with pytest.raises(ParseError, match="más de dos decimales") as info:
+        parse_amount(text, "dot")
     assert "valor" in str(info.value) or "número" in str(info.value)
 
 
