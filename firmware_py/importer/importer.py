@@ -34,6 +34,7 @@ from firmware_py.importer.parsing import date_evidence, default_number_style, nu
 from firmware_py.importer.reading import FileFormat, RawRow, open_binary, open_table
 from firmware_py.importer.rejects import write_rejects
 from firmware_py.importer.rows import RowContext, RowRejected, read_row
+from scheduler.model import Debtor
 
 log = logging.getLogger("cobrador.importer.importer")
 
@@ -332,9 +333,11 @@ def _too_many(limit: int) -> ImportFileError:
                              "(por ejemplo por agencia) e impórtelos uno a uno.", reason="too_many_rows")
 
 
-def _ledger_phone_owners(ledger) -> dict[str, set[str]]:
-    owners: dict[str, set[str]] = {}
+def _ledger_phone_owners(ledger) -> dict[str, dict[str, Debtor]]:
+    """E.164 number -> {debtor id: Debtor} of every debtor in the ledger listing it (for ``Batch.finish``:
+    shared phones, and the warning naming the debtors already registered)."""
+    owners: dict[str, dict[str, Debtor]] = {}
     for debtor in ledger.debtors():
         for phone in debtor.phones:
-            owners.setdefault(phone.number, set()).add(debtor.id)
+            owners.setdefault(phone.number, {})[debtor.id] = debtor
     return owners

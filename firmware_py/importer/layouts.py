@@ -17,7 +17,13 @@ debtors and loans and enforces what no single row can:
   with a missing instalment would be wrong): its other rows are rejected too,
   with a reason pointing at the faulty row;
 * a phone number used by several debtors (in the file or already in the
-  ledger) is marked ``personal=False`` and reported as a warning.
+  ledger) is marked ``personal=False`` and reported as a warning naming every
+  debtor on it: the file's with their row, the ledger's as "ya en el
+  sistema". Debtors of the file are judged by the file's phones, the others
+  by their stored phones (``firmware_py.ledger.sharing.owners_after``, the
+  judgement the ledger itself applies when it writes the batch; the ledger
+  also re-puts the stored debtors with ``personal=False`` and never turns a
+  stored ``personal=False`` back into ``True``).
 
 Landlines get the ``call`` channel, mobiles ``sms``.
 """
@@ -26,12 +32,14 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from scheduler.model import Debtor, Instalment, Loan, Phone
 
 from firmware_py.importer.errors import ImportFileError
 from firmware_py.importer.headers import FIELD_NAMES_ES, ColumnMap
 from firmware_py.importer.rows import DebtorData, RowContext, RowRecord, RowRejected, fold
+from firmware_py.ledger.sharing import join_es, owners_after
 
 _SMS = frozenset({"sms"})
 _CALL = frozenset({"call"})
@@ -181,12 +189,14 @@ class Batch:
                 loan.origin[instalment.number] = record.number
         loan.rows.append(record.number)
 
-    def finish(self, ledger_phone_owners: dict[str, set[str]] | None = None) -> BatchResult:
+    def finish(self, ledger_phone_owners: Mapping[str, Mapping[str, Debtor]] | None = None) -> BatchResult:
         """Build the debtors and loans to import.
 
         ``ledger_phone_owners`` maps E.164 numbers already in the ledger to
-        the ids of the debtors using them (for shared-phone detection).
+        the debtors using them (``{debtor id: Debtor}``), for shared-phone
+        detection and its warning.
         """
+        ledger_owners = ledger_phone_owners or {}
         result = BatchResult([], [])
         for loan_id, row in self._tainted.items():
             loan = self._loans.pop(loan_id, None)
@@ -209,19 +219,18 @@ class Batch:
                 continue
             used.add(acc.debtor_id)
             result.loans.append(loan)
-        owners: dict[str, set[str]] = {}
-        for debtor_id in used:
-            for phone in self._debtors[debtor_id].phones:
-                owners.setdefault(phone.e164, set()).add(debtor_id)
-        for number, ids in (ledger_phone_owners or {}).items():
-            if number in owners:  # debtors of this file are judged by the file, not by their old phones
-                owners[number] |= ids - used
+        # debtors of this file are judged by the file's phones, the ledger's others by their stored ones
+        owners = owners_after(ledger_owners, {d: [p.e164 for p in self._debtors[d].phones] for d in used})
         shared = {number: len(ids) for number, ids in owners.items() if len(ids) > 1}
-        for number, count in sorted(shared.items()):
-            rows = sorted(self._debtors[d].first_row for d in owners[number] if d in self._debtors)
-            result.warnings.append((rows[0], f"el teléfono {number} lo comparten {count} deudores (filas "
-                                             f"{', '.join(map(str, rows))}): se marca como no personal y los "
-                                             "mensajes no mostrarán montos"))
+        for number in sorted(shared):
+            ids = owners[number]
+            in_file = sorted((self._debtors[d] for d in ids if d in used), key=lambda acc: acc.first_row)
+            stored = sorted((ledger_owners[number][d] for d in ids if d not in used), key=lambda d: (d.name, d.id))
+            names = [f"{acc.data.name} (fila {acc.first_row})" for acc in in_file] \
+                + [f"{debtor.name} (ya en el sistema)" for debtor in stored]
+            result.warnings.append((in_file[0].first_row, f"el teléfono {number} lo comparten {len(ids)} deudores: "
+                                                          f"{join_es(names)}: se marca como no personal y los "
+                                                          "mensajes no mostrarán montos"))
         result.shared_phones = shared
         for debtor_id in sorted(used, key=lambda d: self._debtors[d].first_row):
             acc = self._debtors[debtor_id]

@@ -1,22 +1,28 @@
-"""Planning an import batch: which documents to write, and what it counts as.
+"""Planning the writes of debtors and loans: an import batch, one debtor saved in the form.
 
 ``plan_import`` is a pure function of the stored records and the batch: it
 returns the change set (one journal record) and the counts, or raises
 ``LedgerIntegrityError`` before anything is written. ``Ledger.import_batch``
-holds the lock and commits the result.
+holds the lock and commits the result. ``plan_save_debtor`` does the same
+for ``Ledger.save_debtor``. Both apply ``sharing.plan_sharing`` (one rule):
+stored debtors whose number becomes shared are re-put with ``personal=False``
+in the same change set.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from dataclasses import replace
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from firmware_py.errors import LedgerIntegrityError
 from firmware_py.ledger import codec
-from scheduler.model import SCHEMA_VERSION, Debtor, Loan, Payment
+from firmware_py.ledger.results import SaveOutcome
+from firmware_py.ledger.sharing import join_es, plan_sharing
+from scheduler.model import SCHEMA_VERSION, Debtor, Loan, Payment, debtor_id_for
 
 COUNT_KEYS = ("debtors_created", "debtors_updated", "debtors_unchanged", "loans_created", "loans_updated",
               "loans_unchanged", "payments_created", "payments_unchanged", "payments_reconciled")
@@ -24,13 +30,18 @@ COUNT_KEYS = ("debtors_created", "debtors_updated", "debtors_unchanged", "loans_
 
 def plan_import(records: dict[str, dict[str, Any]], debtors: list[Debtor],
                 loans: list[Loan], payments: list[Payment], *, source: str, as_of: date | None,
-                now: datetime) -> tuple[list[list], dict[str, int], str]:
+                now: datetime, phone_owners: Mapping[str, Iterable[str]] | None = None
+                ) -> tuple[list[list], dict[str, int], str]:
     """(ops, counts, batch id) for upserting the batch into the ledger (see ``Ledger.import_batch``).
 
-    ``records`` are the stored records by table. Records are compared, and
-    put in the ops, as model records (the journal encodes each once, as it
-    writes). Raises LedgerIntegrityError for unknown references or
-    conflicting duplicates.
+    ``records`` are the stored records by table; ``phone_owners`` the
+    stored number -> debtor ids index (built from ``records`` if not given).
+    Records are compared, and put in the ops, as model records (the journal
+    encodes each once, as it writes). The batch's debtors get the shared-phone
+    rule (``sharing.py``, imports keep a stored ``personal=False``); stored
+    debtors it makes share a number are re-put and counted as updated.
+    Raises LedgerIntegrityError for unknown references or conflicting
+    duplicates.
     """
     ops: list[list] = []
     counts = dict.fromkeys(COUNT_KEYS, 0)
@@ -57,8 +68,11 @@ def plan_import(records: dict[str, dict[str, Any]], debtors: list[Debtor],
             counts[f"{prefix}_updated"] += 1
         ops.append(["put", table, key, record])
 
+    sharing = plan_sharing(records["debtors"], debtors, owners=phone_owners)
     seen_debtors: dict[str, Debtor] = {}
-    for debtor in debtors:
+    for debtor in sharing.incoming:
+        upsert("debtors", "el deudor", debtor.id, debtor, seen_debtors)
+    for debtor in sharing.restated:
         upsert("debtors", "el deudor", debtor.id, debtor, seen_debtors)
     seen_loans: dict[str, Loan] = {}
     for loan in loans:
@@ -94,6 +108,83 @@ def plan_import(records: dict[str, dict[str, Any]], debtors: list[Debtor],
         "source": source, "at": now.isoformat(), "as_of": as_of.isoformat() if as_of else None,
         "schema_version": SCHEMA_VERSION, **counts}])
     return ops, counts, batch_id
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def plan_save_debtor(stored: Mapping[str, Debtor], owners: Mapping[str, Iterable[str]], debtor: Debtor, *,
+                     now: datetime | None = None) -> tuple[list[list], SaveOutcome]:
+    """(ops, outcome) for upserting one debtor from the form (see ``Ledger.save_debtor``).
+
+    ``stored``: debtors by id; ``owners``: number -> ids of the stored debtors
+    listing it. ``opted_out`` on the phones is dropped (opt-outs are kept
+    apart). Raises LedgerIntegrityError (Spanish) for what an import would
+    refuse: a name without letters, no phone, an invalid document, a
+    document that is another debtor's, a new debtor whose id is not
+    ``debtor_id_for(document)``.
+    """
+    if any(p.opted_out for p in debtor.phones):
+        debtor = replace(debtor, phones=tuple(replace(p, opted_out=False) for p in debtor.phones))
+    old = stored.get(debtor.id)
+    warnings = _check_form_debtor(stored, debtor, old)
+    sharing = plan_sharing(stored, [debtor], owners=owners, keep_not_personal=False)
+    saved = sharing.incoming[0]
+    ops: list[list] = []
+    changed = old is None or not same_content(old, saved)
+    if changed:
+        ops.append(["put", "debtors", saved.id, saved])
+    ops.extend(["put", "debtors", d.id, d] for d in sharing.restated)
+    forced = set(sharing.forced)
+    shared: dict[str, tuple[str, ...]] = {}
+    for phone in saved.phones:
+        ids = sharing.shared.get(phone.number)
+        if not ids:
+            continue
+        others = sorted((stored[i] for i in ids if i != saved.id), key=lambda d: (d.name, d.id))
+        shared[phone.number] = tuple(d.id for d in others)
+        names = join_es([d.name for d in others])
+        verb = "usa" if len(others) == 1 else "usan"
+        was = old.phone(phone.number) if old is not None else None
+        if (saved.id, phone.number) in forced and was is not None and not was.personal:
+            warnings.append(f"el teléfono {phone.number} también lo {verb} {names}: no puede marcarse como "
+                            "personal mientras lo compartan; los mensajes no mostrarán montos")
+        else:
+            warnings.append(f"el teléfono {phone.number} también lo {verb} {names}: se marca como no personal y "
+                            "los mensajes no mostrarán montos")
+    outcome = SaveOutcome(debtor=saved, created=old is None, updated=old is not None and changed, shared=shared,
+                          marked_not_personal=tuple(d.id for d in sharing.restated), warnings=tuple(warnings),
+                          saved_at=now)
+    return ops, outcome
+
+
+def _check_form_debtor(stored: Mapping[str, Debtor], debtor: Debtor, old: Debtor | None) -> list[str]:
+    """Refuse (LedgerIntegrityError) what an import would refuse; return warnings (Spanish)."""
+    if not _LETTER.search(debtor.name):
+        raise LedgerIntegrityError(f"El nombre «{debtor.name}» no tiene letras; escriba el nombre del deudor.")
+    if not debtor.phones:
+        raise LedgerIntegrityError(f"El deudor {debtor.name} debe tener al menos un teléfono.")
+    warnings: list[str] = []
+    if debtor.document:
+        try:
+            document_id = debtor_id_for(debtor.document)
+        except ValueError:
+            raise LedgerIntegrityError(f"El documento «{debtor.document}» no es válido: no tiene letras ni "
+                                       "números.") from None
+        other = stored.get(document_id)
+        if document_id != debtor.id and other is not None:
+            raise LedgerIntegrityError(f"Ya existe otro deudor con el documento «{debtor.document}» ({other.name}); "
+                                       "edite ese deudor en lugar de crear uno nuevo.")
+        if document_id != debtor.id:
+            if old is None:
+                raise LedgerIntegrityError(f"El identificador {debtor.id} no corresponde al documento "
+                                           f"«{debtor.document}»: un deudor nuevo con documento debe usar el "
+                                           "identificador que da ese documento, para que las importaciones lo "
+                                           "reconozcan.")
+            if old.document != debtor.document:
+                warnings.append(f"el documento «{debtor.document}» no es con el que se registró este deudor: una "
+                                "importación con ese documento lo tomará por otro deudor")
+    return warnings
 
 
 def same_content(a: Any, b: Any) -> bool:

@@ -43,14 +43,14 @@ from firmware_py.ledger.allocation import apply_payments
 from firmware_py.ledger.contactlog import ContactLog, MemoryContactLog
 from firmware_py.ledger.documents import DocumentStore
 from firmware_py.ledger.hotstate import FileHotState, MemoryHotState, apply_ops
-from firmware_py.ledger.importing import plan_import
+from firmware_py.ledger.importing import plan_import, plan_save_debtor
 from firmware_py.ledger.history import ContactHistory
 from firmware_py.ledger.inapp import InAppRecords
 from firmware_py.ledger.lock import DirectoryLock
 from firmware_py.ledger.migrations import MigrationError
 from firmware_py.ledger.recent import RecentContacts
 from firmware_py.ledger.storage import atomic_write, fsync_dir, snapshot_blocks
-from firmware_py.ledger.results import ImportOutcome, LedgerSnapshot
+from firmware_py.ledger.results import ImportOutcome, LedgerSnapshot, SaveOutcome
 from firmware_py.ledger.settings import LedgerSettings
 from scheduler.model import (
     SCHEMA_VERSION,
@@ -489,6 +489,12 @@ class Ledger(InAppRecords, ContactHistory):
         confirmed in-app payments of the imported loans dated on or before it
         are marked reconciled, so they are not counted twice.
 
+        Shared phones (``sharing.py``, as ``save_debtor``): a number listed by
+        several debtors is ``personal=False`` on every one of them; stored
+        debtors it makes share a number are re-put in the same journal line
+        (counted as updated). An import never turns a stored
+        ``personal=False`` back into ``True``.
+
         Raises LedgerIntegrityError (nothing written) when a loan or payment
         names an unknown debtor/loan, or an id appears twice with different
         content; LedgerWriteError if it cannot be made durable.
@@ -504,10 +510,47 @@ class Ledger(InAppRecords, ContactHistory):
             self._check_open()
             now = now or self._clock()
             ops, counts, batch_id = plan_import(self._records, debtors, loans, payments,
-                                                source=source, as_of=as_of, now=now)
+                                                source=source, as_of=as_of, now=now, phone_owners=self._phones)
             self._commit(ops, f"import {source}")
             log.info("import %s from %s: %s", batch_id, source, counts)
             return ImportOutcome(batch_id=batch_id, source=source, **counts)
+
+    def save_debtor(self, debtor: Debtor, *, now: datetime | None = None) -> SaveOutcome:
+        """Create or edit one debtor (the debtor form) ATOMICALLY, with the shared-phone rule.
+
+        Upserts ``debtor`` by id (its loans, payments and promises are not
+        touched). One journal line holds it and every other debtor re-put
+        because one of its numbers is now shared (``sharing.py``, the rule
+        imports follow too): every debtor listing a number that two or more
+        debtors list gets ``personal=False`` on it.
+
+        Staff decide here: ``Phone(personal=True)`` on a number nobody else
+        lists is stored personal even if it was marked not personal before —
+        this is the ONLY way back to personal: nothing flips back
+        automatically when the other debtors leave a number, and an import
+        never does it. ``personal=True`` on a number still shared is stored
+        False and warned about. ``opted_out`` on the phones is ignored
+        (opt-outs are kept apart: ``record_opt_out`` / ``clear_opt_out``).
+
+        Validated like an import row (Spanish LedgerIntegrityError, nothing
+        written): a name with letters, at least one phone, a valid document
+        that is no other debtor's; a NEW debtor with a document must have the
+        id ``debtor_id_for(document)`` (so a later import of that document
+        updates it; without a document any new id). TypeError for a non-Debtor;
+        LedgerWriteError if it cannot be made durable. An identical debtor
+        writes nothing (``outcome.changed`` is False).
+        """
+        if not isinstance(debtor, Debtor):
+            raise TypeError(f"save_debtor expects Debtor, got {type(debtor).__name__}")
+        with self._mutex:
+            self._check_open()
+            now = now or self._clock()
+            ops, outcome = plan_save_debtor(self._records["debtors"], self._phones, debtor, now=now)
+            self._commit(ops, f"debtor {debtor.id}")
+            if outcome.changed:
+                log.info("debtor %s saved (created=%s, marked not personal: %s)", debtor.id, outcome.created,
+                         list(outcome.marked_not_personal))
+            return outcome
 
     # -- snapshot and status -------------------------------------------------------------------
     def snapshot(self, *, contacts_since: datetime | None = None) -> LedgerSnapshot:

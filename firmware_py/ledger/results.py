@@ -1,8 +1,9 @@
-"""Immutable values the Ledger hands out: import outcomes and snapshots."""
+"""Immutable values the Ledger hands out: import and save outcomes, snapshots."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Mapping
 
@@ -32,6 +33,37 @@ class ImportOutcome:
         """True if the batch changed any content."""
         return bool(self.debtors_created or self.debtors_updated or self.loans_created
                     or self.loans_updated or self.payments_created or self.payments_reconciled)
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    """What one ``Ledger.save_debtor`` did.
+
+    ``debtor``: the debtor as stored (shared-phone rule applied; opt-outs are
+    not shown here, ``Ledger.debtor`` shows them). ``created``/``updated``:
+    the debtor was new / changed (neither: identical, nothing written).
+    ``shared``: number -> ids of the OTHER debtors listing it, for each of the
+    debtor's numbers that is shared. ``marked_not_personal``: ids of other
+    debtors re-put with ``personal=False`` in the same write.
+    ``warnings``: Spanish sentences for the debtor form. ``saved_at``: the
+    ``now`` of the call.
+    """
+
+    debtor: Debtor
+    created: bool = False
+    updated: bool = False
+    shared: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    marked_not_personal: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    saved_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shared", MappingProxyType(dict(self.shared)))
+
+    @property
+    def changed(self) -> bool:
+        """True if anything was written."""
+        return self.created or self.updated or bool(self.marked_not_personal)
 
 
 @dataclass(frozen=True)
