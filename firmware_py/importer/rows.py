@@ -3,8 +3,10 @@
 ``read_row(values, number, layout, ctx)`` takes the row's ``{field: raw
 value}`` (from :meth:`ColumnMap.pick`) and returns a :class:`RowRecord`, or
 raises :class:`RowRejected` whose ``reason`` lists *every* problem of the row
-("falta el nombre; teléfono inválido «123»"). Cross-row checks (duplicates,
-conflicting debtor data, shared phones) live in :mod:`.layouts`.
+("falta el nombre; teléfono inválido «123»"). A loan id or document in
+scientific notation (``1,23457E+11``: digits lost) is refused. Cross-row
+checks (duplicates, conflicting debtor data, shared phones) live in
+:mod:`.layouts`.
 
 Layouts (``"loan"`` = one row per loan, ``"instalment"`` = one row per
 instalment) are described in ``examples/README.md``. Schedules for the
@@ -36,6 +38,9 @@ from firmware_py.importer.parsing import (MAX_INSTALMENTS, ParsedPhone, ParseErr
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 _LETTER = re.compile(r"[^\W\d_]")
 _SCIENTIFIC = re.compile(r"\d+(?:[.,]\d+)?[eE]\+?\d+")
+# What a spreadsheet shows for a long numeric loan id in a narrow column ("1,23457E+11"). Stricter than the
+# document's pattern (the "+" is required): a code such as "12E3" may be a real loan id.
+_SCIENTIFIC_ID = re.compile(r"\d(?:[.,]\d+)?[eE]\+\d{1,3}")
 _TAG_SPLIT = re.compile(r"[,;|]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -204,6 +209,9 @@ def read_row(values: dict, number: int, layout: str, ctx: RowContext) -> RowReco
     debtor_blank = not name and not document and all(blank(p) for p in raw_phones)
     if ctx.has_loan_id_column and not loan_id:
         problems.append("falta el número de crédito")
+    elif _SCIENTIFIC_ID.fullmatch(loan_id):  # accepted, it would become a second loan once the file is corrected
+        problems.append(f"el número de crédito «{loan_id}» está en notación científica (se perdieron dígitos): dé a "
+                        "la columna formato de número sin decimales o de texto y exporte de nuevo")
     if not ctx.has_loan_id_column and document:
         try:
             loan_id = normalise_document(document)

@@ -182,3 +182,26 @@ def test_csv_float_noise_is_rounded_and_real_decimals_refused(ledger):
     assert ledger.loan("CR-1").instalments[0].paid_amount == 120000
     assert str(ledger.loan("CR-2").total) == "150000.30"
     assert "Monto: el valor «1.234,567» tiene más de dos decimales" in reasons(report)[4]
+
+
+# -- 4. a loan id in scientific notation is refused (a corrected file would create a second loan) ------------------
+LOAN_HEADER = ["Crédito", "Nombre", "Cédula", "Celular", "Monto", "Primera cuota", "Pagado"]
+
+
+def loan(loan_id="CR-1", amount="100.000", paid="0", doc="111", phone="3001234567"):
+    return [loan_id, "Ana Pérez", doc, phone, amount, "15/01/2027", paid]
+
+
+@pytest.mark.parametrize("loan_id", ["1,23457E+11", "1.23457E+11", "1,23457e+11", "1E+11", "9,99999E+14"])
+def test_a_loan_id_in_scientific_notation_is_refused(loan_id, ledger):
+    report = run(csv_bytes([LOAN_HEADER, loan(loan_id)]), ledger)
+    assert (report.imported, report.rejected) == (0, 1) and ledger.loans() == ()
+    assert reasons(report)[2] == (f"el número de crédito «{loan_id}» está en notación científica (se perdieron "
+                                  "dígitos): dé a la columna formato de número sin decimales o de texto y "
+                                  "exporte de nuevo")
+
+
+@pytest.mark.parametrize("loan_id", ["123457000000", "CR-1E+5", "12E3", "2024-E1"])
+def test_loan_ids_that_only_resemble_scientific_notation_are_kept(loan_id, ledger):
+    report = run(csv_bytes([LOAN_HEADER, loan(loan_id)]), ledger)
+    assert report.imported == 1 and ledger.loan(loan_id) is not None
