@@ -21,6 +21,19 @@ overrides it. Example::
     [data]
     dir = "/var/lib/cobrador"
 
+    [rules]                        # contact rules (scheduler.policy): CO, MX, PE, EC, CL, US or custom
+    profile = "CO"
+    extra_holidays = ["2026-08-15"]
+
+    [messages]
+    payment_methods = "Nequi 300 123 4567 o en la oficina"
+
+The reminder engine's sections (``[rules]``, ``[ladders.NAME]``,
+``[[segments]]``, ``[templates.NAME]``, ``[messages]``) are validated by
+:func:`scheduler.policy.load_policy` when the file is loaded, so a wrong
+profile, template or hour is refused at start-up, naming the key;
+``Config.policy()`` returns the validated :class:`scheduler.policy.Policy`.
+
 ``load_config`` raises :class:`firmware_py.errors.ConfigError` with a Spanish
 message naming the file and the setting at fault.
 """
@@ -78,6 +91,16 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     log_level: str = "INFO"
     source: Path | None = None
+    engine: dict = field(default_factory=dict)  # the engine's raw sections, validated at load
+
+    def policy(self, clock=None):
+        """The reminder engine's :class:`scheduler.policy.Policy` for this configuration (already validated
+        at load; ``clock`` a :class:`scheduler.clock.ClockTrust`)."""
+        from scheduler.policy import load_policy
+
+        coop = self.cooperative
+        return load_policy(self.engine, country=coop.country, cooperative_name=coop.name, language=coop.language,
+                           timezone=coop.timezone, clock=clock)
 
     @property
     def data_dir(self) -> Path:
@@ -134,10 +157,15 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
 
 
 def _build(raw: dict, path: Path) -> Config:
+    from scheduler.policy import SECTIONS as ENGINE_SECTIONS
+
     sections = {}
     top = {}
+    engine = {}
     for key, value in raw.items():
-        if key in _SECTIONS:
+        if key in ENGINE_SECTIONS:
+            engine[key] = value
+        elif key in _SECTIONS:
             if not isinstance(value, dict):
                 raise ConfigError(f"En {path}, [{key}] debe ser una sección.", path=path, key=key)
             sections[key] = _section(_SECTIONS[key], key, value, path)
@@ -147,7 +175,7 @@ def _build(raw: dict, path: Path) -> Config:
             top[key] = value.upper()
         else:
             raise ConfigError(f"En {path}, la sección o clave «{key}» no existe.", path=path, key=key)
-    cfg = Config(**sections, **top, source=path)
+    cfg = Config(**sections, **top, source=path, engine=engine)
     _validate(cfg, path)
     return cfg
 
@@ -186,3 +214,9 @@ def _validate(cfg: Config, path: Path) -> None:
         raise ConfigError(f"En {path}, modem.profile debe ser uno de: {', '.join(MODEM_PROFILES)}.", path=path, key="modem.profile")
     if not 1 <= cfg.web.port <= 65535:
         raise ConfigError(f"En {path}, web.port debe estar entre 1 y 65535.", path=path, key="web.port")
+    from scheduler.errors import PolicyError
+
+    try:
+        cfg.policy()
+    except PolicyError as exc:
+        raise ConfigError(f"En {path}, {exc}", path=path, key=exc.key) from None

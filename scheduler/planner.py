@@ -41,7 +41,7 @@ from scheduler.policy import Policy
 from scheduler.reasons import Reason, describe
 from scheduler.rules.check import Attempt, attempts_from_events, earliest_allowed
 from scheduler.segments import best_hour, debtor_features, segment_for
-from scheduler.templates import MessageFacts
+from scheduler.templates import MessageFacts, transliterated
 
 HISTORY_DAYS = 120
 """How far back the planner needs the contact log: the longest a step can wait plus the rolling week."""
@@ -235,6 +235,8 @@ def _plan_debtor(out: list[Decision], snapshot, policy: Policy, now: datetime, d
         personal = phone.personal if phone is not None else True
         text = policy.templates.render(step.template, debtor.language, personal,
                                        _facts(debtor, loan, instalment, today), policy.cooperative)
+        if policy.transliterate and channel != "visit":
+            text = transliterated(text)
         number_text = phone.number if phone is not None else ""
         at, block = earliest_allowed(profile, calendar, zone, channel, now, attempts)
         if at is None:

@@ -43,7 +43,8 @@ class Policy:
     ``segments``, ``templates`` as loaded; ``cooperative`` what messages say
     about the creditor; ``clock`` whether time is trusted; ``paused`` stops
     every send; ``daily_sms_cap`` is the SIM's own limit per day (None: no
-    limit); ``step_validity_days``: how long the last step of a ladder may
+    limit); ``transliterate``: write á í ó ú without accents when that alone lets a message use the
+    GSM alphabet (160 characters per SMS instead of 70; ñ, é, ¿ and ¡ are kept); ``step_validity_days``: how long the last step of a ladder may
     still be sent after its day (earlier steps last until the next step); ``timezone`` the
     cooperative's (the SIM's day is counted in it).
     """
@@ -58,7 +59,7 @@ class Policy:
     extra_holidays: Mapping[date, str] = field(default_factory=dict)
     paused: bool = False
     daily_sms_cap: int | None = None
-    transliterate: bool = False
+    transliterate: bool = True
     step_validity_days: int = 7
     promise_grace_days: int = 1
     timezone: str = "America/Bogota"
@@ -143,7 +144,7 @@ def load_policy(sections: Mapping[str, Any] | None = None, *, country: str = "CO
         if name not in _MESSAGES_KEYS:
             raise PolicyError(f"«messages.{name}» no existe; claves posibles: {', '.join(sorted(_MESSAGES_KEYS))}.",
                               key=f"messages.{name}")
-    transliterate = messages.get("transliterate", False)
+    transliterate = messages.get("transliterate", True)
     if not isinstance(transliterate, bool):
         raise PolicyError("«messages.transliterate» debe ser true o false.", key="messages.transliterate")
     cap = messages.get("daily_sms_cap")

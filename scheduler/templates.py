@@ -164,11 +164,21 @@ def _symbol(currency: str, locale: str) -> str:
     return "$" if symbol in ("US$", "COL$", "MX$", "CLP$") else symbol
 
 
+@functools.lru_cache(maxsize=64)
+def _separators(locale: str) -> tuple[str, str]:
+    """(decimal mark, group separator) of ``locale``, read from CLDR through Babel once."""
+    sample = format_decimal(Decimal("1234.5"), "#,##0.0", locale=locale)
+    return sample[-2], sample[1]
+
+
 def format_money(amount: Decimal, currency: str, country: str) -> str:
-    """``$ 150.000`` (whole amounts without decimals), ``$ 1.234,50`` otherwise, in the country's style."""
+    """``$ 150.000`` (whole amounts without decimals), ``$ 1.234,50`` otherwise, in the country's style
+    (symbols and separators from CLDR; the digits grouped by three, as every Latin American locale does)."""
     locale = _locale(country)
+    decimal_mark, group = _separators(locale)
     whole = amount == amount.to_integral_value()
-    number = format_decimal(amount, "#,##0" if whole else "#,##0.00", locale=locale)
+    text = f"{amount:,.0f}" if whole else f"{amount:,.2f}"
+    number = text.replace(",", "\x00").replace(".", decimal_mark).replace("\x00", group)
     return f"{_symbol(currency, locale)} {number}"
 
 
@@ -221,7 +231,7 @@ def placeholder_values(facts: MessageFacts, cooperative: Cooperative, language: 
         "saldo": format_money(facts.balance, facts.currency, country),
         "vence": format_day(facts.due_date, language),
         "dias_mora": str(max(facts.days_late, 0)),
-        "asesor": facts.officer or cooperative.name,
+        "asesor": facts.officer or ("your loan officer" if language == "en" else "su asesor"),
         "cooperativa": cooperative.name,
         "telefono_cooperativa": cooperative.phone or ("the office" if language == "en" else "la oficina"),
         "referencia_pago": facts.loan_id,
@@ -263,6 +273,13 @@ class Preview:
     sent: str
 
 
+@functools.lru_cache(maxsize=4096)
+def transliterated(text: str) -> str:
+    """``text`` as it is sent with transliteration on (``modem.pdu``: á í ó ú lose their accent only when
+    that makes the whole text fit the GSM alphabet)."""
+    return pdu_plan(text, True).text
+
+
 def preview(text: str, *, transliterate: bool = False) -> Preview:
     """What sending ``text`` costs (``modem.pdu.plan``)."""
     cost = pdu_plan(text, transliterate)
@@ -284,8 +301,8 @@ def _t(name: str, tone: str, es: str, es_shared: str, en: str, en_shared: str) -
     return Template(name, {"es": TemplateText(es, es_shared), "en": TemplateText(en, en_shared)}, tone)
 
 
-_SHARED_ES = "{cooperativa}: mensaje para {nombre}. Por favor comuníquese con nosotros al {telefono_cooperativa}."
-_SHARED_EN = "{cooperativa}: a message for {nombre}. Please call us at {telefono_cooperativa}."
+_SHARED_ES = "{cooperativa}: mensaje para {nombre}. Por favor comuníquese con nosotros. Info: {telefono_cooperativa}."
+_SHARED_EN = "{cooperativa}: a message for {nombre}. Please get in touch with us. Info: {telefono_cooperativa}."
 
 DEFAULT_TEMPLATES: Mapping[str, Template] = {t.name: t for t in (
     _t("recordatorio_previo", "amable",
@@ -297,10 +314,10 @@ DEFAULT_TEMPLATES: Mapping[str, Template] = {t.name: t for t in (
        _SHARED_EN),
     _t("recordatorio_manana", "amable",
        "{cooperativa}: {nombre}, mañana {vence} vence su cuota {cuota} de {monto}. Ref {referencia_pago}. "
-       "Dudas: {telefono_cooperativa}.",
+       "Info: {telefono_cooperativa}.",
        _SHARED_ES,
        "{cooperativa}: {nombre}, your instalment {cuota} of {monto} is due tomorrow, {vence}. Ref {referencia_pago}. "
-       "Questions: {telefono_cooperativa}.",
+       "Info: {telefono_cooperativa}.",
        _SHARED_EN),
     _t("vence_hoy", "amable",
        "{cooperativa}: {nombre}, hoy vence su cuota {cuota} de {monto}. Medios de pago: {medios_pago}. "
@@ -311,24 +328,24 @@ DEFAULT_TEMPLATES: Mapping[str, Template] = {t.name: t for t in (
        _SHARED_EN),
     _t("mora_amable", "amable",
        "{cooperativa}: {nombre}, su cuota de {monto} tiene {dias_mora} días de atraso. Póngase al día "
-       "({medios_pago}) o responda PROMESA y la fecha. Tel {telefono_cooperativa}.",
+       "({medios_pago}) o responda PROMESA y la fecha. Info: {telefono_cooperativa}.",
        _SHARED_ES,
        "{cooperativa}: {nombre}, your instalment of {monto} is {dias_mora} days late. Please pay ({medios_pago}) "
-       "or reply PROMESA and a date. Tel {telefono_cooperativa}.",
+       "or reply PROMESA and a date. Info: {telefono_cooperativa}.",
        _SHARED_EN),
     _t("mora_firme", "firme",
        "{cooperativa}: {nombre}, su crédito {referencia_pago} tiene {dias_mora} días de atraso y un saldo de "
-       "{saldo}. Comuníquese hoy con {asesor} al {telefono_cooperativa}.",
+       "{saldo}. Comuníquese hoy con {asesor}. Info: {telefono_cooperativa}.",
        _SHARED_ES,
        "{cooperativa}: {nombre}, your loan {referencia_pago} is {dias_mora} days late with a balance of {saldo}. "
-       "Please call {asesor} today at {telefono_cooperativa}.",
+       "Please contact {asesor} today. Info: {telefono_cooperativa}.",
        _SHARED_EN),
     _t("mora_grave", "firme",
        "{cooperativa}: {nombre}, su crédito {referencia_pago} sigue en mora ({dias_mora} días, saldo {saldo}). "
-       "Acérquese a la oficina o llame al {telefono_cooperativa} para acordar el pago.",
+       "Acérquese a la oficina para acordar el pago. Info: {telefono_cooperativa}.",
        _SHARED_ES,
        "{cooperativa}: {nombre}, your loan {referencia_pago} is still overdue ({dias_mora} days, balance "
-       "{saldo}). Visit the office or call {telefono_cooperativa} to agree on a payment.",
+       "{saldo}). Please visit the office to agree on a payment. Info: {telefono_cooperativa}.",
        _SHARED_EN),
     _t("visita", "firme",
        "Visita de {asesor} a {nombre}: cuota {cuota} de {monto}, {dias_mora} días de atraso, saldo {saldo}, "

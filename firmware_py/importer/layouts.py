@@ -16,6 +16,14 @@ debtors and loans and enforces what no single row can:
 * once any row of a loan is rejected, the loan is not imported at all (a loan
   with a missing instalment would be wrong): its other rows are rejected too,
   with a reason pointing at the faulty row;
+* without a document column, rows whose names match (:func:`~.rows.fold`:
+  case, accents and spaces aside) and that have at least one phone in common
+  are ONE person with several loans, not debtors sharing a phone: they get
+  the id of the first such row (transitively: a row matching either of two
+  rows joins both), with a warning that it was assumed. A debtor already in
+  the ledger without a document, with that name and a phone in common, is
+  that same person too: their id is reused (warned as well). Different names
+  on one phone stay different debtors sharing it;
 * a phone number used by several debtors (in the file or already in the
   ledger) is marked ``personal=False`` and reported as a warning naming every
   debtor on it: the file's with their row, the ledger's as "ya en el
@@ -89,6 +97,13 @@ class _DebtorAcc:
         self.loan_officer = self.loan_officer or data.loan_officer
         self.group = self.group or data.group
         self.tags.extend(t for t in data.tags if t not in self.tags)
+
+    def absorb(self, other: "_DebtorAcc") -> None:
+        """Take in what another accumulator of the same person collected (this one's name and row stay)."""
+        self.phones.extend(p for p in other.phones if p not in self.phones)
+        self.loan_officer = self.loan_officer or other.loan_officer
+        self.group = self.group or other.group
+        self.tags.extend(t for t in other.tags if t not in self.tags)
 
 
 class _LoanAcc:
@@ -194,7 +209,8 @@ class Batch:
 
         ``ledger_phone_owners`` maps E.164 numbers already in the ledger to
         the debtors using them (``{debtor id: Debtor}``), for shared-phone
-        detection and its warning.
+        detection and its warning, and (without a document column) to
+        recognise a debtor already stored.
         """
         ledger_owners = ledger_phone_owners or {}
         result = BatchResult([], [])
@@ -206,6 +222,8 @@ class Batch:
                 if number != row:
                     result.deferred[number] = (f"otra fila del crédito {loan_id} tiene errores (fila {row}); "
                                                "corríjala e importe de nuevo todas las filas de ese crédito")
+        if not self.ctx.has_document_column:
+            self._join_same_people(result, ledger_owners)
         used: set[str] = set()
         for loan_id in list(self._loans):
             acc = self._loans.pop(loan_id)  # free each accumulator as its loan is built: lower peak memory
@@ -246,3 +264,60 @@ class Batch:
                                          jurisdiction=self.ctx.country.upper(), loan_officer=acc.loan_officer,
                                          group=acc.group, tags=tuple(acc.tags)))
         return result
+
+    def _join_same_people(self, result: BatchResult, ledger_owners: Mapping[str, Mapping[str, Debtor]]) -> None:
+        """Without a document column: one debtor for the rows with the same folded name and a phone in common,
+        and the stored debtor without a document with that name and phone (module docstring). Re-keys the
+        debtors and the loans, and warns about each assumption."""
+        live = sorted({loan.debtor_id for loan in self._loans.values()}, key=lambda d: self._debtors[d].first_row)
+        parent: dict[tuple[str, str], tuple[str, str]] = {}  # union-find over ("file"|"ledger", debtor id)
+        first_at: dict[tuple[str, str], tuple[str, str]] = {}  # (folded name, number) -> first node with them
+        stored: dict[str, Debtor] = {}  # stored debtors without a document that match a row
+
+        def root(node):
+            parent.setdefault(node, node)
+            while parent[node] != node:
+                parent[node] = parent[parent[node]]
+                node = parent[node]
+            return node
+
+        def link(node, key):
+            parent[root(node)] = root(first_at.setdefault(key, node))
+
+        for debtor_id in live:
+            acc = self._debtors[debtor_id]
+            name = fold(acc.data.name)
+            root(("file", debtor_id))
+            for phone in acc.phones:
+                link(("file", debtor_id), (name, phone.e164))
+                for debtor in ledger_owners.get(phone.e164, {}).values():
+                    if not debtor.document and fold(debtor.name) == name:
+                        stored[debtor.id] = debtor
+                        link(("ledger", debtor.id), (name, phone.e164))
+        groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for node in parent:
+            groups.setdefault(root(node), []).append(node)
+        in_file = set(live)
+        remap: dict[str, str] = {}
+        for nodes in groups.values():
+            own = sorted((i for kind, i in nodes if kind == "file"), key=lambda d: self._debtors[d].first_row)
+            # a stored debtor's id, unless another person of this file has it (then the stored one is theirs)
+            reusable = sorted(i for kind, i in nodes if kind == "ledger" and (i in own or i not in in_file))
+            target = next((i for i in reusable if i in own), reusable[0] if reusable else own[0])
+            if own == [target]:
+                continue
+            accs = [self._debtors.pop(debtor_id) for debtor_id in own]
+            for acc in accs[1:]:
+                accs[0].absorb(acc)
+            self._debtors[target] = accs[0]
+            remap.update(dict.fromkeys(own, target))
+            rows = join_es([str(acc.first_row) for acc in accs])
+            where = f"filas {rows}" if len(accs) > 1 else f"fila {rows}"
+            if target in own:
+                message = f"se asumió que es la misma persona: mismo nombre y teléfono en las {where}"
+            else:
+                message = (f"se asumió que es la misma persona que {stored[target].name} (ya en el sistema): mismo "
+                           f"nombre y teléfono ({where})")
+            result.warnings.append((accs[0].first_row, message))
+        for loan in self._loans.values():
+            loan.debtor_id = remap.get(loan.debtor_id, loan.debtor_id)

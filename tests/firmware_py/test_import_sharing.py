@@ -208,6 +208,82 @@ def test_save_debtor_needs_a_debtor(ledger):
         ledger.save_debtor({"id": "d-1", "name": "Ana"})
 
 
+# -- 17: same name on the same phone without a document column -----------------------------------------------------
+@pytest.mark.parametrize("second_name, second_phone", [
+    ("Ana Pérez", "3001234567"), ("ANA  PEREZ", "300 123 4567"), ("ana pérez", "3001234567 / 3109998877"),
+], ids=["identical", "case-accents-spaces", "one-phone-in-common"])
+def test_same_name_and_phone_without_document_is_one_debtor_with_two_loans(ledger, second_name, second_phone):
+    lines = [NO_DOC_HEADER, ["CR-1", "Ana Pérez", "3001234567", "100.000", "15/01/2027"],
+             ["CR-2", second_name, second_phone, "200.000", "15/02/2027"]]
+    report = run(lines, ledger)
+    ana = debtor_id_for("credito-CR-1")
+    assert [d.id for d in ledger.debtors()] == [ana] and report.debtors_in_file == 1
+    assert [loan.debtor_id for loan in ledger.loans()] == [ana, ana]
+    assert ledger.debtor(ana).name == "Ana Pérez" and personal(ledger, ana)
+    assert ("se asumió que es la misma persona: mismo nombre y teléfono en las filas 2 y 3"
+            in messages(report))
+    assert not any("comparten" in m for m in messages(report))
+    again = run(lines, ledger)
+    assert (again.unchanged, again.debtors_created) == (2, 0) and len(ledger.debtors()) == 1
+
+
+def test_same_name_and_phone_without_document_in_the_instalment_layout(ledger):
+    header = ["Crédito", "Cuota", "Nombre", "Celular", "Valor", "Vence"]
+    report = run([header, ["CR-1", "1", "Ana Pérez", "3001234567", "100", "15/01/2027"],
+                  ["CR-1", "2", "Ana Pérez", "3001234567", "100", "15/02/2027"],
+                  ["CR-2", "1", "Ana Pérez", "3001234567", "300", "15/03/2027"]], ledger)
+    assert len(ledger.debtors()) == 1 and report.imported == 2
+    assert "se asumió que es la misma persona: mismo nombre y teléfono en las filas 2 y 4" in messages(report)
+
+
+def test_without_document_merging_is_transitive_over_phones(ledger):
+    header = ["Crédito", "Nombre", "Celular", "Celular 2", "Monto", "Vence"]
+    run([header, ["CR-1", "Ana Pérez", "3001234567", "", "1", "15/01/2027"],
+         ["CR-2", "Ana Pérez", "3001234567", "3109998877", "1", "15/01/2027"],
+         ["CR-3", "Ana Pérez", "3109998877", "", "1", "15/01/2027"]], ledger)
+    (ana,) = ledger.debtors()
+    assert [p.number for p in ana.phones] == [ANA_PHONE, "+573109998877"] and all(p.personal for p in ana.phones)
+    assert {loan.debtor_id for loan in ledger.loans()} == {ana.id}
+
+
+@pytest.mark.parametrize("lines", [
+    [NO_DOC_HEADER, ["CR-1", "Ana Pérez", "3001234567", "1", "15/01/2027"],
+     ["CR-2", "Luis Díaz", "3001234567", "1", "15/01/2027"]],
+    [HEADER, row("CR-1", "Ana Pérez", "111", "3001234567"), row("CR-2", "Ana Pérez", "222", "3001234567")],
+], ids=["different-names-no-document", "same-name-different-documents"])
+def test_different_people_on_one_phone_stay_two_debtors_sharing_it(ledger, lines):
+    report = run(lines, ledger)
+    debtors = ledger.debtors()
+    assert len(debtors) == 2 and not any(d.phones[0].personal for d in debtors)
+    assert any("lo comparten 2 deudores" in m for m in messages(report))
+    assert not any("misma persona" in m for m in messages(report))
+
+
+def test_without_document_same_name_on_other_phones_stays_two_debtors(ledger):
+    run([NO_DOC_HEADER, ["CR-1", "Ana Pérez", "3001234567", "1", "15/01/2027"],
+         ["CR-2", "Ana Pérez", "3109998877", "1", "15/01/2027"]], ledger)
+    assert len(ledger.debtors()) == 2 and all(d.phones[0].personal for d in ledger.debtors())
+
+
+def test_without_document_same_person_across_imports_reuses_the_stored_debtor(ledger):
+    run([NO_DOC_HEADER, ["CR-1", "Ana Pérez", "3001234567", "100.000", "15/01/2027"]], ledger)
+    ana = debtor_id_for("credito-CR-1")
+    report = run([NO_DOC_HEADER, ["CR-2", "ANA PEREZ", "300 123 4567", "200.000", "15/02/2027"]], ledger)
+    assert [d.id for d in ledger.debtors()] == [ana]
+    assert ledger.loan("CR-2").debtor_id == ana and personal(ledger, ana)
+    assert ("se asumió que es la misma persona que Ana Pérez (ya en el sistema): mismo nombre y teléfono (fila 2)"
+            in messages(report))
+    again = run([NO_DOC_HEADER, ["CR-2", "ANA PEREZ", "300 123 4567", "200.000", "15/02/2027"]], ledger)
+    assert again.unchanged == 1 and len(ledger.debtors()) == 1
+
+
+def test_without_document_a_stored_debtor_with_a_document_is_not_assumed_the_same(ledger):
+    run([HEADER, row("CR-1", "Ana Pérez", "111", "3001234567")], ledger)
+    report = run([NO_DOC_HEADER, ["CR-2", "Ana Pérez", "3001234567", "1", "15/01/2027"]], ledger)
+    assert len(ledger.debtors()) == 2 and not personal(ledger, ANA)
+    assert any("lo comparten 2 deudores" in m for m in messages(report))
+
+
 # -- property: after every import and every save, a number of several debtors is personal on none ------------------
 _POOL = ["3001110000", "3001110001", "3001110002"]
 _PEOPLE = [("111", "Ana Pérez"), ("222", "Luis Díaz"), ("333", "Carla Ruiz"), ("444", "Beto Gil")]

@@ -1,0 +1,122 @@
+"""``cobrador plan``: what would go out now, and why the rest does not.
+
+Runs the planner (``scheduler.planner.plan``) on the ledger at an instant —
+now, or ``--at`` — and prints the decisions: a readable Spanish table (the
+sends, then the first waits and skips, with a count of every reason), or
+with ``--json`` a JSON list with every decision (``debtor``, ``loan``,
+``channel``, ``at`` with its offset, ``action`` and ``reason`` among the
+rest). Nothing is sent and nothing is written.
+
+Without ``--at`` the appliance's clock is judged first
+(:mod:`firmware_py.timekeeping`); an untrusted clock turns every send into
+a wait, as it would in the running appliance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+from firmware_py.cli import add_data_option
+from firmware_py.errors import CobradorError
+
+SHOWN = 40
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("plan", parents=[common], help="muestra qué recordatorios saldrían ahora y por qué",
+                              description="Muestra las decisiones del planificador: qué se enviaría ahora, qué "
+                                          "espera (y hasta cuándo) y qué se omite, cada una con su motivo. No envía "
+                                          "ni guarda nada.")
+    add_data_option(p)
+    p.add_argument("--at", metavar="FECHA-HORA", default=None,
+                   help="planificar para este instante en lugar de ahora (ISO 8601, por ejemplo "
+                        "2026-12-15T09:00-05:00; sin zona se toma la de la cooperativa)")
+    p.add_argument("--json", action="store_true", help="lista JSON con todas las decisiones")
+    p.add_argument("--debtor", metavar="ID", default=None, help="solo este deudor (su id, por ejemplo d-1a2b…)")
+    p.add_argument("--all", action="store_true", help="mostrar todas las decisiones, no solo las primeras")
+    p.set_defaults(func=main)
+
+
+def parse_instant(text: str, zone: str) -> datetime:
+    """An ISO 8601 instant; without an offset it is read in ``zone``. Raises CobradorError."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CobradorError(f"--at: fecha y hora inválidas «{text}»; use por ejemplo 2026-12-15T09:00 o "
+                            "2026-12-15T09:00-05:00.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+def main(args: argparse.Namespace, config) -> int:
+    from firmware_py.ledger import Ledger
+    from firmware_py.timekeeping import system_clock_trust
+    from scheduler.clock import ClockTrust
+    from scheduler.planner import HISTORY_DAYS, plan
+
+    config = config.with_overrides(data_dir=args.data)
+    if args.at:
+        now = parse_instant(args.at, config.cooperative.timezone)
+        clock = ClockTrust(True, "given", "hora indicada con --at")
+    else:
+        now = datetime.now(timezone.utc)
+        clock = system_clock_trust(now)
+    if not (config.data_dir / "ledger").is_dir():
+        raise CobradorError(f"No hay datos en {config.data_dir}: importe primero la lista de préstamos "
+                            "(cobrador import ARCHIVO) o indique la carpeta con --data.")
+    with Ledger.open(config.data_dir) as ledger:
+        snapshot = ledger.snapshot(contacts_since=now - timedelta(days=HISTORY_DAYS))
+        if args.debtor and snapshot.debtor(args.debtor) is None:
+            raise CobradorError(f"No existe el deudor «{args.debtor}».")
+        policy = config.policy(clock).with_settings(snapshot.settings)
+        decisions = plan(snapshot, policy, now, debtor_ids=[args.debtor] if args.debtor else None)
+    if args.json:
+        json.dump([d.to_dict() for d in decisions], sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    _print_table(decisions, snapshot, now, policy, everything=args.all or bool(args.debtor),
+                 texts=bool(args.debtor))
+    return 0
+
+
+def _print_table(decisions, snapshot, now, policy, *, everything: bool, texts: bool) -> None:
+    from scheduler.reasons import describe
+
+    zone_now = now.astimezone(timezone.utc)
+    counts = Counter(d.action for d in decisions)
+    print(f"Plan para {zone_now:%d/%m/%Y %H:%M} UTC: {counts['send']} para enviar, {counts['wait']} en espera, "
+          f"{counts['skip']} omitidos.")
+    if not policy.clock.trusted:
+        print(f"Aviso: {policy.clock.detail}. Mientras tanto no se envía nada (use --at para simular una hora).")
+    if policy.paused:
+        print("Aviso: los envíos están en pausa.")
+    reasons = Counter((d.action, d.reason) for d in decisions if d.action != "send")
+    if reasons:
+        print("Motivos:")
+        for (action, reason), count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0][0])):
+            print(f"  {_ACTION[action]:<8} {count:>6}  {describe(reason)}")
+    for action in ("send", "wait", "skip"):
+        rows = [d for d in decisions if d.action == action]
+        if not rows:
+            continue
+        print(f"\n{_TITLE[action]} ({len(rows)}):")
+        print(f"  {'cuándo':<17} {'deudor':<24} {'crédito':<12} {'paso':<6} {'canal':<6} {'teléfono':<14} motivo")
+        shown = rows if everything else rows[:SHOWN]
+        for d in shown:
+            debtor = snapshot.debtor(d.debtor_id)
+            name = (debtor.name if debtor else d.debtor_id)[:24]
+            print(f"  {d.at:%d/%m/%Y %H:%M} {name:<24} {d.loan[:12]:<12} {d.step or '-':<6} {d.channel or '-':<6} "
+                  f"{d.phone or '-':<14} {describe(d.reason)}{' — ' + d.detail if d.detail else ''}")
+            if texts and d.text:
+                print(f"      «{d.text}»")
+        if len(rows) > len(shown):
+            print(f"  … y {len(rows) - len(shown)} más (use --all o --json para verlas todas).")
+
+
+_ACTION = {"send": "enviar", "wait": "espera", "skip": "omitido"}
+_TITLE = {"send": "Para enviar ahora", "wait": "En espera", "skip": "Omitidos"}
