@@ -25,6 +25,10 @@ with fewer digits the extra decimals were typed (``1234,567``, or ``1.234``
 in a decimal-point file): refused, "tiene más de dos decimales". Whole
 amounts stay whole (``150000``, not ``150000.00``).
 
+Excel's accounting format writes zero as a dash (``$ -``, ``-``): it is 0
+for a paid amount (``parse_amount(..., dash_is_zero=True)``) and refused
+where a value is needed (the loan or instalment amount).
+
 Counts (``parse_count``: number of instalments, instalment number): ``12``,
 ``3.0`` (an XLSX number), ``"3.0"``/``"3,00"`` (a CSV export of a number
 cell). A count written with a thousands separator (``1.000``, ``100.000``,
@@ -210,8 +214,21 @@ def number_evidence(value) -> str | None:
         return None
 
 
-def parse_amount(value, style: str = "comma") -> Decimal:
+def is_accounting_zero(value) -> bool:
+    """True for the dash Excel's accounting format writes for zero: ``-``, ``$ -``, ``$ - ``, ``-   ``."""
+    if not isinstance(value, str) or "-" not in value and "\u2212" not in value:
+        return False
+    text = value.strip().replace("\u2212", "-")
+    for _ in range(2):
+        text = _CURRENCY.sub("", text).strip()
+    return text == "-"
+
+
+def parse_amount(value, style: str = "comma", *, dash_is_zero: bool = False) -> Decimal:
     """Read a money amount (may be negative: callers decide), rounded to the cent. See the module docstring.
+
+    The accounting format's zero (a dash, :func:`is_accounting_zero`) is 0 when ``dash_is_zero`` (a paid
+    amount); otherwise it is refused: where a value is needed a dash more likely means "no data".
 
     Rounding (:func:`to_cents`): a value with more than two decimals that has at least
     :data:`COMPUTED_DIGITS` significant digits is a computed one (a formula, or a double's noise:
@@ -236,6 +253,10 @@ def parse_amount(value, style: str = "comma") -> Decimal:
     if blank(value):
         raise ParseError("falta el valor")
     raw = str(value).strip()
+    if is_accounting_zero(raw):
+        if dash_is_zero:
+            return Decimal(0)
+        raise ParseError(f"«{raw}» es un guion (el cero del formato contable): escriba el valor")
     text, negative = _strip_number(raw)
     if _SCIENTIFIC.match(text):
         raise ParseError(f"el valor «{raw}» está en notación científica (se perdieron dígitos): dé a la columna "

@@ -3,7 +3,11 @@
 ``read_row(values, number, layout, ctx)`` takes the row's ``{field: raw
 value}`` (from :meth:`ColumnMap.pick`) and returns a :class:`RowRecord`, or
 raises :class:`RowRejected` whose ``reason`` lists *every* problem of the row
-("falta el nombre; teléfono inválido «123»"). A loan id or document in
+("falta el nombre; teléfono inválido «123»"); a value that cannot be read
+is named by its column's Spanish field name ("Pagado: el valor «x» no es un
+número", see ``headers.FIELD_NAMES_ES``). Amounts are rounded to the cent as they are read
+(``parsing.to_cents``); the accounting format's zero (``$ -``) is 0 in
+"pagado" and refused in "monto" and "valor cuota". A loan id or document in
 scientific notation (``1,23457E+11``: digits lost) is refused. Cross-row
 checks (duplicates, conflicting debtor data, shared phones) live in
 :mod:`.layouts`.
@@ -295,7 +299,7 @@ def _instalment_row(values, ctx, take, problems) -> list[Instalment]:
     due = take("due_date", parse_date, ctx.date_order, required="falta la fecha de vencimiento")
     field_name = "instalment_amount" if not blank(values.get("instalment_amount")) else "amount"
     amount = take(field_name, parse_amount, ctx.number_style, required="falta el valor de la cuota")
-    paid = take("paid_amount", parse_amount, ctx.number_style)
+    paid = take("paid_amount", parse_amount, ctx.number_style, dash_is_zero=True)
     amount, paid = _non_negative(amount, paid, problems)
     if paid is not None and amount is not None and paid > amount:
         problems.append(f"el valor pagado ({paid}) es mayor que el valor de la cuota ({amount})")
@@ -318,7 +322,7 @@ def _loan_row(values, ctx, take, problems) -> list[Instalment]:
     first = take(first_field, parse_date, ctx.date_order, required="falta la fecha de vencimiento")
     amount = take("amount", parse_amount, ctx.number_style)
     each = take("instalment_amount", parse_amount, ctx.number_style)
-    paid = take("paid_amount", parse_amount, ctx.number_style)
+    paid = take("paid_amount", parse_amount, ctx.number_style, dash_is_zero=True)
     months, days = 1, 0
     if not blank(values.get("frequency")):
         word = fold(values["frequency"])

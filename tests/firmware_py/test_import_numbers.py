@@ -205,3 +205,44 @@ def test_a_loan_id_in_scientific_notation_is_refused(loan_id, ledger):
 def test_loan_ids_that_only_resemble_scientific_notation_are_kept(loan_id, ledger):
     report = run(csv_bytes([LOAN_HEADER, loan(loan_id)]), ledger)
     assert report.imported == 1 and ledger.loan(loan_id) is not None
+
+
+# -- 10. Excel's accounting zero "$ -"; every amount reason names its column -------------------------------------
+@pytest.mark.parametrize("paid", ["$ -", "-", "$ - ", "-   ", " $-", "$   -   ", "COP -", "\u2212"],
+                         ids=["$ -", "-", "$ - ", "-   ", " $-", "wide", "COP -", "minus sign"])
+def test_the_accounting_zero_is_read_as_zero_where_the_amount_may_be_zero(paid, ledger):
+    report = run(csv_bytes([LOAN_HEADER, loan(paid=paid)]), ledger)
+    assert (report.imported, report.rejected) == (1, 0), report.rejections
+    assert ledger.loan("CR-1").instalments[0].paid_amount == 0
+
+
+@pytest.mark.parametrize("header,value,reason", [
+    ("Monto", "$ -", "Monto: «$ -» es un guion (el cero del formato contable): escriba el valor"),
+    ("Monto", "-", "Monto: «-» es un guion (el cero del formato contable): escriba el valor"),
+    ("Valor cuota", "$ - ", "Valor cuota: «$ -» es un guion (el cero del formato contable): escriba el valor"),
+], ids=["Monto $ -", "Monto -", "Valor cuota"])
+def test_the_accounting_zero_is_refused_where_an_amount_is_needed(header, value, reason, ledger):
+    lines = [[header if h == "Monto" else h for h in LOAN_HEADER], loan(amount=value)]
+    report = run(csv_bytes(lines), ledger)
+    assert (report.imported, report.rejected) == (0, 1) and reasons(report)[2] == reason
+
+
+def test_the_accounting_zero_in_the_instalment_layout(ledger):
+    header = ["Crédito", "Cuota", "Vence", "Valor", "Pagado", "Nombre", "Documento", "Teléfono"]
+    lines = [header, ["CR-1", "1", "15/01/2027", "100.000", "$ -", "Ana Pérez", "111", "3001234567"],
+             ["CR-2", "1", "15/01/2027", "$ -", "0", "Beto Ruiz", "222", "3001234568"]]
+    report = run(csv_bytes(lines), ledger)
+    assert report.layout == "instalment" and (report.imported, report.rejected) == (1, 1)
+    assert ledger.loan("CR-1").instalments[0].paid_amount == 0
+    assert reasons(report)[3] == "Monto: «$ -» es un guion (el cero del formato contable): escriba el valor"
+
+
+@pytest.mark.parametrize("changes,reason", [
+    ({"paid": "abc"}, "Pagado: el valor «abc» no es un número"),
+    ({"amount": "mucho"}, "Monto: el valor «mucho» no es un número"),
+    ({"amount": "1,5E+06"}, "Monto: el valor «1,5E+06» está en notación científica"),
+    ({"paid": "12,345"}, "Pagado: el valor «12,345» tiene más de dos decimales"),
+], ids=["paid", "amount", "scientific", "decimals"])
+def test_every_amount_reason_names_its_column(changes, reason, ledger):
+    report = run(csv_bytes([LOAN_HEADER, loan(**changes)]), ledger)
+    assert reasons(report)[2].startswith(reason)
