@@ -203,6 +203,14 @@ def test_save_debtor_refuses_what_import_would_refuse(ledger, debtor, words):
     assert words in str(info.value) and ledger.stats()["seq"] == seq
 
 
+def test_save_debtor_adding_a_document_to_a_debtor_without_one_warns_that_imports_will_not_match(ledger):
+    ledger.save_debtor(Debtor(id="d-web-1", name="Rosa Gil", phones=(Phone("+573105556677"),)))
+    outcome = ledger.save_debtor(Debtor(id="d-web-1", name="Rosa Gil", document="555",
+                                        phones=(Phone("+573105556677"),)))
+    assert outcome.updated and ledger.debtor("d-web-1").document == "555"
+    assert any("lo tomará por otro deudor" in w for w in outcome.warnings)
+
+
 def test_save_debtor_needs_a_debtor(ledger):
     with pytest.raises(TypeError):
         ledger.save_debtor({"id": "d-1", "name": "Ana"})
