@@ -2,7 +2,10 @@
 
 Without ``--out`` the CSV goes to standard output. The file is written to a
 temporary name and renamed into place, so an interrupted export never leaves
-a half-written file that looks complete.
+a half-written file that looks complete. The ledger is opened read-only
+(``Ledger.open(..., read_only=True)``): an export works on a data directory
+that cannot be written (an SD card remounted read-only) and creates nothing
+in it.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ import tempfile
 from pathlib import Path
 
 from firmware_py.cli import add_data_option
-from firmware_py.errors import CobradorError
+from firmware_py.errors import CobradorError, describe_os_error
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("export", parents=[common], help="exporta préstamos, pagos o contactos a CSV",
                               description="Exporta a CSV (UTF-8 con BOM, separador y decimales del país) para abrir "
-                                          "en la hoja de cálculo.")
+                                          "en la hoja de cálculo. Solo lee los datos: funciona aunque la carpeta de "
+                                          "datos sea de solo lectura.")
     p.add_argument("what", metavar="QUÉ", choices=("loans", "payments", "contacts"),
                    help="loans (préstamos, una fila por cuota), payments (pagos) o contacts (registro de contactos)")
     p.add_argument("--out", metavar="ARCHIVO", default=None, help="archivo de salida (por defecto, la pantalla)")
@@ -33,25 +37,32 @@ def main(args: argparse.Namespace, config) -> int:
     from firmware_py.ledger import Ledger
 
     config = config.with_overrides(data_dir=args.data)
-    country = config.cooperative.country
-    with Ledger.open(config.data_dir) as ledger:
+    options = {"country": config.cooperative.country}
+    if not (Path(config.data_dir) / "ledger").is_dir():
+        print(f"Aviso: no hay datos de cobranza en {config.data_dir}; el archivo solo tendrá los encabezados.",
+              file=sys.stderr)
+    with Ledger.open(config.data_dir, read_only=True) as ledger:
         if args.out is None:
-            export_csv(ledger, args.what, sys.stdout.buffer, country=country)
+            export_csv(ledger, args.what, sys.stdout.buffer, **options)
             sys.stdout.buffer.flush()
             return 0
         target = Path(args.out)
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.resolve().parent)
         except OSError as exc:
-            raise CobradorError(f"No se puede escribir en «{target.parent}»: {exc.strerror}.") from None
+            raise CobradorError(f"No se puede escribir en «{target.parent}»: {describe_os_error(exc)}.") from None
         try:
             with os.fdopen(fd, "wb") as out:
-                count = export_csv(ledger, args.what, out, country=country)
+                count = export_csv(ledger, args.what, out, **options)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, target)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise CobradorError(f"No se pudo escribir «{target}»: {describe_os_error(exc)}.") from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    print(f"{count} filas exportadas a {target}.", file=sys.stderr)
+    rows = "1 fila exportada" if count == 1 else f"{count} filas exportadas"
+    print(f"{rows} a {target}.", file=sys.stderr)
     return 0

@@ -6,6 +6,12 @@ read (Spanish message on stderr, or a JSON object with ``"ok": false`` and
 ``"error"`` with ``--json``). Rejected rows go to ``<file>-rechazados.csv``
 next to the file (or into the data directory when that folder is read-only,
 like a USB stick mounted read-only), unless ``--rejects FILE`` says where.
+
+The input file is checked first: a file that is missing or unreadable
+creates nothing. A dry run never writes into the data directory (no ledger,
+no rejects folder): from a read-only folder it writes no rejects file and
+says so. Problems with the data folder are reported as such, never as the
+input file's.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from firmware_py.cli import add_data_option
-from firmware_py.errors import CobradorError
+from firmware_py.errors import CobradorError, LedgerWriteError, describe_os_error
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -41,15 +47,21 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=main)
 
 
-def default_rejects_path(source: Path, data_dir: Path) -> Path:
+def default_rejects_path(source: Path, data_dir: Path, *, dry_run: bool = False) -> Path | None:
     """``<stem>-rechazados.csv`` (``.xlsx`` for a workbook) beside ``source``, or in ``data_dir/rechazados`` if
-    that folder is read-only."""
+    that folder is read-only (created here; ``LedgerWriteError`` if it cannot be). A dry run writes nothing
+    into the data directory: ``None`` (no rejects file) when the source's folder is read-only."""
     name = f"{source.stem}-rechazados{'.xlsx' if source.suffix.lower() in ('.xlsx', '.xlsm') else '.csv'}"
     folder = source.resolve().parent
     if os.access(folder, os.W_OK):
         return folder / name
+    if dry_run:
+        return None
     fallback = Path(data_dir) / "rechazados"
-    fallback.mkdir(parents=True, exist_ok=True)
+    try:
+        fallback.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LedgerWriteError.from_os_error(fallback, exc) from exc
     return fallback / name
 
 
@@ -77,25 +89,32 @@ def main(args: argparse.Namespace, config) -> int:
 
     config = config.with_overrides(data_dir=args.data)
     source = Path(args.file)
+    rejects = None
     try:
+        _check_readable(source)  # before anything is created
         mapping = load_mapping(args.map) if args.map else None
         as_of = _as_of(args.as_of)
-        rejects = Path(args.rejects) if args.rejects else default_rejects_path(source, config.data_dir)
         extra = {"max_rows": args.max_rows} if args.max_rows else {}
-        options = ImportOptions.from_config(config, mapping=mapping, dry_run=args.dry_run, rejects=rejects,
-                                            source_name=source.name, as_of=as_of, **extra)
         progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
         now = datetime.now(timezone.utc)
+
+        def options_with(rejects):
+            return ImportOptions.from_config(config, mapping=mapping, dry_run=args.dry_run, rejects=rejects,
+                                             source_name=source.name, as_of=as_of, **extra)
+
         if args.dry_run:
-            report = import_loans(source, None, now=now, options=options, progress=progress)
+            rejects = Path(args.rejects) if args.rejects else default_rejects_path(source, config.data_dir,
+                                                                                   dry_run=True)
+            report = import_loans(source, None, now=now, options=options_with(rejects), progress=progress)
         else:
             from firmware_py.ledger import Ledger
 
-            with Ledger.open(config.data_dir) as ledger:
-                report = import_loans(source, ledger, now=now, options=options, progress=progress)
+            with Ledger.open(config.data_dir) as ledger:  # a data folder that cannot be written is said here
+                rejects = Path(args.rejects) if args.rejects else default_rejects_path(source, config.data_dir)
+                report = import_loans(source, ledger, now=now, options=options_with(rejects), progress=progress)
     except (CobradorError, OSError) as exc:
         reason = getattr(exc, "reason", type(exc).__name__)
-        message = str(exc) if isinstance(exc, CobradorError) else f"No se puede leer «{source}»: {exc}."
+        message = str(exc) if isinstance(exc, CobradorError) else _os_error_message(exc, source)
         if args.json:
             print(json.dumps({"ok": False, "source": str(source), "error": message, "reason": reason},
                              ensure_ascii=False))
@@ -106,7 +125,26 @@ def main(args: argparse.Namespace, config) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
     else:
         _print_human(report)
+        if rejects is None and report.rejected:
+            print(f"No se escribió el archivo de filas rechazadas: la carpeta de «{source}» es de solo lectura. "
+                  "Para tenerlo, indique dónde escribirlo con --rejects ARCHIVO.", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _check_readable(source: Path) -> None:
+    """Raise the importer's Spanish error if ``source`` cannot be opened (missing, a folder, no permission)."""
+    from firmware_py.importer.reading import open_binary
+
+    stream, _owned = open_binary(source)
+    stream.close()
+
+
+def _os_error_message(exc: OSError, source: Path) -> str:
+    """An unexpected ``OSError``, blaming the file it names (the input only when it is the input)."""
+    name = exc.filename
+    if name is None or Path(name).resolve() == source.resolve():
+        return f"No se puede leer «{source}»: {describe_os_error(exc)}."
+    return f"No se puede usar «{name}»: {describe_os_error(exc)}."
 
 
 def _as_of(text: str | None) -> date | None:

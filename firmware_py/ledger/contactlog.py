@@ -17,6 +17,11 @@ prefix holding ``debtor_id`` is looked at). An index is a cache: a missing,
 stale or damaged one just means a rescan. A torn last line in a partition
 (power cut mid-append) is cut off on open.
 
+``ContactLog(directory, read_only=True)`` (a read-only SD card, an export)
+reads the same history and writes nothing: a missing directory is an empty
+history, a torn last line is only skipped, no index is saved, and
+``append``/``bulk_append`` raise ``LedgerReadOnly``.
+
 ``MemoryContactLog`` is the same interface over a list (tests, demos).
 Documents are plain dicts (``codec.encode_contact``); decoding is the
 ledger's job.
@@ -33,7 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from firmware_py.errors import LedgerWriteError
+from firmware_py.errors import LedgerReadOnly, LedgerWriteError
 from firmware_py.ledger.journal import AppendFile, check_line, encode_line, iter_lines
 from firmware_py.ledger.storage import (
     SnapshotUnreadable,
@@ -73,14 +78,16 @@ def _debtor_of(body: bytes) -> str | None:
 class ContactLog:
     """Monthly append-only partitions under ``directory`` (see module docstring)."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, *, read_only: bool = False):
         self.directory = Path(directory)
-        try:
-            if not self.directory.is_dir():
-                self.directory.mkdir(parents=True, exist_ok=True)
-                fsync_dir(self.directory.parent)
-        except OSError as exc:
-            raise LedgerWriteError(self.directory, exc.strerror or str(exc)) from exc
+        self.read_only = read_only
+        if not read_only:
+            try:
+                if not self.directory.is_dir():
+                    self.directory.mkdir(parents=True, exist_ok=True)
+                    fsync_dir(self.directory.parent)
+            except OSError as exc:
+                raise LedgerWriteError.from_os_error(self.directory, exc) from exc
         self._names: list[str] = []  # partition index -> "YYYY-MM"
         self._index_of: dict[str, int] = {}
         self._by_debtor: dict[str, array] = {}
@@ -92,8 +99,12 @@ class ContactLog:
         self.count = 0
         self.damaged_lines = 0
         self._closed = False
-        remove_stale_temps(self.directory)
-        for path in sorted(self.directory.iterdir()):
+        if read_only:
+            names = sorted(self.directory.iterdir()) if self.directory.is_dir() else []
+        else:
+            remove_stale_temps(self.directory)
+            names = sorted(self.directory.iterdir())
+        for path in names:
             if _PARTITION.match(path.name):
                 self._load_partition(path)
         self.write_sidecars(include_newest=False)
@@ -151,10 +162,11 @@ class ContactLog:
         self._end[name] = valid_end
         if valid_end < start + len(data):
             # Unfinished last line: an append that never returned. Cut it so the
-            # next append starts on a clean line.
+            # next append starts on a clean line (read-only: only skipped).
             log.warning("%s: torn last record (%d bytes) dropped", path.name, start + len(data) - valid_end)
-            writer = AppendFile(path, valid_end=valid_end)
-            self._writers[name] = writer
+            if not self.read_only:
+                writer = AppendFile(path, valid_end=valid_end)
+                self._writers[name] = writer
 
     # -- sidecar index files (a cache: losing or damaging one only costs a rescan) -------------
     def _sidecar_path(self, name: str) -> Path:
@@ -177,8 +189,10 @@ class ContactLog:
     def write_sidecars(self, *, include_newest: bool = True) -> int:
         """Save the per-partition index for partitions that grew since their index was saved.
 
-        Returns how many were written. Failures are logged, never raised.
+        Returns how many were written (none when read-only). Failures are logged, never raised.
         """
+        if self.read_only:
+            return 0
         stale = [n for n in self._names if self._end.get(n, 0) != self._sidecar_size.get(n)]
         if not include_newest and self._names:
             newest = max(self._names)
@@ -198,8 +212,9 @@ class ContactLog:
             try:
                 atomic_write(self._sidecar_path(name), encode_snapshot(
                     {"debtors": debtors, "damaged": self._damaged_in.get(name, 0)}, size))
-            except LedgerWriteError as exc:
-                log.warning("could not save index of %s: %s", name, exc)
+            except LedgerWriteError as exc:  # a cache: the history itself is saved
+                log.warning("could not save index of %s (%s): it is rebuilt at the next open", name,
+                            exc.short_reason)
                 continue
             self._sidecar_size[name] = size
             written += 1
@@ -207,7 +222,9 @@ class ContactLog:
 
     # -- writing -------------------------------------------------------------------------------
     def append(self, doc: dict[str, Any], at: datetime) -> None:
-        """Append one event document durably (raises LedgerWriteError)."""
+        """Append one event document durably (raises LedgerWriteError; LedgerReadOnly when read-only)."""
+        if self.read_only:
+            raise LedgerReadOnly(self.directory.parent)
         line = encode_line(doc)
         if not line[9:].startswith(_PREFIX):
             raise ValueError("contact documents must start with debtor_id")
@@ -305,6 +322,8 @@ class ContactLog:
 
         Not for live traffic: if it raises, a prefix of the events may be stored.
         """
+        if self.read_only:
+            raise LedgerReadOnly(self.directory.parent)
         by_name: dict[str, list[tuple[dict, bytes]]] = {}
         for doc, at in docs_with_time:
             by_name.setdefault(partition_for(at), []).append((doc, encode_line(doc)))

@@ -31,6 +31,12 @@ journal); a clean snapshot + journal is left as it is, so opening costs no
 snapshot rewrite. Temporary files left by a
 killed ``atomic_write`` are removed.
 
+Read-only (``FileHotState(..., read_only=True)``: a read-only SD card, an
+export): ``load`` recovers the same tables without touching a file — no
+temporary files removed, no damaged snapshot moved aside, no torn tail cut
+(it is skipped in memory), no compaction, no journal opened for writing —
+and ``commit``/``compact`` raise ``LedgerReadOnly``.
+
 ``MemoryHotState`` has the same interface with no files (tests, demos).
 """
 
@@ -44,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from firmware_py.errors import LedgerCorrupt, LedgerWriteError
+from firmware_py.errors import LedgerCorrupt, LedgerReadOnly, LedgerWriteError
 from firmware_py.ledger import journal as journal_mod
 from firmware_py.ledger.storage import (
     Convert,
@@ -123,7 +129,8 @@ class FileHotState:
     encode (e.g. model records held in the tables) into JSON documents when a
     journal line or a snapshot is written. ``convert(table, key, doc)``: what
     to hold instead of each snapshot document, applied as the snapshot is read
-    (journal documents are applied as they are).
+    (journal documents are applied as they are). ``read_only``: never write
+    (see module docstring).
     """
 
     SNAPSHOT = "state.json"
@@ -131,8 +138,10 @@ class FileHotState:
     PREV_JOURNAL = "journal.prev.jsonl"
 
     def __init__(self, directory: Path, *, compact_min_bytes: int = 1 << 20,
-                 default: Callable[[Any], Any] | None = None, convert: Convert | None = None):
+                 default: Callable[[Any], Any] | None = None, convert: Convert | None = None,
+                 read_only: bool = False):
         self.directory = Path(directory)
+        self.read_only = read_only
         self.snapshot_path = self.directory / self.SNAPSHOT
         self.journal_path = self.directory / self.JOURNAL
         self.prev_journal_path = self.directory / self.PREV_JOURNAL
@@ -148,7 +157,8 @@ class FileHotState:
     def load(self) -> dict[str, dict[str, Any]]:
         """Recover the tables; raises LedgerCorrupt if the history cannot be rebuilt."""
         report = LoadReport()
-        remove_stale_temps(self.directory)
+        if not self.read_only:
+            remove_stale_temps(self.directory)
         bak = self.snapshot_path.with_name(self.SNAPSHOT + ".bak")
         tables: dict = {}
         base_seq = 0
@@ -165,7 +175,8 @@ class FileHotState:
                 used = None
             if used is not None and used != self.snapshot_path:
                 report.restored_from_backup = True
-                self._quarantine(self.snapshot_path)
+                if not self.read_only:
+                    self._quarantine(self.snapshot_path)
             report.snapshot = "" if used is None else used.name
         report.snapshot_seq = base_seq
         seq = base_seq
@@ -208,14 +219,18 @@ class FileHotState:
             self.snapshot_bytes = self.snapshot_path.stat().st_size
         except OSError:
             self.snapshot_bytes = 0
-        if self._recovered_abnormally(report) or self._journal_file_bytes() > self._compaction_threshold():
+        if self.read_only:
+            pass  # recovered in memory only; the files stay exactly as they are
+        elif self._recovered_abnormally(report) or self._journal_file_bytes() > self._compaction_threshold():
             try:
                 self.compact(tables)
             except LedgerWriteError as exc:
                 # A full or failing disk must not keep the appliance from starting:
                 # the recovered state is complete in memory and the journal still
                 # describes it; compaction is retried on a later write.
-                log.error("could not compact at open (%s); continuing on the journal", exc)
+                log.warning("No se pudo compactar el registro al abrirlo (%s): los datos están completos y se "
+                            "sigue usando el diario; se reintentará en la próxima escritura.",
+                            exc.short_reason)
                 self._open_journal()
         else:
             self._open_journal()
@@ -265,8 +280,10 @@ class FileHotState:
     def commit(self, ops: list[Op], label: str = "") -> int:
         """Make a change set durable (one fsynced line); return its sequence number.
 
-        Raises LedgerWriteError; the change is then not committed.
+        Raises LedgerWriteError (LedgerReadOnly when read-only); the change is then not committed.
         """
+        if self.read_only:
+            raise LedgerReadOnly(self.directory)
         self._open_journal()
         seq = self.seq + 1
         record = {"seq": seq, "ops": ops}
@@ -290,6 +307,8 @@ class FileHotState:
         snapshot + journal still describe everything; afterwards the old
         journal's records are all <= the snapshot's sequence and are skipped.
         """
+        if self.read_only:
+            raise LedgerReadOnly(self.directory)
         write_snapshot(self.snapshot_path, tables, self.seq, backup=True, default=self.default)
         try:
             self.snapshot_bytes = self.snapshot_path.stat().st_size
@@ -303,7 +322,7 @@ class FileHotState:
                 os.replace(self.journal_path, self.prev_journal_path)
             fsync_dir(self.directory)
         except OSError as exc:
-            raise LedgerWriteError(self.journal_path, exc.strerror or str(exc)) from exc
+            raise LedgerWriteError.from_os_error(self.journal_path, exc) from exc
         self._open_journal()
         log.info("compacted hot state at change %d (%d bytes)", self.seq, self.snapshot_bytes)
 

@@ -2,7 +2,11 @@
 
 ``Ledger.open(data_dir)`` owns ``data_dir/ledger/`` (lock, snapshot, journal,
 contact-log partitions) until ``close()``; ``Ledger.memory()`` is the same
-API with nothing on disk. Every public method holds one re-entrant lock, so
+API with nothing on disk. ``Ledger.open(data_dir, read_only=True)`` (exports,
+a read-only SD card) reads the same data and never writes: it creates
+nothing, takes a shared lock only if the lock file can be opened, recovers
+(torn tail, migrations) in memory only, and every write raises
+``LedgerReadOnly``. Every public method holds one re-entrant lock, so
 there is one writer at a time and a reader never sees half a change. Reads
 return frozen ``scheduler.model`` records (safe to share between threads);
 ``snapshot()`` returns a consistent immutable view for the planner.
@@ -20,7 +24,7 @@ payments, promises and opt-outs recorded in the app are ``inapp.InAppRecords``;
 the contact-log methods are ``history.ContactHistory``.
 
 Errors (``firmware_py.errors``): LedgerLocked, LedgerCorrupt, LedgerVersionError, LedgerWriteError,
-LedgerIntegrityError, LedgerClosed — Spanish messages.
+LedgerIntegrityError, LedgerClosed, LedgerReadOnly — Spanish messages.
 """
 
 from __future__ import annotations
@@ -37,7 +41,13 @@ from tinydb import TinyDB, where
 from tinydb.storages import MemoryStorage
 from tinydb.table import Table
 
-from firmware_py.errors import LedgerClosed, LedgerIntegrityError, LedgerVersionError, LedgerWriteError
+from firmware_py.errors import (
+    LedgerClosed,
+    LedgerIntegrityError,
+    LedgerReadOnly,
+    LedgerVersionError,
+    LedgerWriteError,
+)
 from firmware_py.ledger import codec
 from firmware_py.ledger.allocation import apply_payments
 from firmware_py.ledger.contactlog import ContactLog, MemoryContactLog
@@ -106,8 +116,9 @@ class Ledger(InAppRecords, ContactHistory):
     """
 
     def __init__(self, hot, contacts, *, lock: DirectoryLock | None = None, clock=_utcnow, path=None,
-                 recent_months: int = 2):
+                 recent_months: int = 2, read_only: bool = False):
         self._mutex = threading.RLock()
+        self._read_only = read_only
         self._hot = hot
         self._contacts = contacts
         self._dirlock = lock
@@ -133,7 +144,7 @@ class Ledger(InAppRecords, ContactHistory):
     # -- construction --------------------------------------------------------------------------
     @classmethod
     def open(cls, data_dir: str | Path, *, clock: Callable[[], datetime] = _utcnow,
-             compact_min_bytes: int = 1 << 20, recent_months: int = 2) -> "Ledger":
+             compact_min_bytes: int = 1 << 20, recent_months: int = 2, read_only: bool = False) -> "Ledger":
         """Open (creating if needed) the ledger in ``data_dir/ledger``.
 
         ``recent_months``: how many of the newest month partitions are kept
@@ -141,14 +152,24 @@ class Ledger(InAppRecords, ContactHistory):
         Raises LedgerLocked if another process (or another open Ledger) owns
         it, LedgerCorrupt if nothing can be recovered, LedgerWriteError if the
         directory cannot be written.
+
+        ``read_only=True``: open for reading only (exports; a data directory
+        on a read-only card): nothing is created (a missing ledger opens
+        empty), the lock is shared and taken only if its file can be opened
+        (``lock.DirectoryLock.acquire_shared``; a writer holding it raises
+        LedgerLocked), recovery and migrations happen in memory only, and
+        every write method raises LedgerReadOnly. ``backup`` still works
+        (it writes only to its destination).
         """
         directory = Path(data_dir) / "ledger"
+        if read_only:
+            return cls._open_read_only(directory, clock=clock, recent_months=recent_months)
         try:
             if not directory.is_dir():
                 directory.mkdir(parents=True, exist_ok=True)
                 fsync_dir(directory.parent)  # the new directory entry itself must survive a power cut
         except OSError as exc:
-            raise LedgerWriteError(directory, exc.strerror or str(exc)) from exc
+            raise LedgerWriteError.from_os_error(directory, exc) from exc
         lock = DirectoryLock(directory).acquire()
         contacts = None
         try:
@@ -156,6 +177,21 @@ class Ledger(InAppRecords, ContactHistory):
                                convert=_decode_while_reading)
             contacts = ContactLog(directory / "contacts")
             return cls(hot, contacts, lock=lock, clock=clock, path=directory, recent_months=recent_months)
+        except BaseException:
+            if contacts is not None:
+                contacts.close()
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_read_only(cls, directory: Path, *, clock, recent_months: int) -> "Ledger":
+        lock = DirectoryLock(directory).acquire_shared()
+        contacts = None
+        try:
+            hot = FileHotState(directory, default=codec.encode, convert=_decode_while_reading, read_only=True)
+            contacts = ContactLog(directory / "contacts", read_only=True)
+            return cls(hot, contacts, lock=lock, clock=clock, path=directory, recent_months=recent_months,
+                       read_only=True)
         except BaseException:
             if contacts is not None:
                 contacts.close()
@@ -194,6 +230,11 @@ class Ledger(InAppRecords, ContactHistory):
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def read_only(self) -> bool:
+        """True when opened with ``read_only=True`` (every write raises LedgerReadOnly)."""
+        return self._read_only
 
     def _check_open(self) -> None:
         if self._closed:
@@ -237,12 +278,16 @@ class Ledger(InAppRecords, ContactHistory):
             self._loan_payments.setdefault(payment.loan_external_id, set()).add(payment.id)
         for loan in self._records["loans"].values():
             self._debtor_loans.setdefault(loan.debtor_id, set()).add(loan.external_id)
-        if fixes:
-            self._commit(fixes, "migrate")
+        if fixes:  # read-only: the migrated records are used, the files are left as they are
+            self._commit(fixes, "migrate", memory_only=self._read_only)
 
     # -- the one write path --------------------------------------------------------------------
-    def _commit(self, ops: list[list], label: str) -> None:
+    def _commit(self, ops: list[list], label: str, *, memory_only: bool = False) -> None:
         """Make ``ops`` durable, then apply them to memory and the caches.
+
+        ``memory_only`` (a read-only ledger's migrations): apply them to memory
+        without writing anything. Otherwise a read-only ledger raises
+        LedgerReadOnly (nothing changed).
 
         ``ops``: ``["put", table, key, value]`` / ``["del", table, key]``. In a
         record table (``RECORD_TABLES``) the value is the model record, or its
@@ -252,6 +297,8 @@ class Ledger(InAppRecords, ContactHistory):
         the record, plus the document for tables TinyDB queries.
         """
         self._check_open()
+        if self._read_only and not memory_only:
+            raise LedgerReadOnly(self.path)
         if not ops:
             return
         journal_ops: list[list] = []
@@ -274,7 +321,8 @@ class Ledger(InAppRecords, ContactHistory):
                 memory_ops.append(["put", table, key, record])
             else:
                 memory_ops.append(["put", table, key, codec.encode(record) if doc is None else doc])
-        self._hot.commit(journal_ops, label)
+        if not memory_only:
+            self._hot.commit(journal_ops, label)
         for op in ops:
             table, key = op[1], op[2]
             if table == "debtors":
@@ -311,18 +359,23 @@ class Ledger(InAppRecords, ContactHistory):
                     self._effective.pop(record.loan_external_id, None)
         for table in {op[1] for op in ops}:
             self._db.table(table).clear_cache()
-        if self._hot.needs_compaction():
+        if not memory_only and self._hot.needs_compaction():
             try:
                 self._hot.compact(self._tables)
             except LedgerWriteError as exc:
                 # The change itself is durable in the journal; compaction is retried
-                # on the next write or at the next open.
-                log.error("compaction failed (journal kept): %s", exc)
+                # on the next write or at the next open. Not an error: the person at
+                # the office reads this line right after the success of their import.
+                log.warning("Los datos quedaron guardados. No se pudo compactar el registro (%s): se "
+                            "reintentará en la próxima escritura o al abrirlo de nuevo; conviene liberar espacio.",
+                            exc.short_reason)
 
     def compact(self) -> None:
         """Write a fresh snapshot and start a new journal (done automatically)."""
         with self._mutex:
             self._check_open()
+            if self._read_only:
+                raise LedgerReadOnly(self.path)
             self._hot.compact(self._tables)
 
     def _index_debtor(self, debtor: Debtor) -> None:
@@ -612,7 +665,7 @@ class Ledger(InAppRecords, ContactHistory):
         try:
             (target / "contacts").mkdir(parents=True, exist_ok=False)
         except OSError as exc:
-            raise LedgerWriteError(target, exc.strerror or str(exc)) from exc
+            raise LedgerWriteError.from_os_error(target, exc) from exc
         atomic_write(target / FileHotState.SNAPSHOT, state)
         for name, size in sizes.items():
             with self._mutex:

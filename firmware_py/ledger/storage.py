@@ -91,7 +91,7 @@ def atomic_write(path: Path, data: bytes | Sequence[bytes], *, backup: bool = Fa
     try:
         fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise LedgerWriteError(path, exc.strerror or str(exc)) from exc
+        raise LedgerWriteError.from_os_error(path, exc) from exc
     try:
         try:
             write_all(fd, data)
@@ -117,7 +117,7 @@ def atomic_write(path: Path, data: bytes | Sequence[bytes], *, backup: bool = Fa
             os.unlink(tmp_name)
         except OSError:
             pass
-        raise LedgerWriteError(path, exc.strerror or str(exc)) from exc
+        raise LedgerWriteError.from_os_error(path, exc) from exc
 
 
 def remove_stale_temps(directory: Path) -> int:

@@ -15,6 +15,7 @@ import pytest
 from firmware_py.commands.import_ import default_rejects_path
 from firmware_py.importer.samples import write_loan_csv
 from firmware_py.ledger import Ledger
+from folder_helpers import read_only_mount
 
 ROOT = Path(__file__).resolve().parents[2]
 # The child reports its own peak RSS from /proc (VmHWM belongs to the process image after exec;
@@ -124,15 +125,12 @@ def test_map_option(tmp_path):
     assert result.returncode == 1 and "JSON" in result.stderr
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into read-only folders, so the fallback never triggers")
 def test_read_only_folder_sends_rejects_to_the_data_dir(tmp_path):
-    stick = tmp_path / "usb"
-    stick.mkdir()
-    stick.chmod(0o555)
-    try:
+    with read_only_mount(tmp_path / "usb") as stick:  # a stick mounted read-only (root obeys it too)
         assert default_rejects_path(stick / "c.csv", tmp_path / "data") == tmp_path / "data/rechazados/c-rechazados.csv"
-    finally:
-        stick.chmod(0o755)
+        # a dry run writes nothing into the data folder: no rejects file then
+        assert default_rejects_path(stick / "c.csv", tmp_path / "seco", dry_run=True) is None
+    assert not (tmp_path / "seco").exists()
 
 
 def test_default_rejects_path_beside_a_writable_file(tmp_path):
