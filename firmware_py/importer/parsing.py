@@ -29,6 +29,10 @@ Excel's accounting format writes zero as a dash (``$ -``, ``-``): it is 0
 for a paid amount (``parse_amount(..., dash_is_zero=True)``) and refused
 where a value is needed (the loan or instalment amount).
 
+Reasons show numbers the way the office writes them (:func:`format_number`:
+``120.000`` or ``120.000,50`` in a decimal-comma file, ``120,000.50`` in a
+decimal-point file), never Python's repr.
+
 Counts (``parse_count``: number of instalments, instalment number): ``12``,
 ``3.0`` (an XLSX number), ``"3.0"``/``"3,00"`` (a CSV export of a number
 cell). A count written with a thousands separator (``1.000``, ``100.000``,
@@ -151,11 +155,12 @@ def _split(text: str, style: str) -> _Split:
     return _Split(integer + fraction, "", None)
 
 
-def format_number(value, style: str = "comma") -> str:
+def format_number(value, style: str = "comma", min_decimals: int = 2) -> str:
     """``value`` the way the office writes it, for reasons: ``120.000`` / ``120.000,50`` in a ``"comma"``
     file, ``120,000`` / ``120,000.50`` in a ``"dot"`` file. Whole values have no decimals; others at least
-    two (more only when the value has them: ``1.234,567``). Never Python's repr (``120000.00000000001``,
-    ``Decimal('120000')``). Accepts ``Decimal``, ``int`` and finite ``float``."""
+    ``min_decimals`` (2: money; more only when the value has them: ``1.234,567``). Never Python's repr
+    (``120000.00000000001``, ``Decimal('120000')``). Accepts ``Decimal``, ``int`` and finite ``float``;
+    anything else is returned as ``str``."""
     if isinstance(value, float):
         value = Decimal(repr(value)) if math.isfinite(value) else value
     if not isinstance(value, (int, Decimal)) or isinstance(value, bool):
@@ -169,7 +174,7 @@ def format_number(value, style: str = "comma") -> str:
         integer, fraction = f"{number.to_integral_value():f}", ""
     else:
         integer, _, fraction = f"{number.normalize():f}".partition(".")
-        fraction = fraction.ljust(2, "0")
+        fraction = fraction.ljust(min_decimals, "0")
     thousands, mark = (".", ",") if style == "comma" else (",", ".")
     groups = []
     while len(integer) > 3:
@@ -321,7 +326,7 @@ def parse_count(value, style: str = "comma") -> int:
                              "comas")
         text = _ZERO_DECIMALS.sub("", text)
         if not text.isdigit():
-            shown = format_number(value, style) if isinstance(value, float) and math.isfinite(value) else text
+            shown = format_number(value, style, 0) if isinstance(value, float) and math.isfinite(value) else text
             raise ParseError(f"«{shown}» no es un número entero")
         number = int(text)
     if number < 0:
@@ -349,7 +354,8 @@ _SERIAL = re.compile(r"^(\d{4,5})(?:[.,]\d+)?$")
 def excel_serial_to_date(serial: float) -> date:
     """Excel 1900 date system (with its fictitious 29/02/1900): serial 61 = 1900-03-01."""
     if not 61 <= serial < 2958466:
-        raise ParseError(f"número de fecha fuera de rango «{serial}»")
+        shown = int(serial) if isinstance(serial, float) and serial.is_integer() else serial  # 12, not 12.0
+        raise ParseError(f"número de fecha fuera de rango «{shown}»")
     return _EXCEL_EPOCH + timedelta(days=int(serial))
 
 

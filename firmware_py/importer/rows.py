@@ -5,7 +5,9 @@ value}`` (from :meth:`ColumnMap.pick`) and returns a :class:`RowRecord`, or
 raises :class:`RowRejected` whose ``reason`` lists *every* problem of the row
 ("falta el nombre; teléfono inválido «123»"); a value that cannot be read
 is named by its column's Spanish field name ("Pagado: el valor «x» no es un
-número", see ``headers.FIELD_NAMES_ES``). Amounts are rounded to the cent as they are read
+número", see ``headers.FIELD_NAMES_ES``), and numbers in reasons are written
+the way the file writes them (``parsing.format_number``: ``120.000``, not
+``120000.00000000001``). Amounts are rounded to the cent as they are read
 (``parsing.to_cents``); the accounting format's zero (``$ -``) is 0 in
 "pagado" and refused in "monto" and "valor cuota". A loan id or document in
 scientific notation (``1,23457E+11``: digits lost) is refused. Cross-row
@@ -300,9 +302,10 @@ def _instalment_row(values, ctx, take, problems) -> list[Instalment]:
     field_name = "instalment_amount" if not blank(values.get("instalment_amount")) else "amount"
     amount = take(field_name, parse_amount, ctx.number_style, required="falta el valor de la cuota")
     paid = take("paid_amount", parse_amount, ctx.number_style, dash_is_zero=True)
-    amount, paid = _non_negative(amount, paid, problems)
+    amount, paid = _non_negative(amount, paid, problems, ctx.number_style)
     if paid is not None and amount is not None and paid > amount:
-        problems.append(f"el valor pagado ({paid}) es mayor que el valor de la cuota ({amount})")
+        problems.append(f"el valor pagado ({format_number(paid, ctx.number_style)}) es mayor que el valor de la "
+                        f"cuota ({format_number(amount, ctx.number_style)})")
     if problems or number is None or due is None or amount is None:
         return []
     return [Instalment(number, due, amount, paid or Decimal(0))]
@@ -335,24 +338,25 @@ def _loan_row(values, ctx, take, problems) -> list[Instalment]:
                             "mensual o un número de días)")
     if blank(values.get("amount")) and blank(values.get("instalment_amount")):
         problems.append("falta el monto")
-    amount, paid = _non_negative(amount, paid, problems)
-    each, _ = _non_negative(each, None, problems)
+    amount, paid = _non_negative(amount, paid, problems, ctx.number_style)
+    each, _ = _non_negative(each, None, problems, ctx.number_style)
     if problems or first is None or count > MAX_INSTALMENTS:
         return []
     amounts = [each] * count if each is not None else split_amount(amount, count)
     paid = paid or Decimal(0)
     if paid > sum(amounts):
-        problems.append(f"el valor pagado ({paid}) es mayor que el monto ({sum(amounts)})")
+        problems.append(f"el valor pagado ({format_number(paid, ctx.number_style)}) es mayor que el monto "
+                        f"({format_number(sum(amounts), ctx.number_style)})")
         return []
     paid_parts = allocate_paid(amounts, paid)
     return [Instalment(k + 1, add_period(first, months, days, k), amounts[k], paid_parts[k]) for k in range(count)]
 
 
-def _non_negative(amount, paid, problems):
+def _non_negative(amount, paid, problems, style):
     if amount is not None and amount < 0:
-        problems.append(f"monto negativo ({amount})")
+        problems.append(f"monto negativo ({format_number(amount, style)})")
         amount = None
     if paid is not None and paid < 0:
-        problems.append(f"valor pagado negativo ({paid})")
+        problems.append(f"valor pagado negativo ({format_number(paid, style)})")
         paid = None
     return amount, paid

@@ -246,3 +246,59 @@ def test_the_accounting_zero_in_the_instalment_layout(ledger):
 def test_every_amount_reason_names_its_column(changes, reason, ledger):
     report = run(csv_bytes([LOAN_HEADER, loan(**changes)]), ledger)
     assert reasons(report)[2].startswith(reason)
+
+
+# -- 11. reasons show numbers the way the office writes them ------------------------------------------------------
+FORMATS = [
+    (Decimal("120000"), "120.000", "120,000"),
+    (Decimal("120000.00"), "120.000", "120,000"),
+    (Decimal("120000.5"), "120.000,50", "120,000.50"),
+    (Decimal("1234567.89"), "1.234.567,89", "1,234,567.89"),
+    (Decimal("-5000"), "-5.000", "-5,000"),
+    (Decimal("0.5"), "0,50", "0.50"),
+    (Decimal("1E+3"), "1.000", "1,000"),
+    (Decimal("999"), "999", "999"),
+    (1234.567, "1.234,567", "1,234.567"),
+    (150000.0, "150.000", "150,000"),
+    (7, "7", "7"),
+]
+
+
+@pytest.mark.parametrize("value,comma,dot", FORMATS, ids=[repr(f[0]) for f in FORMATS])
+def test_format_number(value, comma, dot):
+    from firmware_py.importer.parsing import format_number
+    assert (format_number(value, "comma"), format_number(value, "dot")) == (comma, dot)
+
+
+def test_paid_more_than_owed_shows_the_amounts_as_the_office_writes_them(ledger):
+    report = run(csv_bytes([LOAN_HEADER, loan(amount="120.000", paid="130.000")]), ledger)
+    assert reasons(report)[2] == "el valor pagado (130.000) es mayor que el monto (120.000)"
+
+
+def test_reasons_in_a_decimal_point_file_use_its_marks(ledger):
+    lines = [LOAN_HEADER, loan(amount="120,000.50", paid="130,000.25"), loan("CR-2", amount="-5,000.75", doc="222",
+                                                                             phone="3001234568")]
+    report = run(csv_bytes(lines), ledger, country="MX")
+    assert report.number_style == "dot"
+    assert reasons(report)[2] == "el valor pagado (130,000.25) es mayor que el monto (120,000.50)"
+    assert reasons(report)[3] == "monto negativo (-5,000.75)"
+
+
+def test_instalment_reasons_show_formatted_numbers(ledger):
+    header = ["Crédito", "Cuota", "Vence", "Valor", "Pagado", "Nombre", "Documento", "Teléfono"]
+    lines = [header, ["CR-1", "1", "15/01/2027", "100.000", "150.000,5", "Ana Pérez", "111", "3001234567"],
+             ["CR-2", "1", "15/01/2027", "100.000", "-1.000", "Beto Ruiz", "222", "3001234568"]]
+    report = run(csv_bytes(lines), ledger)
+    assert reasons(report)[2] == "el valor pagado (150.000,50) es mayor que el valor de la cuota (100.000)"
+    assert reasons(report)[3] == "valor pagado negativo (-1.000)"
+
+
+def test_xlsx_reasons_never_show_python_reprs(tmp_path, ledger):
+    first = datetime(2027, 1, 15)
+    path = xlsx_file(tmp_path, [["CR-1", "Ana Pérez", 111, 3001234567, 120000, 1, first, 130000.5],
+                                ["CR-2", "Beto Ruiz", 222, 3001234568, 100000, 2.5, first, 0],
+                                ["CR-3", "Carla Soto", 333, 3001234569, 100000, -2, first, 0]])
+    report = run(path, ledger, source_name="cartera.xlsx")
+    assert reasons(report) == {2: "el valor pagado (130.000,50) es mayor que el monto (120.000)",
+                               3: "Número de cuotas: «2,5» no es un número entero",
+                               4: "Número de cuotas: «-2» no puede ser negativo"}
