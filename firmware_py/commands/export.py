@@ -1,11 +1,13 @@
-"""``cobrador export {loans,payments,contacts} [--out FILE]``: CSV for the office's spreadsheet.
+"""``cobrador export {loans,payments,contacts} [--out FILE] [--iso]``: CSV for the office's spreadsheet.
 
 Without ``--out`` the CSV goes to standard output. The file is written to a
 temporary name and renamed into place, so an interrupted export never leaves
 a half-written file that looks complete. The ledger is opened read-only
 (``Ledger.open(..., read_only=True)``): an export works on a data directory
 that cannot be written (an SD card remounted read-only) and creates nothing
-in it.
+in it. The contacts export is in Spanish with times in the cooperative's
+time zone; ``--iso`` keeps the machine-readable values (English codes, ISO
+8601 times in UTC).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("what", metavar="QUÉ", choices=("loans", "payments", "contacts"),
                    help="loans (préstamos, una fila por cuota), payments (pagos) o contacts (registro de contactos)")
     p.add_argument("--out", metavar="ARCHIVO", default=None, help="archivo de salida (por defecto, la pantalla)")
+    p.add_argument("--iso", action="store_true",
+                   help="contacts: valores para otros programas (códigos en inglés como sent o delivered, fecha y "
+                        "hora ISO 8601 en UTC) en lugar de palabras en español y la hora local de la cooperativa")
     add_data_option(p)
     p.set_defaults(func=main)
 
@@ -37,7 +42,8 @@ def main(args: argparse.Namespace, config) -> int:
     from firmware_py.ledger import Ledger
 
     config = config.with_overrides(data_dir=args.data)
-    options = {"country": config.cooperative.country}
+    options = {"country": config.cooperative.country, "timezone": config.cooperative.timezone,
+               "iso": args.iso}
     if not (Path(config.data_dir) / "ledger").is_dir():
         print(f"Aviso: no hay datos de cobranza en {config.data_dir}; el archivo solo tendrá los encabezados.",
               file=sys.stderr)

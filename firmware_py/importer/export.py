@@ -8,6 +8,13 @@ injection (:func:`.cells.neutralise`). Returns the number of data rows.
 
 The loans export is one row per instalment with the importer's column
 names, so it can be edited and imported again (it round-trips).
+
+The contacts export speaks the office's language: kind, channel and
+direction in Spanish ("entregado", "llamada", "entrante") and times in the
+cooperative's time zone as ``dd/mm/yyyy HH:MM``. ``iso=True`` keeps the
+machine-readable values instead: the English codes of the contact log
+(``delivered``, ``call``, ``inbound``) and ISO 8601 times in UTC
+(``2026-11-23T12:00:00Z``).
 """
 
 from __future__ import annotations
@@ -15,7 +22,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from datetime import datetime, timezone as _utc_zone
+from functools import partial
 from typing import BinaryIO, Callable, Iterator
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 
@@ -29,8 +39,17 @@ LOAN_COLUMNS = ("Crédito", "Cuota", "Fecha de vencimiento", "Valor", "Pagado", 
                 "Teléfono", "Teléfono 2", "Producto", "Moneda", "Estado", "Asesor", "Grupo")
 PAYMENT_COLUMNS = ("Pago", "Crédito", "Documento", "Nombre", "Fecha", "Valor", "Origen", "Estado", "Conciliado",
                    "Referencia", "Nota", "Registrado")
-CONTACT_COLUMNS = ("Fecha y hora (UTC)", "Documento", "Nombre", "Teléfono", "Canal", "Dirección", "Tipo", "Crédito",
+CONTACT_COLUMNS = ("Fecha y hora", "Documento", "Nombre", "Teléfono", "Canal", "Dirección", "Tipo", "Crédito",
                    "Texto", "Detalle", "Referencia", "Contacto")
+CONTACT_COLUMNS_ISO = ("Fecha y hora (UTC)",) + CONTACT_COLUMNS[1:]
+
+CONTACT_CHANNEL_ES = {"sms": "SMS", "call": "llamada"}
+CONTACT_DIRECTION_ES = {"outbound": "saliente", "inbound": "entrante", "internal": "interna"}
+CONTACT_KIND_ES = {"planned": "programado", "sent": "enviado", "delivered": "entregado", "failed": "fallido",
+                   "uncertain": "sin confirmar", "reply": "respuesta", "skipped": "omitido", "note": "nota"}
+# a call is "llamada" (feminine), and a delivered call is one that was answered
+CALL_KIND_ES = {**CONTACT_KIND_ES, "planned": "programada", "sent": "realizada", "delivered": "contestada",
+                "failed": "fallida", "skipped": "omitida"}
 
 
 def format_phone(number: str, country: str) -> str:
@@ -69,13 +88,27 @@ def _payment_rows(ledger, money, country) -> Iterator[list]:
                pay.note, format_date(pay.recorded_at)]
 
 
-def _contact_rows(ledger, money, country) -> Iterator[list]:
+def iso_utc(at: datetime) -> str:
+    """``2026-11-23T12:00:00Z``: an aware instant in UTC, ISO 8601, to the second."""
+    return at.astimezone(_utc_zone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _contact_rows(ledger, money, country, *, zone: str = "America/Bogota", iso: bool = False) -> Iterator[list]:
     debtors = {d.id: d for d in ledger.debtors()}
-    for event in ledger.contacts():
+    tz = ZoneInfo(zone)
+    for event in ledger.iter_contacts():
         debtor = debtors.get(event.debtor_id)
-        yield [format_date(event.at), debtor.document if debtor else "", debtor.name if debtor else "",
-               format_phone(event.phone, country) if event.phone else "", event.channel, event.direction, event.kind, event.loan_external_id, event.text,
-               event.detail, event.reference, event.contact_id]
+        if iso:
+            when, channel, direction, kind = iso_utc(event.at), event.channel, event.direction, event.kind
+        else:
+            when = event.at.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+            channel = CONTACT_CHANNEL_ES.get(event.channel, event.channel)
+            direction = CONTACT_DIRECTION_ES.get(event.direction, event.direction)
+            kinds = CALL_KIND_ES if event.channel == "call" else CONTACT_KIND_ES
+            kind = kinds.get(event.kind, event.kind)
+        yield [when, debtor.document if debtor else "", debtor.name if debtor else "",
+               format_phone(event.phone, country) if event.phone else "", channel, direction, kind,
+               event.loan_external_id, event.text, event.detail, event.reference, event.contact_id]
 
 
 EXPORTS: dict[str, tuple[tuple[str, ...], Callable]] = {
@@ -85,12 +118,19 @@ EXPORTS: dict[str, tuple[tuple[str, ...], Callable]] = {
 }
 
 
-def export_csv(ledger, what: str, out: BinaryIO, *, country: str = "CO") -> int:
+def export_csv(ledger, what: str, out: BinaryIO, *, country: str = "CO", timezone: str = "America/Bogota",
+               iso: bool = False) -> int:
     """Write the ``what`` table (``"loans"``, ``"payments"``, ``"contacts"``) to the binary stream ``out``.
 
-    Raises ``KeyError`` for an unknown table; ``OSError`` from ``out`` propagates.
+    ``timezone``: the cooperative's (IANA name), for the contacts' times;
+    ``iso``: contacts with English codes and ISO 8601 UTC times (module
+    docstring). Raises ``KeyError`` for an unknown table; ``OSError`` from
+    ``out`` propagates.
     """
     columns, rows = EXPORTS[what]
+    if what == "contacts":
+        columns = CONTACT_COLUMNS_ISO if iso else CONTACT_COLUMNS
+        rows = partial(_contact_rows, zone=timezone, iso=iso)
     delimiter, decimal_mark = spreadsheet_conventions(country)
 
     def money(value) -> str:

@@ -106,8 +106,8 @@ def test_contacts_export(ledger):
                                        phone="+573001234567", text="=PAGUÉ 5000"))
     count, rows = read_export(ledger, "contacts")
     values = dict(zip(*rows))
-    assert count == 1 and values["Texto"] == "'=PAGUÉ 5000" and values["Tipo"] == "reply"
-    assert values["Fecha y hora (UTC)"] == "23/11/2026 12:00:00"
+    assert count == 1 and values["Texto"] == "'=PAGUÉ 5000" and values["Tipo"] == "respuesta"
+    assert values["Fecha y hora"] == "23/11/2026 07:00"  # the cooperative's time (America/Bogota by default)
 
 
 def test_empty_exports_have_headers(ledger):
