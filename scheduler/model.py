@@ -56,6 +56,7 @@ CONTACT_KINDS = frozenset(
     {
         "planned",  # the planner decided to contact
         "sending",  # written before the modem is asked: after a power cut it means "uncertain"
+        "retry",  # the radio certainly sent nothing (no modem, link down): the contact may be sent again
         "sent",  # the modem accepted the SMS / the call was placed
         "delivered",  # status report: delivered / call answered
         "failed",  # permanent failure (status report, CMS error, no answer...)

@@ -35,6 +35,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
+from scheduler.contact_state import REACHED, outcomes
 from scheduler.ladder import Occurrence, Step
 from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Phone, promise_status
 from scheduler.policy import Policy
@@ -44,11 +45,10 @@ from scheduler.segments import best_hour, debtor_features, segment_for
 from scheduler.templates import MessageFacts, transliterated
 
 HISTORY_DAYS = 120
-"""How far back the planner needs the contact log: the longest a step can wait plus the rolling week."""
+"""How far back the planner needs the contact log: the longest a step can wait plus the rolling week.
+A contact already attempted (see :mod:`scheduler.contact_state`: sent, failed, in doubt) is never planned
+again; one the radio certainly did not send (``retry``) is planned again."""
 
-DONE_KINDS = frozenset({"sending", "sent", "delivered", "failed", "uncertain", "expired"})
-"""A contact with any of these events was attempted: the planner never plans it again
-(retrying a temporary failure is the dispatcher's job, within the same attempt)."""
 
 SEND, WAIT, SKIP = "send", "wait", "skip"
 _ORDER = {SEND: 0, WAIT: 1, SKIP: 2}
@@ -160,7 +160,7 @@ def _plan_debtor(out: list[Decision], snapshot, policy: Policy, now: datetime, d
     profile = policy.profiles.for_debtor(debtor.id, debtor.jurisdiction)
     calendar = policy.calendar_for(profile)
     attempts = attempts_from_events(events)
-    done = {e.contact_id for e in events if e.contact_id and e.kind in DONE_KINDS}
+    done = {cid for cid, outcome in outcomes(events).items() if outcome.settled}
     replies = [e for e in events if e.kind == "reply" and e.direction == "inbound"]
     hour = best_hour(replies, (p.recorded_at for p in payments if p.source != "import" and p.recorded_at), zone).hour
     promise_until = _promise_until(promises, payments, today, policy.promise_grace_days)
@@ -315,7 +315,7 @@ def _replied_since_previous(replies: list[ContactEvent], events: Iterable[Contac
     """True if the debtor replied after the last outbound contact about this loan."""
     last = None
     for event in events:
-        if event.loan_external_id == loan.external_id and event.direction == "outbound" and event.kind in DONE_KINDS:
+        if event.loan_external_id == loan.external_id and event.direction == "outbound" and event.kind in REACHED:
             last = event.at if last is None or event.at > last else last
     return last is not None and any(r.at > last for r in replies)
 

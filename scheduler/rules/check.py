@@ -20,14 +20,16 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
+from scheduler.contact_state import outcomes
 from scheduler.model import ContactEvent
 from scheduler.reasons import Reason
 from scheduler.rules.calendar import HolidayCalendar
 from scheduler.rules.profiles import ContactProfile
 
-ATTEMPT_KINDS = frozenset({"sending", "sent", "delivered", "uncertain"})
-"""Contact-log kinds that mean a contact may have reached the debtor (they count toward caps).
-A contact refused by the modem before it left ("failed" with no "sent") does not count."""
+ATTEMPT_KINDS = frozenset({"sending", "sent", "delivered", "uncertain", "expired"})
+"""Contact-log kinds that may mean a contact reached the debtor. A contact counts toward caps when
+:attr:`scheduler.contact_state.Outcome.attempted`: it went out or is in doubt — not one the modem refused
+before it left (``failed`` with no ``sent``) nor one the radio never sent (``retry``)."""
 
 _WEEK = timedelta(days=7)
 _FAMILY = {"call": "voice", "ring": "voice"}
@@ -47,21 +49,16 @@ class Attempt:
 
 
 def attempts_from_events(events: Iterable[ContactEvent]) -> list[Attempt]:
-    """The debtor's attempts, one per contact (its first counting event), sorted by time.
+    """The debtor's attempts, one per contact (at its first event), sorted by time.
 
-    Events without a ``contact_id`` count one each (an automatic answer, a manual note of a call).
+    Events without a ``contact_id`` (an automatic answer, a manual note of a call) count one each
+    when their kind is in :data:`ATTEMPT_KINDS`.
     """
-    first: dict[str, Attempt] = {}
-    loose: list[Attempt] = []
-    for event in events:
-        if event.kind not in ATTEMPT_KINDS or event.direction != "outbound":
-            continue
-        attempt = Attempt(event.at, event.channel)
-        if not event.contact_id:
-            loose.append(attempt)
-        elif event.contact_id not in first or attempt.at < first[event.contact_id].at:
-            first[event.contact_id] = attempt
-    return sorted([*first.values(), *loose])
+    events = list(events)
+    found = [Attempt(o.first_at, o.channel) for o in outcomes(events).values() if o.attempted]
+    found.extend(Attempt(e.at, e.channel) for e in events
+                 if not e.contact_id and e.direction == "outbound" and e.kind in ATTEMPT_KINDS)
+    return sorted(found)
 
 
 @dataclass(frozen=True, slots=True)
