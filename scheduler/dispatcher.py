@@ -1,0 +1,358 @@
+"""The dispatcher: acts on the planner's ``send`` decisions, at most once per contact, across power cuts.
+
+It owns no state: the ledger (the *journal* it is given) does, so a reboot
+resumes exactly where the contact log says. APScheduler's
+``BackgroundScheduler`` only *wakes* it (every ``interval`` seconds, and at
+once on :meth:`Dispatcher.wake` — after an import, a resume, a reply); while
+decisions are due it drains continuously, re-planning as soon as a batch is
+done, so the radio never waits for the next tick.
+
+One send, in order (each step durable before the next):
+
+1. re-plan *this debtor* at the send instant (fresh snapshot of their loans,
+   payments, promises, opt-outs, contacts and the pause flag): the rules are
+   checked at send time, not only at plan time. Anything but ``send`` drops
+   the contact from this batch (the planner will decide again);
+2. append ``sending`` to the contact log (fsync) — *before* the AT command;
+3. ``radio.send(phone, text, message_id=contact_id)``; the contact id travels
+   with the message, so a status report finds its contact even after a restart;
+4. append the outcome: ``sent`` (with the modem and message references),
+   ``failed`` (permanent refusal: the next message is unaffected),
+   ``uncertain`` (the modem may or may not have sent it: never re-sent by
+   itself; shown to staff), or ``retry`` when the radio certainly sent
+   nothing (no modem, link down before the body was written). A retried
+   contact waits ``retry_delays`` and ends ``failed`` after ``max_retries``.
+
+After a power cut between 2 and 4 the contact's last event is ``sending``;
+:meth:`Dispatcher.recover` (run at start) turns it into ``uncertain`` — a late
+status report can still settle it ``delivered`` — and nothing sends it again.
+
+Visits (``channel == "visit"``) do not touch the radio: they are recorded as
+``sent`` on the loan officer's visit list. Channels the radio cannot use (a
+call while voice is not available) end ``failed`` with the reason.
+
+The journal needs: ``snapshot(contacts_since=)``, ``debtor(id)``,
+``loans(debtor_id)``, ``payments(debtor_id=)``, ``promises(debtor_id)``,
+``contacts(debtor_id=, since=, kinds=)``, ``opted_out_numbers()``,
+``settings.all()`` and ``append_contact(event)`` — :class:`firmware_py.ledger.Ledger`
+has them. The radio needs ``send(number, text, *, message_id, transliterate)``
+returning an object with ``member`` and ``sent`` (a ``modem.sending.SentSms``)
+— :class:`modem.pool.ModemPool` — and may raise ``modem.errors.ModemError``
+subclasses when nothing was sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from modem.errors import ModemError, PduError
+from scheduler.contact_state import outcomes
+from scheduler.model import ContactEvent
+from scheduler.planner import HISTORY_DAYS, SEND, Decision, plan
+from scheduler.policy import Policy
+
+log = logging.getLogger("cobrador.scheduler.dispatcher")
+
+RADIO_CHANNELS = frozenset({"sms"})
+"""Channels the dispatcher can hand to the radio today (voice calls come with the voice module)."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class DrainReport:
+    """What one :meth:`Dispatcher.drain` did."""
+
+    batches: int = 0
+    sent: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    retried: int = 0
+    visits: int = 0
+    dropped: int = 0  # re-planned at send time and no longer a send (paid, opted out, quiet hours, paused…)
+    stopped_reason: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _DebtorView:
+    """A one-debtor snapshot with the planner's interface (built fresh at send time)."""
+
+    debtors: tuple
+    loans: tuple
+    payments: tuple
+    promises: tuple
+    contacts: tuple
+    opted_out: frozenset
+    settings: object
+
+    def debtor(self, debtor_id):
+        return next((d for d in self.debtors if d.id == debtor_id), None)
+
+    def loans_of(self, debtor_id):
+        return self.loans
+
+    def payments_of(self, debtor_id):
+        return self.payments
+
+    def promises_of(self, debtor_id):
+        return self.promises
+
+
+class Dispatcher:
+    """See the module docstring. ``policy`` is a callable returning the current :class:`Policy`
+    (the appliance's config with its live clock trust); ``clock`` returns an aware ``datetime``.
+    ``workers``: concurrent sends (one per modem of the pool). Context manager; ``close()`` safe twice.
+    """
+
+    def __init__(self, journal, radio, policy: Callable[[], Policy], *, clock: Callable[[], datetime] = _utcnow,
+                 workers: int = 1, max_retries: int = 3,
+                 retry_delays: tuple[float, ...] = (30.0, 120.0, 600.0), interval: float = 60.0,
+                 on_event: Callable[[ContactEvent], None] | None = None):
+        self.journal = journal
+        self.radio = radio
+        self.policy = policy
+        self.clock = clock
+        self.workers = max(1, workers)
+        self.max_retries = max_retries
+        self.retry_delays = retry_delays or (30.0,)
+        self.interval = interval
+        self.on_event = on_event
+        self._not_before: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+        self._draining = threading.Lock()
+        self._scheduler = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._closed = False
+        self.last_report: DrainReport | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+    def __enter__(self) -> "Dispatcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Recover contacts in doubt, then let APScheduler wake :meth:`drain` every ``interval`` seconds."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.recover()
+        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="cobrador-send")
+        self._scheduler = BackgroundScheduler(timezone=timezone.utc)
+        self._scheduler.add_job(self._tick, "interval", seconds=self.interval, id="dispatch", max_instances=1,
+                                coalesce=True, next_run_time=datetime.now(timezone.utc))
+        self._scheduler.start()
+
+    def wake(self) -> None:
+        """Drain now (from any thread): after an import, a resume, a reply that needs an answer."""
+        if self._scheduler is not None and not self._closed:
+            self._scheduler.modify_job("dispatch", next_run_time=datetime.now(timezone.utc))
+
+    def close(self) -> None:
+        """Stop waking; a send in flight finishes and its outcome is written. Safe twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+    def _tick(self) -> None:
+        try:
+            self.last_report = self.drain()
+        except Exception:  # a bug here must not kill the scheduler thread: log it, try again next tick
+            log.exception("dispatch failed")
+
+    # -- recovery -------------------------------------------------------------------------------------------------
+    def recover(self) -> list[str]:
+        """Turn every contact left ``sending`` (a power cut or crash mid-send) into ``uncertain``.
+
+        Returns their contact ids. A late status report can still settle them; nothing re-sends them.
+        """
+        now = self.clock()
+        events = self.journal.contacts(since=now - timedelta(days=HISTORY_DAYS),
+                                       kinds=("sending", "sent", "failed", "uncertain", "retry", "delivered",
+                                              "expired"))
+        found = []
+        by_contact = {e.contact_id: e for e in events if e.kind == "sending"}
+        for contact_id, outcome in outcomes(events).items():
+            if outcome.in_doubt:
+                first = by_contact[contact_id]
+                self._append(first, "uncertain", now,
+                             detail="el equipo se detuvo durante el envío: puede que el mensaje haya salido; "
+                                    "no se reenvía automáticamente")
+                found.append(contact_id)
+        if found:
+            log.warning("%d contact(s) were being sent when the appliance stopped: marked uncertain", len(found))
+        return found
+
+    # -- draining -------------------------------------------------------------------------------------------------
+    def drain(self, *, max_batches: int = 1000) -> DrainReport:
+        """Plan and send until no decision is a ``send`` any more (or the radio cannot send).
+
+        Only one drain runs at a time; a second caller returns an empty report at once.
+        """
+        report = DrainReport()
+        if not self._draining.acquire(blocking=False):
+            report.stopped_reason = "busy"
+            return report
+        try:
+            while report.batches < max_batches and not self._closed:
+                now = self.clock()
+                snapshot = self.journal.snapshot(contacts_since=now - timedelta(days=HISTORY_DAYS))
+                policy = self.policy().with_settings(snapshot.settings)
+                sends = [d for d in plan(snapshot, policy, now) if d.action == SEND and self._due(d, now)]
+                if not sends:
+                    report.stopped_reason = report.stopped_reason or "nothing_due"
+                    break
+                report.batches += 1
+                before = report.sent + report.failed + report.uncertain + report.visits
+                radio_down = self._send_batch(sends, report)
+                if radio_down:
+                    report.stopped_reason = "radio_unavailable"
+                    break
+                if report.sent + report.failed + report.uncertain + report.visits == before:
+                    report.stopped_reason = "nothing_sendable"
+                    break
+            return report
+        finally:
+            self._draining.release()
+
+    def _due(self, decision: Decision, now: datetime) -> bool:
+        with self._lock:
+            wait = self._not_before.get(decision.contact_id)
+        return wait is None or wait <= now
+
+    def _send_batch(self, decisions: list[Decision], report: DrainReport) -> bool:
+        """Send one batch; True if the radio became unavailable (stop draining until the next wake)."""
+        stop = threading.Event()
+
+        def one(decision: Decision) -> None:
+            if stop.is_set():
+                return
+            try:
+                if self.send_one(decision, report) == "radio_unavailable":
+                    stop.set()
+            except Exception as exc:  # one bad message never blocks the queue
+                log.exception("sending %s failed unexpectedly", decision.contact_id)
+                report.errors.append(f"{decision.contact_id}: {exc}")
+
+        if self.workers == 1 or self._executor is None:
+            for decision in decisions:
+                if stop.is_set():
+                    break
+                one(decision)
+        else:
+            list(self._executor.map(one, decisions))
+        return stop.is_set()
+
+    def send_one(self, planned: Decision, report: DrainReport | None = None) -> str:
+        """Re-check and send one planned contact (see the module docstring). Returns what happened:
+        ``"sent"``, ``"failed"``, ``"uncertain"``, ``"retry"``, ``"radio_unavailable"``, ``"visit"`` or
+        ``"dropped"``."""
+        report = report if report is not None else DrainReport()
+        now = self.clock()
+        decision = self._recheck(planned, now)
+        if decision is None:
+            report.dropped += 1
+            return "dropped"
+        if decision.channel == "visit":
+            self._append(decision, "sent", now, detail="en la lista de visitas del asesor")
+            report.visits += 1
+            return "visit"
+        if decision.channel not in RADIO_CHANNELS:
+            self._append(decision, "failed", now, detail=f"el canal {decision.channel} aún no está disponible en "
+                                                          "este equipo")
+            report.failed += 1
+            return "failed"
+        self._append(decision, "sending", now)
+        try:
+            result = self.radio.send(decision.phone, decision.text, message_id=decision.contact_id,
+                                     transliterate=False)
+        except PduError as exc:
+            self._append(decision, "failed", self.clock(), detail=f"el texto no se puede enviar por SMS: {exc}")
+            report.failed += 1
+            return "failed"
+        except ModemError as exc:  # nothing reached the network: the contact may go again later
+            return self._retry(decision, exc, report)
+        except Exception as exc:  # we cannot know whether it left: in doubt, never re-sent by itself
+            log.exception("radio failed while sending %s", decision.contact_id)
+            self._append(decision, "uncertain", self.clock(), detail=f"error inesperado del módem: {exc}")
+            report.uncertain += 1
+            return "uncertain"
+        sent = result.sent
+        detail = f"módem {result.member}; {sent.segments} parte(s); MR {','.join(map(str, sent.references))}"
+        if sent.state == "sent":
+            self._append(decision, "sent", self.clock(), detail=detail, reference=sent.message_id)
+            report.sent += 1
+            return "sent"
+        if sent.state == "uncertain":
+            self._append(decision, "uncertain", self.clock(), reference=sent.message_id,
+                         detail=f"{detail}; el módem no confirmó si salió ({sent.error})")
+            report.uncertain += 1
+            return "uncertain"
+        self._append(decision, "failed", self.clock(), reference=sent.message_id,
+                     detail=f"{detail}; rechazado: {sent.error}")
+        report.failed += 1
+        return "failed"
+
+    def _retry(self, decision: Decision, exc: Exception, report: DrainReport) -> str:
+        now = self.clock()
+        history = self.journal.contacts(debtor_id=decision.debtor_id, since=now - timedelta(days=HISTORY_DAYS),
+                                        kinds=("retry",))
+        retries = sum(1 for e in history if e.contact_id == decision.contact_id) + 1
+        if retries > self.max_retries:
+            self._append(decision, "failed", now, detail=f"no se pudo enviar tras {self.max_retries} intentos: {exc}")
+            report.failed += 1
+            return "failed"
+        self._append(decision, "retry", now, detail=f"no salió ({exc}); intento {retries} de {self.max_retries}")
+        delay = self.retry_delays[min(retries - 1, len(self.retry_delays) - 1)]
+        with self._lock:
+            self._not_before[decision.contact_id] = now + timedelta(seconds=delay)
+        report.retried += 1
+        return "radio_unavailable"
+
+    def _recheck(self, planned: Decision, now: datetime) -> Decision | None:
+        """The planner's decision for this contact, now, from a fresh one-debtor snapshot (or ``None``)."""
+        journal = self.journal
+        debtor = journal.debtor(planned.debtor_id)
+        if debtor is None:
+            return None
+        view = _DebtorView((debtor,), tuple(journal.loans(planned.debtor_id)),
+                           tuple(journal.payments(debtor_id=planned.debtor_id)),
+                           tuple(journal.promises(planned.debtor_id)),
+                           tuple(journal.contacts(debtor_id=planned.debtor_id, since=now - timedelta(days=HISTORY_DAYS))),
+                           journal.opted_out_numbers(), journal.settings.all())
+        policy = self.policy().with_settings(view.settings)
+        for decision in plan(view, policy, now):
+            if decision.contact_id == planned.contact_id:
+                return decision if decision.action == SEND else None
+        return None
+
+    def _append(self, decision, kind: str, at: datetime, *, detail: str = "", reference: str = "") -> None:
+        if isinstance(decision, Decision):
+            event = ContactEvent(at, decision.debtor_id, kind, channel=decision.channel or "sms",
+                                 direction="outbound", phone=decision.phone, contact_id=decision.contact_id,
+                                 loan_external_id=decision.loan, text=decision.text if kind == "sending" else "",
+                                 detail=detail or (f"paso {decision.step}, plantilla {decision.template}"
+                                                   if kind == "sending" else ""),
+                                 reference=reference)
+        else:  # an earlier event of the same contact (recovery)
+            event = ContactEvent(at, decision.debtor_id, kind, channel=decision.channel, direction="outbound",
+                                 phone=decision.phone, contact_id=decision.contact_id,
+                                 loan_external_id=decision.loan_external_id, detail=detail, reference=reference)
+        self.journal.append_contact(event)
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:
+                log.exception("on_event callback failed")

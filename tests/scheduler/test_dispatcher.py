@@ -1,0 +1,206 @@
+"""The dispatcher's protocol with the ledger: at most once, 'sending' before the radio, recovery, retries.
+
+The radio here is a small in-test implementation of the pool's ``send`` contract (it records what it was
+asked and answers sent / failed / uncertain / raises "nothing sent"); the end-to-end tests through the real
+driver and the simulated modem are in tests/e2e/test_dispatch_e2e.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from firmware_py.ledger import Ledger
+from modem.errors import ModemDisconnected, PduError
+from modem.sending import PartRef, SentSms
+from scheduler.clock import ClockTrust
+from scheduler.contact_state import outcomes
+from scheduler.dispatcher import Dispatcher
+from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Phone
+from scheduler.policy import load_policy
+
+BOGOTA = timezone(timedelta(hours=-5))
+NOW = datetime(2026, 12, 15, 10, 0, tzinfo=BOGOTA)  # a Tuesday, the due day
+POLICY = load_policy({"segments": [{"name": "todos", "ladder": "al_dia"}]}, country="CO",
+                     cooperative_name="Coop", clock=ClockTrust(True, "given"))
+
+
+@dataclass(frozen=True)
+class Sent:
+    member: str
+    sent: SentSms
+
+
+class Radio:
+    """Implements the radio contract; ``script`` answers, in order: "sent", "failed", "uncertain",
+    "down" (raises ModemDisconnected: nothing sent), "pdu" (raises PduError)."""
+
+    def __init__(self, ledger, script=()):
+        self.ledger = ledger
+        self.script = list(script)
+        self.calls: list[tuple[str, str, str]] = []
+        self.sending_seen: list[bool] = []
+
+    def send(self, number, text, *, message_id, transliterate=False):
+        # the contract under test: 'sending' is durable BEFORE the radio is asked
+        seen = [e for e in self.ledger.contacts(kinds=("sending",)) if e.contact_id == message_id]
+        self.sending_seen.append(bool(seen))
+        answer = self.script.pop(0) if self.script else "sent"
+        if answer == "down":
+            raise ModemDisconnected("cable suelto")
+        if answer == "pdu":
+            raise PduError("número inválido")
+        self.calls.append((number, text, message_id))
+        parts = (PartRef(len(self.calls), 1, 0.0),) if answer != "failed" else ()
+        return Sent("m1", SentSms(message_id, number, answer, 1, parts, error=None if answer == "sent" else
+                                  RuntimeError("CMS 500")))
+
+
+def make_ledger(count=2, *, phones=None):
+    ledger = Ledger.memory()
+    debtors = [Debtor(f"d-{i}", f"Socio {i}", phones=(phones[i] if phones else Phone(f"+57300123450{i}"),))
+               for i in range(count)]
+    loans = [Loan(f"L{i}", f"d-{i}", instalments=(Instalment(1, date(2026, 12, 15), Decimal(150000)),))
+             for i in range(count)]
+    ledger.import_batch(debtors, loans, source="test", now=NOW)
+    return ledger
+
+
+def dispatcher(ledger, radio, clock=lambda: NOW, **kw):
+    return Dispatcher(ledger, radio, lambda: POLICY, clock=clock, **kw)
+
+
+def kinds(ledger, contact_id):
+    return [e.kind for e in ledger.contacts() if e.contact_id == contact_id]
+
+
+def test_drain_sends_each_due_contact_once_with_sending_first():
+    ledger = make_ledger(2)
+    radio = Radio(ledger)
+    report = dispatcher(ledger, radio).drain()
+    assert report.sent == 2 and len(radio.calls) == 2
+    assert all(radio.sending_seen)
+    for _, _, cid in radio.calls:
+        assert kinds(ledger, cid) == ["sending", "sent"]
+    again = dispatcher(ledger, radio).drain()
+    assert again.sent == 0 and len(radio.calls) == 2
+
+
+def test_sent_event_carries_the_modem_and_the_message_reference():
+    ledger = make_ledger(1)
+    dispatcher(ledger, Radio(ledger)).drain()
+    sent = [e for e in ledger.contacts() if e.kind == "sent"][0]
+    assert sent.reference.startswith("d-0:L0:1:") and "módem m1" in sent.detail and sent.loan_external_id == "L0"
+
+
+def test_power_cut_mid_send_becomes_uncertain_and_is_never_resent():
+    ledger = make_ledger(1)
+    cid = "d-0:L0:1:0"
+    ledger.append_contact(ContactEvent(NOW - timedelta(minutes=1), "d-0", "sending", contact_id=cid,
+                                       phone="+573001234500", loan_external_id="L0"))
+    radio = Radio(ledger)
+    d = dispatcher(ledger, radio)
+    assert d.recover() == [cid]
+    assert kinds(ledger, cid) == ["sending", "uncertain"]
+    assert d.drain().sent == 0 and radio.calls == []
+    assert d.recover() == []
+
+
+def test_radio_down_writes_retry_then_sends_after_the_delay():
+    ledger = make_ledger(1)
+    radio = Radio(ledger, ["down"])
+    clock = [NOW]
+    d = dispatcher(ledger, radio, clock=lambda: clock[0], retry_delays=(60.0,))
+    report = d.drain()
+    assert report.retried == 1 and report.stopped_reason == "radio_unavailable"
+    cid = "d-0:L0:1:0"
+    assert kinds(ledger, cid) == ["sending", "retry"]
+    assert d.drain().sent == 0  # still within the retry delay
+    clock[0] = NOW + timedelta(seconds=61)
+    assert d.drain().sent == 1
+    assert kinds(ledger, cid) == ["sending", "retry", "sending", "sent"]
+
+
+def test_retries_are_bounded():
+    ledger = make_ledger(1)
+    radio = Radio(ledger, ["down"] * 10)
+    clock = [NOW]
+    d = dispatcher(ledger, radio, clock=lambda: clock[0], max_retries=2, retry_delays=(1.0,))
+    for step in range(4):
+        clock[0] = NOW + timedelta(seconds=2 * step)
+        d.drain()
+    cid = "d-0:L0:1:0"
+    assert kinds(ledger, cid)[-1] == "failed"
+    assert kinds(ledger, cid).count("retry") == 2
+    assert outcomes(ledger.contacts())[cid].settled
+
+
+@pytest.mark.parametrize("answer,final", [("uncertain", "uncertain"), ("failed", "failed"), ("pdu", "failed")])
+def test_a_bad_message_ends_final_and_does_not_block_the_next(answer, final):
+    ledger = make_ledger(2)
+    radio = Radio(ledger, [answer, "sent"])
+    report = dispatcher(ledger, radio).drain()
+    finals = sorted(kinds(ledger, f"d-{i}:L{i}:1:0")[-1] for i in range(2))
+    assert finals == sorted([final, "sent"])
+    assert report.sent == 1
+    assert dispatcher(ledger, radio).drain().sent == 0  # nothing re-sent
+
+
+def test_opt_out_between_plan_and_send_drops_the_contact():
+    ledger = make_ledger(1)
+    radio = Radio(ledger)
+    d = dispatcher(ledger, radio)
+    from scheduler.planner import plan
+    decision = [x for x in plan(ledger.snapshot(contacts_since=NOW - timedelta(days=30)), POLICY, NOW)
+                if x.action == "send"][0]
+    ledger.record_opt_out("+573001234500", now=NOW)
+    assert d.send_one(decision) == "dropped"
+    assert radio.calls == [] and kinds(ledger, decision.contact_id) == []
+
+
+def test_paused_sends_nothing_and_resume_sends():
+    ledger = make_ledger(1)
+    radio = Radio(ledger)
+    ledger.settings.set("sending_paused", True)
+    assert dispatcher(ledger, radio).drain().sent == 0
+    ledger.settings.set("sending_paused", False)
+    assert dispatcher(ledger, radio).drain().sent == 1
+
+
+def test_quiet_hours_at_send_time():
+    ledger = make_ledger(1)
+    radio = Radio(ledger)
+    evening = datetime(2026, 12, 15, 19, 30, tzinfo=BOGOTA)
+    assert dispatcher(ledger, radio, clock=lambda: evening).drain().sent == 0
+
+
+def test_visits_go_to_the_visit_list_not_the_radio():
+    ladder = {"al_dia": {"steps": [{"offset": 0, "channel": "visit", "template": "visita"}]}}
+    policy = load_policy({"segments": [{"name": "todos", "ladder": "al_dia"}], "ladders": ladder}, country="CO",
+                         clock=ClockTrust(True, "given"))
+    ledger = make_ledger(1)
+    radio = Radio(ledger)
+    report = Dispatcher(ledger, radio, lambda: policy, clock=lambda: NOW).drain()
+    assert report.visits == 1 and radio.calls == []
+    visit = [e for e in ledger.contacts() if e.kind == "sent"][0]
+    assert visit.channel == "visit" and "lista de visitas" in visit.detail
+
+
+def test_scheduler_wakes_and_drains(tmp_path):
+    ledger = make_ledger(1)
+    radio = Radio(ledger)
+    d = dispatcher(ledger, radio, interval=3600)
+    d.start()
+    try:
+        for _ in range(100):
+            if radio.calls:
+                break
+            import time
+            time.sleep(0.05)
+    finally:
+        d.close()
+        d.close()
+    assert len(radio.calls) == 1
