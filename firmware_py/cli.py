@@ -19,7 +19,7 @@ from firmware_py.errors import CobradorError
 from firmware_py.logs import setup_logging
 
 # Order here is the order in ``cobrador --help``.
-COMMAND_MODULES = ("run", "import_", "export", "plan")
+COMMAND_MODULES = ("run", "import_", "export", "plan", "examples")
 
 log = logging.getLogger("cobrador.cli")
 

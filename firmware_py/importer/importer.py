@@ -269,7 +269,8 @@ def _read(table, ledger, report: ImportReport, options: ImportOptions, now: date
         report.warnings.append(Warning_(header.number, "columnas no reconocidas (se ignoran): "
                                         + ", ".join(f"«{h}»" for h in columns.unknown)))
     if before:
-        report.warnings.append(Warning_(header.number, f"se ignoraron {before} filas antes de los encabezados"))
+        ignored = "se ignoró 1 fila" if before == 1 else f"se ignoraron {before} filas"
+        report.warnings.append(Warning_(header.number, f"{ignored} antes de los encabezados"))
     number_style, date_order = _decide_styles(lookahead, columns, options.country)
     report.number_style, report.date_order = number_style, date_order
     ctx = RowContext(country=options.country, timezone=options.timezone, language=options.language,

@@ -76,7 +76,7 @@ def detect_layout(columns: ColumnMap) -> str:
                    + (f" Columnas reconocidas: {found}." if found else "")
                    + (f" Columnas desconocidas: {unknown}; indique a qué corresponden con una correspondencia de "
                       "columnas (--map ARCHIVO)." if unknown else "")
-                   + " Vea los ejemplos en firmware_py/importer/examples/.")
+                   + " Escriba archivos de ejemplo con «cobrador examples CARPETA».")
         raise ImportFileError(message, reason="missing_columns")
     return "instalment" if "instalment_number" in columns else "loan"
 

@@ -1,5 +1,5 @@
-"""What the ``cobrador`` command tells the office: a ledger in use, the contacts export in Spanish and
-local time, singular and plural."""
+"""What the ``cobrador`` command tells the office: a ledger in use, singular and plural, example
+files an office can get, the contacts export in Spanish and local time."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from firmware_py.cli import main
+from firmware_py.importer import ImportOptions, import_loans
+from firmware_py.importer.errors import ImportFileError
 from firmware_py.importer.export import export_csv
 from firmware_py.ledger import Ledger
 from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Phone, debtor_id_for
@@ -33,6 +36,66 @@ def test_a_ledger_in_use_says_how_to_stop_the_service_or_use_the_web_page(tmp_pa
         result = cobrador("import", EXAMPLES / "prestamos_una_fila_por_credito.csv", "--data", tmp_path / "data")
     assert result.returncode == 1
     assert "sudo systemctl stop cobrador" in result.stderr and "página web" in result.stderr, result.stderr
+
+
+# -- 18: small Spanish -----------------------------------------------------------------------
+@pytest.mark.parametrize("junk,expected", [
+    (1, "se ignoró 1 fila antes de los encabezados"),
+    (2, "se ignoraron 2 filas antes de los encabezados"),
+])
+def test_rows_before_the_headers_singular_and_plural(junk, expected):
+    text = "".join(f"Reporte de cartera {i}\n" for i in range(junk))
+    text += "Crédito;Nombre;Cédula;Celular;Monto;Vence\nA;Ana;1;3001234567;100;15/01/2027\n"
+    report = import_loans(io.BytesIO(text.encode()), None, now=NOW, options=ImportOptions(dry_run=True))
+    assert [w.message for w in report.warnings] == [expected]
+
+
+def test_an_unknown_layout_points_to_the_examples_command_not_to_a_source_folder():
+    with pytest.raises(ImportFileError) as info:
+        import_loans(io.BytesIO("Socio;Plata\nAna;100\n".encode()), None, now=NOW,
+                     options=ImportOptions(dry_run=True))
+    message = str(info.value)
+    assert "firmware_py" not in message and "«cobrador examples CARPETA»" in message
+
+
+def test_examples_command_writes_the_example_files(tmp_path):
+    result = cobrador("examples", tmp_path / "ejemplos")
+    assert result.returncode == 0, result.stderr
+    expected = sorted(p.name for p in EXAMPLES.iterdir() if p.suffix in (".csv", ".json", ".md"))
+    assert "README.md" in expected and "prestamos_una_fila_por_credito.csv" in expected
+    assert sorted(p.name for p in (tmp_path / "ejemplos").iterdir()) == expected
+    for name in expected:
+        assert (tmp_path / "ejemplos" / name).read_bytes() == (EXAMPLES / name).read_bytes()
+    assert "ejemplos" in result.stdout and "cobrador import" in result.stdout
+    # the written files import as they are
+    check = cobrador("import", tmp_path / "ejemplos" / "prestamos_una_fila_por_credito.csv", "--dry-run")
+    assert check.returncode == 0, check.stderr
+
+
+def test_examples_command_keeps_an_office_file_it_would_overwrite(tmp_path):
+    folder = tmp_path / "ejemplos"
+    folder.mkdir()
+    (folder / "README.md").write_text("notas de la oficina")
+    result = cobrador("ejemplos", folder)  # the Spanish name works too
+    assert result.returncode == 1 and "README.md" in result.stderr and "--force" in result.stderr
+    assert (folder / "README.md").read_text() == "notas de la oficina" and len(list(folder.iterdir())) == 1
+    assert cobrador("ejemplos", folder, "--force").returncode == 0
+    assert (folder / "README.md").read_bytes() == (EXAMPLES / "README.md").read_bytes()
+    assert cobrador("ejemplos", folder).returncode == 0  # same content again: nothing to refuse
+
+
+def test_examples_command_is_in_the_spanish_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "examples" in out and "ejemplo" in out
+
+
+def test_examples_default_folder(tmp_path):
+    result = cobrador("examples", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (folder,) = list(tmp_path.iterdir())
+    assert (folder / "README.md").exists()
 
 
 # -- 18: the contacts export in Spanish and in the cooperative's time --------------------------
