@@ -32,7 +32,7 @@ Typical use::
 
     with Modem("/dev/serial/by-id/usb-Quectel_EC25-if02-port0", profile="quectel-ec25",
                store=AtomicJsonFileStore(state_dir / "modem.json")) as modem:
-        sent = modem.send_sms("+573001234567", "Su cuota vence mañana")
+        sent = modem.send_sms("+573001234567", "Su cuota vence mañana", message_id="c-1")  # id optional
         event = modem.events.get()          # IncomingSms / DeliveryUpdate / ModemStateChanged ...
         if isinstance(event, IncomingSms):
             ledger.store(event); event.ack()      # deleted from the SIM only now
@@ -396,14 +396,18 @@ class Modem:
         self.supervisor.request_liveness_check()
 
     # -- public API ------------------------------------------------------------------
-    def send_sms(self, number: str, text: str, *, transliterate: bool = False):
+    def send_sms(self, number: str, text: str, *, transliterate: bool = False, message_id: str | None = None):
         """Send an SMS; returns :class:`modem.sending.SentSms` (state sent / failed / uncertain).
 
+        ``message_id``: the id the result, its DeliveryUpdate events and the
+        durable report-matching state carry (default: a random uuid); a chosen
+        one must be a non-empty str of at most 200 characters without control
+        characters, not still awaiting reports on this modem (ValueError).
         Raises ModemDisconnected (or CommandTimeout) only when nothing of the
         message reached the modem — resending later is safe — and PduError for
         text or numbers that cannot be encoded. See :mod:`modem.sending`.
         """
-        return self.sender.send(number, text, transliterate=transliterate)
+        return self.sender.send(number, text, transliterate=transliterate, message_id=message_id)
 
     def ussd(self, code: str, *, timeout: float | None = None) -> str:
         """The network's answer to USSD ``code`` (e.g. ``"*611#"``), decoded per profile."""

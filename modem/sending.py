@@ -25,12 +25,25 @@ Outcome (:class:`SentSms.state`):
 ``ModemDisconnected`` (or ``CommandTimeout`` before any body was written) is
 **raised** only when nothing of this message reached the network: resending
 later is safe. ``PduError`` is raised for text/numbers that cannot be encoded.
+
+Message ids: every send has a ``message_id`` that names it in
+:class:`SentSms`, in every :class:`modem.events.DeliveryUpdate` and in the
+durable report-matching state (so a report that arrives after a restart
+still carries it). By default it is a random uuid; the caller may choose it
+(``send(..., message_id="c-1")``, e.g. its own contact id) so that a late
+report finds the caller's record without a mapping of its own. A chosen id
+must be a non-empty ``str`` of at most :data:`MAX_MESSAGE_ID` characters
+without control characters (``ValueError`` otherwise), and must not name a
+message of this modem that is still waiting for status reports
+(``ValueError``: the two messages' reports would be mixed). Ids are per
+modem: each ``Modem`` needs its own store.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 
@@ -43,6 +56,22 @@ from modem.retry import ABORT, FAIL, RETRY, classify
 from modem.transaction import SendProgress
 
 log = logging.getLogger("cobrador.modem.sending")
+
+#: Longest caller-chosen message id (characters).
+MAX_MESSAGE_ID = 200
+
+
+def check_message_id(message_id) -> str:
+    """``message_id`` if it is a valid caller-chosen id; ``ValueError`` otherwise (see the module docstring)."""
+    if not isinstance(message_id, str):
+        raise ValueError(f"message_id must be a str, not {type(message_id).__name__}")
+    if not message_id:
+        raise ValueError("message_id must not be empty")
+    if len(message_id) > MAX_MESSAGE_ID:
+        raise ValueError(f"message_id is {len(message_id)} characters long (at most {MAX_MESSAGE_ID})")
+    if any(unicodedata.category(ch) == "Cc" for ch in message_id):
+        raise ValueError(f"message_id contains a control character: {message_id!r}")
+    return message_id
 
 
 @dataclass(frozen=True)
@@ -78,12 +107,20 @@ class Sender:
         self.modem = modem
         self._lock = threading.Lock()   # one message at a time keeps a multipart's segments together
 
-    def send(self, number: str, text: str, *, transliterate: bool = False) -> SentSms:
+    def send(self, number: str, text: str, *, transliterate: bool = False,
+             message_id: str | None = None) -> SentSms:
         m = self.modem
+        if message_id is not None:
+            check_message_id(message_id)
         pdus = encode_submit(number, text, status_report=True, transliterate=transliterate)
-        message_id = uuid.uuid4().hex
+        if message_id is None:
+            message_id = uuid.uuid4().hex
         total = len(pdus)
         with self._lock:
+            with m.state_lock:
+                if m.tracker.state_of(message_id) is not None:
+                    raise ValueError(f"message_id {message_id!r} names a message still waiting for status "
+                                     "reports on this modem")
             m.require_ready()
             if total > 1:
                 self._best_effort("AT+CMMS=2")
