@@ -5,8 +5,13 @@ queue. An inbound SMS is appended to the contact log (as a ``reply``,
 linked to every debtor who lists that number) and only THEN acknowledged,
 so the driver deletes it from the SIM only once it is on disk. The same
 message offered twice (after a restart, before its deletion went through)
-is recorded once: its ``message_key`` is the contact id. Delivery reports
-become ``delivered`` / ``failed`` / ``uncertain`` contact events. Status
+is recorded once: its ``message_key`` is the contact id, looked up in the
+sender's own history (the debtor index), so the check does not depend on
+the clock being right. Delivery reports become ``delivered`` / ``failed`` /
+``expired`` events of the contact that caused them: the dispatcher sends
+each message with its contact id as the driver's message id, so a report
+for a phone shared by two debtors lands on that one contact (older messages
+without a contact id fall back to every debtor on the number). Status
 events go to :meth:`ModemLink.note_event`.
 
 Understanding replies (SALDO, PAGUÉ, PROMESA, BAJA) is the reminder
@@ -19,7 +24,7 @@ import hashlib
 import logging
 import queue
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from firmware_py.importer.parsing import ParseError, parse_phone
 from modem import events as ev
@@ -28,7 +33,7 @@ from scheduler.model import ContactEvent
 log = logging.getLogger("cobrador.recorder")
 
 # driver delivery state -> contact-log kind (``pending``/``sent`` are not final: not logged)
-_DELIVERY_KINDS = {"delivered": "delivered", "failed": "failed", "expired": "uncertain"}
+_DELIVERY_KINDS = {"delivered": "delivered", "failed": "failed", "expired": "expired"}
 
 
 class EventRecorder:
@@ -82,9 +87,7 @@ class EventRecorder:
             self._record_inbound(event, text="", detail=f"mensaje ilegible ({event.error}); PDU {event.pdu}",
                                  sender="", key="pdu:" + hashlib.sha1(event.pdu.encode()).hexdigest())
         elif isinstance(event, ev.DeliveryUpdate) and event.final and event.state in _DELIVERY_KINDS:
-            self._append_for_number(self.e164(event.number), kind=_DELIVERY_KINDS[event.state], direction="outbound",
-                                    at=_utc(event.at), reference=event.message_id,
-                                    detail=",".join(f"{p.sequence}:{p.state}" for p in event.parts))
+            self._record_delivery(event)
         elif isinstance(event, ev.StorageFull):
             log.warning("SIM storage full (%s %s/%s)", event.storage, event.used, event.total)
         elif isinstance(event, ev.ProtocolNoise):
@@ -98,11 +101,36 @@ class EventRecorder:
                 detail = f"{detail}; remitente {event.sender}".lstrip("; ")
         contact_id = f"sms-in:{key or event.message_key}"
         at = _utc(event.at)
-        # A re-offer comes after a restart, within days; looking back a month keeps the check cheap.
-        if not self.ledger.contacts(contact_id=contact_id, since=at - timedelta(days=31), limit=1):
+        # A re-offer (after a restart, before the deletion went through) is found in the sender's own history,
+        # whatever the clock said then or says now.
+        debtors = self.ledger.debtors_by_phone(sender) if sender else ()
+        owner = debtors[0].id if debtors else ""
+        if not self.ledger.contacts(debtor_id=owner, contact_id=contact_id, kinds=("reply",), limit=1):
             self._append_for_number(sender, kind="reply", direction="inbound", at=at,
                                     text=text, detail=detail, contact_id=contact_id)
         event.ack()   # only now may the driver delete it from the SIM
+
+    def _record_delivery(self, event) -> None:
+        kind = _DELIVERY_KINDS[event.state]
+        detail = ",".join(f"{p.sequence}:{p.state}" for p in event.parts)
+        origin = self._contact_of(event.message_id)
+        if origin is None:
+            self._append_for_number(self.e164(event.number), kind=kind, direction="outbound", at=_utc(event.at),
+                                    reference=event.message_id, detail=detail)
+            return
+        self.ledger.append_contact(ContactEvent(
+            at=_utc(event.at), debtor_id=origin.debtor_id, kind=kind, channel=origin.channel, direction="outbound",
+            phone=origin.phone, contact_id=origin.contact_id, loan_external_id=origin.loan_external_id,
+            reference=event.message_id, detail=detail))
+        self.recorded += 1
+
+    def _contact_of(self, message_id: str):
+        """The ``sending`` event of the contact whose id the dispatcher gave the driver, or None."""
+        debtor_id = message_id.split(":", 1)[0] if ":" in message_id else ""
+        if not debtor_id or self.ledger.debtor(debtor_id) is None:
+            return None
+        found = self.ledger.contacts(debtor_id=debtor_id, contact_id=message_id, kinds=("sending",), limit=1)
+        return found[0] if found else None
 
     def e164(self, number: str) -> str:
         """``number`` as E.164 when it reads as a phone number of ``country``; else unchanged

@@ -108,3 +108,40 @@ def test_undecodable_parts_sharing_a_header_are_each_kept_with_their_pdu():
     kept = ledger.contacts(kinds=["reply"])
     assert len(kept) == 2
     assert sorted(pdu in r.detail for r in kept for pdu in pdus).count(True) == 2
+
+
+def test_a_report_for_a_shared_phone_lands_on_the_contact_that_caused_it():
+    from scheduler.model import ContactEvent
+    ledger = make_ledger()
+    sent_at = datetime.fromtimestamp(NOW - 60, tz=timezone.utc)
+    cid = "d2:L9:1:0"
+    ledger.append_contact(ContactEvent(sent_at, "d2", "sending", phone="+573001112233", contact_id=cid,
+                                       loan_external_id="L9"))
+    update = DeliveryUpdate(message_id=cid, number="+573001112233", state="delivered",
+                            parts=(PartStatus(1, 7, "delivered", 0),), final=True, at=NOW)
+    EventRecorder(ledger, queue.Queue()).handle(update)
+    delivered = ledger.contacts(kinds=["delivered"])
+    assert [(e.debtor_id, e.contact_id, e.loan_external_id) for e in delivered] == [("d2", cid, "L9")]
+
+
+def test_expired_report_is_expired_not_uncertain():
+    from scheduler.model import ContactEvent
+    ledger = make_ledger()
+    cid = "d1:L1:1:+3"
+    ledger.append_contact(ContactEvent(datetime.fromtimestamp(NOW - 99999, tz=timezone.utc), "d1", "sending",
+                                       phone="+573001112233", contact_id=cid))
+    EventRecorder(ledger, queue.Queue()).handle(
+        DeliveryUpdate(message_id=cid, number="+573001112233", state="expired", parts=(), final=True, at=NOW))
+    assert [e.kind for e in ledger.contacts() if e.contact_id == cid] == ["sending", "expired"]
+
+
+def test_a_reoffer_after_the_clock_jumped_a_year_is_still_recorded_once():
+    ledger = make_ledger()
+    acks = []
+    recorder = EventRecorder(ledger, queue.Queue())
+    first = incoming(ledger, "SALDO", acks, key="k7")
+    recorder.handle(first)
+    later = IncomingSms(sender=first.sender, text="SALDO", timestamp=None, message_key="k7",
+                        at=NOW + 400 * 86400, _ack=_Ack(lambda: True))
+    recorder.handle(later)
+    assert len([e for e in ledger.contacts(kinds=["reply"]) if e.debtor_id == "d1"]) == 1
