@@ -160,12 +160,13 @@ def _as_of(text: str | None) -> date | None:
 
 def _print_human(report) -> None:
     print(report.summary_es())
+    where = f"hoja «{report.sheet}», " if getattr(report, "sheet", "") else ""  # a workbook: name the sheet read
     for rejection in report.rejections[:20]:
-        print(f"  fila {rejection.row}: {rejection.reason}")
+        print(f"  {where}fila {rejection.row}: {rejection.reason}")
     if len(report.rejections) > 20:
         print(f"  … y {len(report.rejections) - 20} filas rechazadas más (vea el archivo de rechazados).")
     for warning in report.warnings[:20]:
-        print(f"  aviso, fila {warning.row}: {warning.message}")
+        print(f"  aviso, {where}fila {warning.row}: {warning.message}")
     if len(report.warnings) > 20:
         print(f"  … y {len(report.warnings) - 20} avisos más (use --json para verlos todos).")
     if not report.ok:

@@ -97,6 +97,7 @@ class ImportReport:
 
     source: str
     dry_run: bool
+    sheet: str = ""  # the workbook sheet read ("" for CSV)
     encoding: str = ""
     delimiter: str = ""
     layout: str = ""
@@ -181,8 +182,13 @@ def import_loans(source, ledger, *, now: datetime, options: ImportOptions = Impo
     stream, owned = open_binary(source)
     try:
         reasons: dict[int, str] = {}
-        with open_table(stream) as table:
-            header_row, columns, batch = _read(table, ledger, report, options, now, reasons, progress)
+        with open_table(stream, mapping=options.mapping) as table:
+            report.sheet = table.format.sheet
+            try:
+                header_row, columns, batch = _read(table, ledger, report, options, now, reasons, progress)
+            except ImportFileError as exc:
+                _name_sheet(exc, report.sheet)
+                raise
         if reasons and options.rejects is not None:
             write_rejects(stream, table.format, header_row, reasons, options.rejects)
             report.rejects_path = str(options.rejects) if isinstance(options.rejects, (str, Path)) else None
@@ -299,6 +305,9 @@ def _read(table, ledger, report: ImportReport, options: ImportOptions, now: date
         try:
             if row.encoding_issue:
                 raise RowRejected(row.encoding_issue, str(values.get("loan_id") or "").strip())
+            if row.cell_issues and (problem := row.cell_problem({i: columns.header[i]
+                                                                 for i in columns.columns.values()})):
+                raise RowRejected(problem, str(values.get("loan_id") or "").strip())
             record = read_row(values, row.number, layout, ctx)
             loan_id = record.loan_id
             batch.add(record)
@@ -326,6 +335,12 @@ def _read(table, ledger, report: ImportReport, options: ImportOptions, now: date
     report.loans_in_file = len(result.loans)
     report.debtors_in_file = len(result.debtors)
     return header.number, columns, result
+
+
+def _name_sheet(exc: ImportFileError, sheet: str) -> None:
+    """Make a file error raised while reading a workbook name the sheet read (if it does not already)."""
+    if sheet and f"«{sheet}»" not in str(exc):
+        exc.args = (f"{exc} Se leyó la hoja «{sheet}» del libro.",)
 
 
 def _too_many(limit: int) -> ImportFileError:

@@ -2,12 +2,19 @@
 
 ``open_table(source)`` accepts a path or a binary stream (the web upload) and
 returns a :class:`Table`: the detected :class:`FileFormat` and an iterator of
-:class:`RawRow` (spreadsheet row number, cells, encoding problem if any).
-Nothing here knows what a loan is.
+:class:`RawRow` (spreadsheet row number, cells, encoding problem if any,
+problems of single cells). Nothing here knows what a loan is.
 
 How the format is decided (deterministic, documented in examples/README.md):
 
-* ``PK\\x03\\x04`` at the start: an ``.xlsx`` workbook (see :mod:`.xlsx`);
+* ``PK\\x03\\x04`` at the start: a zip. Its members decide (:func:`check_zip`):
+  an ``.xlsx``/``.xlsm`` workbook (``[Content_Types].xml``) is read by
+  :mod:`.xlsx` (which sheet: see there; ``FileFormat.sheet`` names it); an
+  OpenDocument spreadsheet (``.ods``: a ``mimetype`` member
+  ``application/vnd.oasis.opendocument.spreadsheet``), another OpenDocument
+  file, a Word or PowerPoint document, a binary ``.xlsb`` workbook, a plain
+  ``.zip`` or a damaged zip are refused with a Spanish message that says
+  what to do (never a library's English text).
   ``\\xD0\\xCF\\x11\\xE0``: an old binary ``.xls`` (refused with a Spanish hint).
 * A UTF-8 BOM means UTF-8; a UTF-16 BOM means UTF-16 ("Texto Unicode").
 * Otherwise the whole file is scanned once, in 1 MiB chunks: if it is valid
@@ -36,8 +43,9 @@ import os
 import re
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, Mapping
 
 from firmware_py.importer.errors import ImportFileError
 
@@ -62,7 +70,8 @@ class FileFormat:
     (``"utf-8"``, ``"cp1252"``, ``"utf-16"``) or ``"xlsx"``; ``bom`` whether the
     file started with a byte-order mark; ``delimiter`` the CSV delimiter;
     ``mixed_encoding`` whether some lines were in another encoding;
-    ``line_terminator`` what the file used (kept for the rejects file).
+    ``line_terminator`` what the file used (kept for the rejects file);
+    ``sheet`` the workbook sheet read (``""`` for CSV), to be named in messages.
     """
 
     kind: str
@@ -71,6 +80,7 @@ class FileFormat:
     delimiter: str = ";"
     mixed_encoding: bool = False
     line_terminator: str = "\r\n"
+    sheet: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,11 +88,33 @@ class RawRow:
     """One record of the file: ``number`` is the spreadsheet row number (the
     first record is row 1), ``cells`` the raw values (``str`` for CSV; ``str``,
     numbers, dates or ``None`` for XLSX), ``encoding_issue`` a Spanish note when
-    the row's bytes were not in the file's encoding."""
+    the row's bytes were not in the file's encoding, ``cell_issues`` Spanish
+    problems of single cells ``{column index (0-based): problem}`` (a workbook
+    formula without a saved value), or ``None``."""
 
     number: int
     cells: list
     encoding_issue: str | None = None
+    cell_issues: Mapping[int, str] | None = None
+
+    def cell_problem(self, headers: Mapping[int, str]) -> str | None:
+        """The row's reason when cells of used columns have problems (``headers``: used column index ->
+        header), e.g. "columna «Monto» (celda E7): la celda tiene una fórmula...", else ``None``."""
+        if not self.cell_issues:
+            return None
+        problems = [f"columna «{headers[i]}» (celda {column_letter(i)}{self.number}): {problem}"
+                    for i, problem in sorted(self.cell_issues.items()) if i in headers]
+        return "; ".join(problems) or None
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet column name of a 0-based column index: 0 -> "A", 26 -> "AA"."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 @dataclass
@@ -165,10 +197,13 @@ def open_binary(source) -> tuple[BinaryIO, bool]:
     return spool, True
 
 
-def open_table(source, *, name: str = "") -> Table:
+def open_table(source, *, name: str = "", mapping: Mapping | None = None, sheet: str | None = None) -> Table:
     """Open ``source`` (path or binary stream) as a table of rows.
 
-    Raises :class:`ImportFileError` for an empty, binary or unreadable file.
+    For a workbook, ``mapping`` (the explicit column mapping) also counts when
+    looking for the sheet with a header, and ``sheet`` names the sheet to read
+    (the rejects pass re-reads the sheet the import read). Raises
+    :class:`ImportFileError` for an empty, binary or unreadable file.
     """
     stream, owned = open_binary(source)
     try:
@@ -178,7 +213,8 @@ def open_table(source, *, name: str = "") -> Table:
         if head.startswith(b"PK\x03\x04"):
             from firmware_py.importer.xlsx import open_xlsx
 
-            return open_xlsx(stream, owned=owned)
+            check_zip(stream)
+            return open_xlsx(stream, owned=owned, mapping=mapping, sheet=sheet)
         if head.startswith(b"\xd0\xcf\x11\xe0"):
             raise ImportFileError(
                 "El archivo es un libro de Excel antiguo (.xls). Ábralo en la hoja de cálculo y guárdelo como "
@@ -188,6 +224,52 @@ def open_table(source, *, name: str = "") -> Table:
         if owned:
             stream.close()
         raise
+
+
+_SAVE_AS = "guárdela como libro de Excel (.xlsx) o como CSV, y vuelva a importarla."
+
+
+def check_zip(stream: BinaryIO) -> None:
+    """Return if the zip in ``stream`` looks like an ``.xlsx`` workbook; else raise :class:`ImportFileError`
+    with a Spanish message for what it is (``.ods``, ``.docx``, ``.xlsb``, plain or damaged zip)."""
+    try:
+        stream.seek(0)
+        with zipfile.ZipFile(stream) as archive:
+            names = set(archive.namelist())
+            mimetype = b""
+            if "mimetype" in names:
+                with archive.open("mimetype") as member:
+                    mimetype = member.read(200).strip()
+    except Exception as exc:  # BadZipFile, truncated data, unsupported compression...
+        log.warning("zip: cannot open: %s: %s", type(exc).__name__, exc)
+        raise ImportFileError("El libro de Excel está dañado o incompleto (¿se copió solo una parte?) y no se "
+                              "puede leer. Abra la lista de préstamos en la hoja de cálculo y " + _SAVE_AS,
+                              reason="unreadable") from None
+    finally:
+        stream.seek(0)
+    if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+        raise ImportFileError("El archivo es una hoja de cálculo de LibreOffice u OpenOffice (.ods), que no se puede "
+                              "importar directamente. Ábrala en LibreOffice Calc, elija «Archivo > Guardar como» y "
+                              "guárdela como «Libro de Excel 2007-365 (.xlsx)» o como «Texto CSV» (.csv), y "
+                              "vuelva a importarla.", reason="unreadable")
+    if mimetype.startswith(b"application/vnd.oasis.opendocument."):
+        raise ImportFileError("El archivo es un documento de LibreOffice u OpenOffice que no es una hoja de cálculo "
+                              "(por ejemplo un texto .odt). Abra la lista de préstamos en la hoja de cálculo y "
+                              + _SAVE_AS, reason="unreadable")
+    if "[Content_Types].xml" not in names:
+        raise ImportFileError("El archivo es un archivo comprimido (.zip), no un libro de Excel: descomprímalo e "
+                              "importe el libro .xlsx o el archivo CSV que contiene.", reason="unreadable")
+    if any(n.startswith("word/") for n in names):
+        raise ImportFileError("El archivo es un documento de Word (.docx), no un libro de Excel. Abra la lista de "
+                              "préstamos en la hoja de cálculo y " + _SAVE_AS, reason="unreadable")
+    if any(n.startswith("ppt/") for n in names):
+        raise ImportFileError("El archivo es una presentación de PowerPoint (.pptx), no un libro de Excel. Abra la "
+                              "lista de préstamos en la hoja de cálculo y " + _SAVE_AS, reason="unreadable")
+    if any(n.endswith("workbook.bin") for n in names):
+        raise ImportFileError("El archivo es un libro binario de Excel (.xlsb). Ábralo en Excel y guárdelo "
+                              "como «Libro de Excel (.xlsx)» o como «CSV (delimitado por comas)», y vuelva a "
+                              "importarlo.",
+                              reason="unreadable")
 
 
 def _open_csv(stream: BinaryIO, owned: bool) -> Table:

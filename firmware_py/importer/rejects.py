@@ -4,7 +4,9 @@ Written in a second pass over the source (so no row's raw text is kept in
 memory), in row order, with the input's conventions: same delimiter, same
 encoding (UTF-8 keeps or omits its BOM like the input; Windows-1252 stays
 Windows-1252); an ``.xlsx`` input gives an ``.xlsx`` workbook with the
-cells' types kept and text cells stored as text (never as formulas).
+cells' types kept and text cells stored as text (never as formulas), re-read
+from the same sheet (merged values filled in, as the import read them) into
+a sheet of the same name.
 The user fixes the rows in the spreadsheet and imports this file again.
 Cells that a spreadsheet would run as formulas are neutralised
 (:func:`.cells.neutralise`).
@@ -44,7 +46,7 @@ def write_rejects(source_stream: BinaryIO, fmt: FileFormat, header_row: int, rea
     written. Raises :class:`ImportFileError` if the target cannot be written.
     """
     if fmt.kind == "xlsx":
-        return _write_xlsx_rejects(source_stream, header_row, reasons, target)
+        return _write_xlsx_rejects(source_stream, header_row, reasons, target, fmt.sheet)
     codec, prefix = rejects_encoding(fmt)
     delimiter = ";" if fmt.kind == "xlsx" else fmt.delimiter
     owned = isinstance(target, (str, os.PathLike))
@@ -100,12 +102,13 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _write_xlsx_rejects(source_stream: BinaryIO, header_row: int, reasons: dict[int, str], target) -> int:
+def _write_xlsx_rejects(source_stream: BinaryIO, header_row: int, reasons: dict[int, str], target,
+                        sheet_name: str = "") -> int:
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
 
     book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("rechazados")
+    sheet = book.create_sheet(sheet_name or "rechazados")
 
     def cell(value):
         out = WriteOnlyCell(sheet, value=None)
@@ -118,7 +121,7 @@ def _write_xlsx_rejects(source_stream: BinaryIO, header_row: int, reasons: dict[
 
     written = 0
     source_stream.seek(0)
-    with open_table(source_stream) as table:
+    with open_table(source_stream, sheet=sheet_name or None) as table:
         width = 0
         for row in table.rows():
             if row.number == header_row:
