@@ -126,8 +126,8 @@ def main(args: argparse.Namespace, config) -> int:
     else:
         _print_human(report)
         if rejects is None and report.rejected:
-            print(f"No se escribió el archivo de filas rechazadas: la carpeta de «{source}» es de solo lectura. "
-                  "Para tenerlo, indique dónde escribirlo con --rejects ARCHIVO.", file=sys.stderr)
+            print(f"No se escribió el archivo de filas rechazadas: no se puede escribir en la carpeta de «{source}» "
+                  "(solo lectura). Para tenerlo, indique dónde escribirlo con --rejects ARCHIVO.", file=sys.stderr)
     return 0 if report.ok else 1
 
 

@@ -69,7 +69,7 @@ def main(args: argparse.Namespace, config) -> int:
     if not (config.data_dir / "ledger").is_dir():
         raise CobradorError(f"No hay datos en {config.data_dir}: importe primero la lista de préstamos "
                             "(cobrador import ARCHIVO) o indique la carpeta con --data.")
-    with Ledger.open(config.data_dir) as ledger:
+    with Ledger.open(config.data_dir, read_only=True) as ledger:  # only reads: works on a read-only card
         snapshot = ledger.snapshot(contacts_since=now - timedelta(days=HISTORY_DAYS))
         if args.debtor and snapshot.debtor(args.debtor) is None:
             raise CobradorError(f"No existe el deudor «{args.debtor}».")

@@ -35,7 +35,9 @@ Read-only (``FileHotState(..., read_only=True)``: a read-only SD card, an
 export): ``load`` recovers the same tables without touching a file — no
 temporary files removed, no damaged snapshot moved aside, no torn tail cut
 (it is skipped in memory), no compaction, no journal opened for writing —
-and ``commit``/``compact`` raise ``LedgerReadOnly``.
+and ``commit``/``compact`` raise ``LedgerReadOnly``. It is consistent even
+while the service writes: a snapshot replaced during the read (compaction)
+makes it read again.
 
 ``MemoryHotState`` has the same interface with no files (tests, demos).
 """
@@ -156,6 +158,50 @@ class FileHotState:
     # -- recovery ----------------------------------------------------------------------------
     def load(self) -> dict[str, dict[str, Any]]:
         """Recover the tables; raises LedgerCorrupt if the history cannot be rebuilt."""
+        if self.read_only:
+            return self._load_read_only()
+        tables = self._recover()
+        if self._recovered_abnormally(self.report) or self._journal_file_bytes() > self._compaction_threshold():
+            try:
+                self.compact(tables)
+            except LedgerWriteError as exc:
+                # A full or failing disk must not keep the appliance from starting:
+                # the recovered state is complete in memory and the journal still
+                # describes it; compaction is retried on a later write.
+                log.warning("No se pudo compactar el registro al abrirlo (%s): los datos están completos y se "
+                            "sigue usando el diario; se reintentará en la próxima escritura.",
+                            exc.short_reason)
+                self._open_journal()
+        else:
+            self._open_journal()
+        return tables
+
+    _READ_ATTEMPTS = 20
+
+    def _load_read_only(self) -> dict[str, dict[str, Any]]:
+        """``load`` without writing, consistent even while a writer (the running service) appends and
+        compacts: the journal only grows (a torn last line is skipped), and if the snapshot was replaced
+        while it was read (a compaction, which also starts a new journal) everything is read again."""
+        for _attempt in range(self._READ_ATTEMPTS):
+            before = self._snapshot_identity()
+            tables = self._recover(quiet=True)
+            if self._snapshot_identity() == before:
+                break
+            log.debug("%s was compacted while being read: reading it again", self.directory)
+        for expected, found in self.report.gaps:
+            log.error("journal gap: expected change %d, found %d", expected, found)
+        return tables
+
+    def _snapshot_identity(self) -> tuple | None:
+        try:
+            st = self.snapshot_path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _recover(self, *, quiet: bool = False) -> dict[str, dict[str, Any]]:
+        """Read the snapshot and replay the journal into tables (sets ``seq``, ``report``); writes nothing
+        but the quarantine of a damaged snapshot (not when read-only). ``quiet``: gaps are only recorded."""
         report = LoadReport()
         if not self.read_only:
             remove_stale_temps(self.directory)
@@ -203,7 +249,8 @@ class FileHotState:
                 if rec_seq <= seq:
                     continue
                 if rec_seq != seq + 1:
-                    log.error("journal gap: expected change %d, found %d", seq + 1, rec_seq)
+                    if not quiet:
+                        log.error("journal gap: expected change %d, found %d", seq + 1, rec_seq)
                     report.gaps.append((seq + 1, rec_seq))
                 try:
                     apply_ops(tables, ops)
@@ -219,21 +266,6 @@ class FileHotState:
             self.snapshot_bytes = self.snapshot_path.stat().st_size
         except OSError:
             self.snapshot_bytes = 0
-        if self.read_only:
-            pass  # recovered in memory only; the files stay exactly as they are
-        elif self._recovered_abnormally(report) or self._journal_file_bytes() > self._compaction_threshold():
-            try:
-                self.compact(tables)
-            except LedgerWriteError as exc:
-                # A full or failing disk must not keep the appliance from starting:
-                # the recovered state is complete in memory and the journal still
-                # describes it; compaction is retried on a later write.
-                log.warning("No se pudo compactar el registro al abrirlo (%s): los datos están completos y se "
-                            "sigue usando el diario; se reintentará en la próxima escritura.",
-                            exc.short_reason)
-                self._open_journal()
-        else:
-            self._open_journal()
         return tables
 
     def _recovered_abnormally(self, report: LoadReport) -> bool:

@@ -4,9 +4,9 @@
 contact-log partitions) until ``close()``; ``Ledger.memory()`` is the same
 API with nothing on disk. ``Ledger.open(data_dir, read_only=True)`` (exports,
 a read-only SD card) reads the same data and never writes: it creates
-nothing, takes a shared lock only if the lock file can be opened, recovers
-(torn tail, migrations) in memory only, and every write raises
-``LedgerReadOnly``. Every public method holds one re-entrant lock, so
+nothing, takes a shared lock when it can (and reads consistently without
+one while the service writes), recovers (torn tail, migrations) in memory
+only, and every write raises ``LedgerReadOnly``. Every public method holds one re-entrant lock, so
 there is one writer at a time and a reader never sees half a change. Reads
 return frozen ``scheduler.model`` records (safe to share between threads);
 ``snapshot()`` returns a consistent immutable view for the planner.
@@ -155,11 +155,13 @@ class Ledger(InAppRecords, ContactHistory):
 
         ``read_only=True``: open for reading only (exports; a data directory
         on a read-only card): nothing is created (a missing ledger opens
-        empty), the lock is shared and taken only if its file can be opened
-        (``lock.DirectoryLock.acquire_shared``; a writer holding it raises
-        LedgerLocked), recovery and migrations happen in memory only, and
-        every write method raises LedgerReadOnly. ``backup`` still works
-        (it writes only to its destination).
+        empty); a shared lock is taken when possible, which keeps a writer
+        from starting meanwhile (``lock.DirectoryLock.acquire_shared``);
+        while a writer (the running service) holds the directory it reads
+        without a lock, consistently (``hotstate.FileHotState.load``);
+        recovery and migrations happen in memory only, and every write
+        method raises LedgerReadOnly. ``backup`` still works (it writes only
+        to its destination).
         """
         directory = Path(data_dir) / "ledger"
         if read_only:

@@ -8,10 +8,14 @@ process, or a second ``Ledger.open`` in the same process).
 Readers (``Ledger.open(..., read_only=True)``, e.g. an export) use
 ``acquire_shared``: a shared ``flock`` on the existing lock file, opened
 read-only and never created or written, so it works on a read-only SD card.
-Readers exclude a writer and a writer excludes readers (``LedgerLocked``);
-readers do not exclude each other. When the lock file is missing or cannot
-be opened (no permission), the reader goes on without a lock: a writer
-always creates the file first, so none is running then.
+While readers hold it a writer cannot start (``LedgerLocked``); readers do
+not exclude each other. When the shared lock cannot be had — the lock file
+is missing or cannot be opened, or the service (a writer) holds it — the
+reader goes on without a lock: what it reads is consistent anyway (the
+journal and the contact log only grow and a torn last line is skipped; a
+compaction that replaces the snapshot while it reads makes it read again:
+``hotstate.FileHotState.load``), so an export works while the appliance
+runs.
 """
 
 from __future__ import annotations
@@ -54,10 +58,8 @@ class DirectoryLock:
         return self
 
     def acquire_shared(self) -> "DirectoryLock":
-        """Take a reader's shared lock without creating or writing anything (see module docstring).
-
-        Raises LedgerLocked while a writer holds the directory.
-        """
+        """Take a reader's shared lock if possible, without creating or writing anything; else go on
+        without one (see module docstring). Never raises."""
         self.shared = True
         try:
             fd = os.open(self.path, os.O_RDONLY)
@@ -66,9 +68,10 @@ class DirectoryLock:
             return self
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except BlockingIOError:  # a writer (the running service) holds it
             os.close(fd)
-            raise LedgerLocked(self.directory) from None
+            log.debug("%s is open for writing elsewhere: reading without a lock", self.directory)
+            return self
         except OSError as exc:  # a filesystem without flock: read without it
             os.close(fd)
             log.debug("reading %s without a lock (%s)", self.directory, exc.strerror or exc)

@@ -13,6 +13,8 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
+import time
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -110,15 +112,50 @@ def test_read_only_open_of_a_missing_folder_creates_nothing(tmp_path):
     assert not (tmp_path / "nada").exists()
 
 
-def test_readers_share_the_lock_and_exclude_a_writer(tmp_path):
+def test_readers_share_the_lock_and_keep_a_writer_from_starting(tmp_path):
     fill(tmp_path)
     with Ledger.open(tmp_path, read_only=True), Ledger.open(tmp_path, read_only=True) as second:
         assert len(second.loans()) == 5
         with pytest.raises(LedgerLocked):
             Ledger.open(tmp_path)
     with Ledger.open(tmp_path):
-        with pytest.raises(LedgerLocked):
-            Ledger.open(tmp_path, read_only=True)
+        pass
+
+
+def test_a_reader_gets_a_consistent_view_while_the_service_writes_and_compacts(tmp_path):
+    """An export while the appliance runs: the writer holds the lock, commits and compacts all the time
+    (a tiny compaction threshold); every read-only open sees a whole state at least as new as the last
+    change acknowledged before it opened, never an older snapshot without its journal."""
+    stop = threading.Event()
+    acknowledged = [0]
+    failures = []
+
+    def service():
+        with Ledger.open(tmp_path, compact_min_bytes=1) as ledger:
+            value = 0
+            while not stop.is_set():
+                value += 1
+                ledger.settings.update({"a": value, "b": value, "pad": "x" * 2000})
+                acknowledged[0] = value
+
+    writer = threading.Thread(target=service)
+    writer.start()
+    try:
+        deadline = time.monotonic() + 3
+        reads = 0
+        while time.monotonic() < deadline or reads < 30:
+            before = acknowledged[0]
+            with Ledger.open(tmp_path, read_only=True) as reader:
+                a, b = reader.settings.get("a") or 0, reader.settings.get("b") or 0
+            reads += 1
+            if a != b or a < before:
+                failures.append((before, a, b))
+            if reads > 2000:
+                break
+    finally:
+        stop.set()
+        writer.join()
+    assert acknowledged[0] > 10 and not failures, failures[:5]
 
 
 def test_read_only_open_on_a_read_only_mount(tmp_path):
@@ -139,6 +176,27 @@ def test_every_export_works_on_a_read_only_data_directory(tmp_path):
         contacts = cobrador("export", "contacts", "--data", sd, "--out", tmp_path / "contactos.csv")
         assert contacts.returncode == 0 and "1 fila exportada a" in contacts.stderr
         assert len(csv_rows((tmp_path / "contactos.csv").read_text("utf-8"))) == 2
+
+
+def test_export_works_while_the_service_has_the_ledger_open(tmp_path):
+    fill(tmp_path)
+    with Ledger.open(tmp_path) as service:
+        service.settings.set("daily_sms_cap", 5)
+        result = cobrador("export", "payments", "--data", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(csv_rows(result.stdout)) == 2
+
+
+def test_plan_reads_a_read_only_data_directory_and_writes_nothing(tmp_path):
+    """``cobrador plan`` only reads: like an export, it works on a read-only card and while the service runs."""
+    with read_only_mount(tmp_path / "sd", fill) as sd:
+        result = cobrador("plan", "--json", "--at", "2026-11-02T10:00", "--data", sd)
+        assert result.returncode == 0, result.stderr
+        assert isinstance(json.loads(result.stdout), list)
+    fill(tmp_path / "rw")
+    with Ledger.open(tmp_path / "rw"):  # the service
+        busy = cobrador("plan", "--json", "--at", "2026-11-02T10:00", "--data", tmp_path / "rw")
+    assert busy.returncode == 0, busy.stderr
 
 
 def test_writing_to_a_read_only_data_directory_says_the_folder_is_read_only(tmp_path):
