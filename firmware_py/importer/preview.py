@@ -46,16 +46,17 @@ class Preview:
 
 def preview_file(source, mapping: dict | None = None, *, rows: int = 5) -> Preview:
     """Describe ``source`` (path or binary stream); reads the header and ``rows`` sample rows only."""
-    from firmware_py.importer.importer import _find_header
+    from firmware_py.importer.importer import LOOKAHEAD_ROWS, _find_header
 
     stream, owned = open_binary(source)
     try:
-        with open_table(stream) as table:
+        # the same sheet, the same rows and the same column decisions as the import itself
+        with open_table(stream, mapping=mapping) as table:
             records = iter(table.rows())
             header, _, pending = _find_header(records, mapping)
-            columns = resolve_columns(header.cells, mapping)
-            sample = [[("" if c is None else str(c)) for c in r.cells]
-                      for r in itertools.islice(itertools.chain(pending, records), rows)]
+            lookahead = list(itertools.islice(itertools.chain(pending, records), max(LOOKAHEAD_ROWS, rows)))
+            columns = resolve_columns(header.cells, mapping, samples=[r.cells for r in lookahead])
+            sample = [[("" if c is None else str(c)) for c in r.cells] for r in lookahead[:rows]]
             fmt = table.format
     finally:
         if owned:

@@ -318,3 +318,12 @@ def test_separate_name_and_surname_columns_are_joined(ledger):
     report = run(data, ledger)
     assert report.unknown_columns == [] and report.imported == 1
     assert ledger.debtor(debtor_id_for("1")).name == "María José Pérez Quispe"
+
+
+def test_preview_decides_the_ambiguous_cuota_column_like_the_import():
+    import io
+
+    from firmware_py.importer import preview_file
+    data = ("Crédito;Nombre;Cédula;Celular;Saldo;Cuota;Vence\n"
+            "CR-1;Ana Pérez;123456;3001234567;1.200.000;100.000;15/01/2027\n")
+    assert preview_file(io.BytesIO(data.encode())).columns.get("instalment_amount") == "Cuota"
