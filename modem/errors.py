@@ -17,7 +17,11 @@ for logs. User-facing Spanish wording is the appliance's job.
     │   └── CmsError                     +CMS ERROR: <code|text>  (SMS service)
     ├── CommandTimeout (TimeoutError)    no final result within the bound
     ├── ModemDisconnected (ConnectionError)  the port went away (unplug, reboot)
-    └── SimStorageFull                   the SIM/ME message storage is full
+    ├── SimStorageFull                   the SIM/ME message storage is full
+    └── NoModemAvailable                 no modem of a :class:`modem.pool.ModemPool` can send now
+
+:class:`NoModemAvailable` is the one error whose message is Spanish: the
+dispatcher shows it to the office as is ("Ningún módem puede enviar ahora: …").
 """
 
 from __future__ import annotations
@@ -145,3 +149,19 @@ class ModemDisconnected(ModemError, ConnectionError):
 
 class SimStorageFull(ModemError):
     """The message storage on the SIM or modem is full; new messages are being refused."""
+
+
+class NoModemAvailable(ModemError):
+    """No member of a :class:`modem.pool.ModemPool` can send now (parked, at its daily cap, busy or failing).
+
+    Nothing was sent. ``retry_at`` is the pool clock's time when a member may
+    be able to send (end of a parking or of a pacing gap, or now when the
+    members only failed this message), or ``None`` when none will today (every
+    member at its daily cap). ``reasons`` holds one Spanish phrase per member;
+    the message is ``"Ningún módem puede enviar ahora: <reasons>"``.
+    """
+
+    def __init__(self, reasons, retry_at: float | None = None):
+        self.reasons = tuple(reasons) if not isinstance(reasons, str) else (reasons,)
+        self.retry_at = retry_at
+        super().__init__("Ningún módem puede enviar ahora: " + "; ".join(self.reasons))
