@@ -67,6 +67,11 @@ Decisions on ambiguous phrasings
   "pague el 15/12" whose last 15/12 was more than 90 days ago while the next
   is within 90 days, is read as a promise (an unaccented "pague" said about
   the future); with "ya" it stays a claim.
+- A reply that is only a date ("el viernes", "mañana sin falta", "15/12",
+  "15/12 50 mil") answers the reminder: a ``promise``. "le llevo la cuota",
+  "paso a pagar", "le cumplo", "sin falta" with a date are promises too.
+  "ahorita", "ahora mismo", "en un rato", "más tarde", "esta tarde" are today.
+- "Dios le pague" is a thank-you, not a payment claim.
 - "AYUDA" is ``help`` only when the message is just that (with greetings or
   "por favor"); "ayúdeme que no puedo pagar" is a person for staff: ``other``.
   A message of only "?" is ``help``.
@@ -322,6 +327,7 @@ _NUMBER_WORDS = {
 }
 _DAY_WORDS = {w: v for w, v in _NUMBER_WORDS.items() if 1 <= v <= 31 and w not in ("un", "una")}
 _DAY_WORDS["primero"] = 1
+_ORDINAL = {"ro", "ero", "o", "er"}
 _MULTIPLIERS = {"mil": 1000, "k": 1000, "luca": 1000, "lucas": 1000, "millon": 10 ** 6, "millones": 10 ** 6,
                 "palo": 10 ** 6, "palos": 10 ** 6}
 _CURRENCY_AFTER = {"pesos", "peso", "cop", "usd", "dolares", "dolar", "soles", "sol", "lempiras", "quetzales",
@@ -449,6 +455,10 @@ _BUILTIN_RULES: list[tuple[str, str, str, str]] = [
     ("payment_claim", "claim", "frase «{W}»",
      r"(?:ya )?(?:estoy|estamos|quede|quedamos|me puse|nos pusimos) al dia"),
     ("payment_claim", "claim", "frase «{W}»", r"paz y salvo"),
+    ("payment_claim", "claim", "frase «{W}»",
+     r"(?:ya )?(?:le |les |te )?(?:envie|mande|pase|adjunto|adjunte|enviamos|mandamos|aqui va|aqui esta) "
+     r"(?:el |la |los |las |un |una )?(?:comprobante|comprobantes|recibo|soporte|pantallazo|captura|voucher|"
+     r"foto del recibo|foto del comprobante)"),
     ("payment_claim", "claim", "frase «{W}»", r"(?:ya )?no " + _VOS + r"(?:debo|debemos|adeudo)(?: nada)?"),
     ("payment_claim", "claim", "frase «{W}»", r"(?:ya )?(?:pagado|pagada)"),
     ("payment_claim", "claim", "frase «{W}»",
@@ -459,7 +469,8 @@ _BUILTIN_RULES: list[tuple[str, str, str, str]] = [
     ("promise", "promise", "frase «{W}»",
      r"prometo|prometi|prometemos|prometimos|(?:me|nos) (?:comprometo|comprometemos)|compromiso(?: de pago)?"),
     ("promise", "promise", "frase «{W}»",
-     r"(?:voy|vamos|va|ire|iremos) a (?:salir a |ir a )?(?:pagar|consignar|abonar|depositar|transferir|cancelar|girar|saldar|"
+     r"(?:voy|vamos|va|ire|iremos) a (?:salir a |ir a )?(?:pagar|consignar|abonar|depositar|transferir|cancelar|"
+     r"girar|saldar|"
      r"ponerme al dia|ponernos al dia|hacer (?:el |un |la )?" + _PAY_NOUN + r"|mandar (?:el |la )?" + _PAY_NOUN
      + r"|enviar (?:el |la )?" + _PAY_NOUN + r")"),
     ("promise", "promise", "frase «{W}»",
@@ -473,6 +484,11 @@ _BUILTIN_RULES: list[tuple[str, str, str, str]] = [
     ("promise", "promise", "frase «{W}»",
      r"pagare|pagaremos|consignare|abonare|depositare|transferire|cancelare|pagaria|consignaria|abonaria|"
      r"me pongo al dia|nos ponemos al dia"),
+    ("promise", "promise", "frase «{W}»",
+     r"(?:le |les |te )?(?:llevo|traigo|llevamos|traemos|acerco|arrimo|dejo|alisto) (?:el |la |los |las |lo |mi |"
+     r"su |sus )?" + _PAY_NOUN + r"|(?:paso|pasamos|salgo|salimos|voy|vamos|me acerco|nos acercamos|me paso) "
+     r"(?:a |por la oficina a |a la oficina a )(?:pagar|consignar|abonar|cancelar|depositar)|(?:le |les |te )?cumplo"),
+    ("promise", "rest", "frase «{W}»", r"sin falta|seguro|si dios quiere|primero dios|dios mediante"),
     ("promise", "rest", "frase «{W}»",
      r"el resto|lo restante|lo que falta|lo que resta|lo demas|la diferencia|el faltante|la otra mitad|"
      r"la otra parte|la otra cuota|el saldo restante"),
@@ -709,7 +725,9 @@ def _scan_dates(toks: list[_Tok], canon: list[str], today: _dt.date) -> list[_Da
         if value is None or not 1 <= value <= 31:
             return None
         after = k + 1
-        if after < n and toks[after].glued and toks[after].kind == "word" and c(after) not in ("de", "del"):
+        if after < n and toks[after].glued and toks[after].kind == "word" and toks[after].raw in _ORDINAL:
+            after += 1  # "1ro", "1º"
+        elif after < n and toks[after].glued and toks[after].kind == "word" and c(after) not in ("de", "del"):
             return None  # "15mil", "1ra"
         if c(after) in _MULTIPLIERS or c(after) in ("%", "$") or c(after) in _CURRENCY_AFTER:
             return None
@@ -780,14 +798,19 @@ def _scan_dates(toks: list[_Tok], canon: list[str], today: _dt.date) -> list[_Da
         # "15 de diciembre", "15 dic", "el 15", "el día 15", "el viernes 4"
         day = day_at(k)
         if day is not None:
-            month_k = k + 2 if c(k + 1) in ("de", "del") else k + 1
+            if k + 1 < n and toks[k + 1].glued and toks[k + 1].raw in _ORDINAL:
+                toks_after = k + 2
+            else:
+                toks_after = k + 1
+            month_k = toks_after + 1 if c(toks_after) in ("de", "del") else toks_after
             month = month_at(month_k)
             if month is not None:
                 month_date(start, day, month, month_k + 1)
                 k = month_k + 1
                 continue
-            if c(k + 1) in ("de", "del") and (c(k + 2) == "mes" or (c(k + 2) == "este" and c(k + 3) == "mes")):
-                end = k + 3 if c(k + 2) == "mes" else k + 4
+            a = toks_after
+            if c(a) in ("de", "del") and (c(a + 1) == "mes" or (c(a + 1) == "este" and c(a + 2) == "mes")):
+                end = a + 2 if c(a + 1) == "mes" else a + 3
                 value = _make(today.year, today.month, day)
                 hits.append(_fixed(start, end, value, problem="" if value else "no existe"))
                 used.update(range(start, end))
@@ -799,9 +822,9 @@ def _scan_dates(toks: list[_Tok], canon: list[str], today: _dt.date) -> list[_Da
                 i = k - 1
                 while i - 1 >= 0 and c(i - 1) in ("el", "del", "para", "hasta", "antes", "dia"):
                     i -= 1
-                hits.append(_sensitive(i, k + 1, lambda fwd, d=day: _day_of_month(today, d, fwd)))
-                used.update(range(i, k + 1))
-                k += 1
+                hits.append(_sensitive(i, toks_after, lambda fwd, d=day: _day_of_month(today, d, fwd)))
+                used.update(range(i, toks_after))
+                k = toks_after
                 continue
         # "diciembre 15"
         month = _MONTHS.get(word) if tok.kind == "word" else None
@@ -818,6 +841,16 @@ def _scan_dates(toks: list[_Tok], canon: list[str], today: _dt.date) -> list[_Da
             continue
         if word == "hoy":
             hits.append(_fixed(k, k + 1, today))
+        elif word in ("ahorita", "ahoritica") or (word == "ahora" and c(k + 1) == "mismo") \
+                or (word == "ya" and c(k + 1) == "mismo"):
+            end = k + 2 if c(k + 1) == "mismo" else k + 1
+            hits.append(_fixed(k, end, today))
+            used.update(range(k, end))
+        elif (word in ("tarde", "noche") and c(k - 1) == "esta") or (word == "rato" and c(k - 1) == "un"
+                                                                      and c(k - 2) == "en") \
+                or (word == "tarde" and c(k - 1) == "mas" and c(k - 2) != "dias"):
+            i = k - 2 if word == "rato" else k - 1
+            hits.append(_fixed(i, k + 1, today))
         elif word == "manana":
             if c(k - 1) == "pasado":
                 hits.append(_fixed(k - 1, k + 1, _add(today, 2), future=True))
@@ -966,7 +999,8 @@ def _scan_amounts(toks: list[_Tok], canon: list[str], used: set[int]) -> list[_A
                 if len(t.raw) >= 10 and not parsed[1]:
                     current = None  # a phone or document number
                     break
-            elif t.kind == "word" and word in _NUMBER_WORDS and t.raw not in _ABBREV and last in ("", "mult", "word", "y"):
+            elif (t.kind == "word" and word in _NUMBER_WORDS and t.raw not in _ABBREV
+                  and last in ("", "mult", "word", "y")):
                 if last == "word" and _NUMBER_WORDS[word] >= (current or 0) and current:
                     break  # "dos tres": two numbers
                 current = (current or 0) + _NUMBER_WORDS[word]
@@ -1106,14 +1140,19 @@ def _understand(text: str, today: _dt.date, words: ReplyWords) -> Reply:
         start, end = where[toks[i].start], where[toks[j - 1].end - 1] + 1
         return text[start:end].strip()[:80]
 
+    # how many words that are not fillers come before each position (with and without "?")
+    plain = [0]
+    marks = [0]
+    for word in canon:
+        plain.append(plain[-1] + (word not in _FILLERS))
+        marks.append(marks[-1] + (word not in _FILLERS or word == "?"))
+
     def only_fillers(i: int, j: int, keyword_is_mark: bool) -> bool:
-        for k in list(range(0, i)) + list(range(j, n)):
-            if canon[k] not in _FILLERS or (keyword_is_mark and canon[k] == "?"):
-                return False
-        return True
+        count = marks if keyword_is_mark else plain
+        return count[i] == 0 and count[n] - count[j] == 0
 
     def starts_message(i: int, j: int) -> bool:
-        if any(canon[k] not in _FILLERS for k in range(0, i)):
+        if plain[i]:
             return False
         return j >= n or canon[j] in ("|", "?", "que", "ya", "porfavor", "por", "gracias")
 
@@ -1162,16 +1201,22 @@ def _understand(text: str, today: _dt.date, words: ReplyWords) -> Reply:
     opt_out = [h for h in live if h.intent == "opt_out"]
     if opt_out:
         h = opt_out[0]
-        return Reply("opt_out", matched=written(h.i, h.j), reason=h.label + others_than("opt_out", [x.intent for x in live if x.kind != "rest"]))
+        present = [x.intent for x in live if x.kind != "rest"]
+        return Reply("opt_out", matched=written(h.i, h.j), reason=h.label + others_than("opt_out", present))
 
     dates = _scan_dates(toks, canon, today)
     used = {k for d in dates for k in range(d.i, d.j)}
     amounts = _scan_amounts(toks, canon, used)
     verbs = [h for h in live if h.kind in ("claim", "promise", "neutral", "rest")]
 
+    verb_starts = [h.i for h in verbs]
+
     def nearest(span: tuple[int, int]) -> _Hit | None:
+        """The verb closest to ``span`` (verbs do not overlap, so it is one of its two neighbours); on a
+        tie, a promise."""
+        at = bisect.bisect_left(verb_starts, span[0])
         best: tuple[int, int, _Hit] | None = None
-        for h in verbs:
+        for h in verbs[max(0, at - 1):at + 1]:
             rank = (_gap(span, (h.i, h.j)), 0 if h.kind in ("promise", "rest") else 1)
             if best is None or rank < best[:2]:
                 best = (rank[0], rank[1], h)
@@ -1208,7 +1253,7 @@ def _understand(text: str, today: _dt.date, words: ReplyWords) -> Reply:
                 else:
                     promises.append((h, d, True))
             elif (h.has_ya or own_amounts.get(id(h))
-                  or all(canon[k] in _FILLERS for k in range(0, h.i))):
+                  or plain[h.i] == 0):
                 claims.append((h, None, ""))
         else:  # claim
             if d is None:
@@ -1278,6 +1323,21 @@ def _understand(text: str, today: _dt.date, words: ReplyWords) -> Reply:
         a = amount_for(h, [p[0] for p in promises])
         return Reply("promise", a.value if a else None, None, False, written(h.i, h.j),
                      f"{_promise_label(h)} sin fecha{money_note(a)}")
+
+    # a reply that is only a date ("el viernes", "mañana sin falta", "15/12") answers the reminder: a promise
+    if dates and all(h.kind == "rest" for h in hits):
+        inside = [False] * n
+        for span in [(d.i, d.j) for d in dates] + [(h.i, h.j) for h in hits] + [(a.i, a.j) for a in amounts]:
+            for k in range(span[0], span[1]):
+                inside[k] = True
+        firsts = [d for d in dates if not d.past and d.forward is not None]
+        if firsts and all(inside[k] or canon[k] in _FILLERS for k in range(n)):
+            d = firsts[0]
+            valid, note = _window(d.forward, today, promise=True)
+            a = closest([x for x in amounts if x.strong] or amounts, _Hit("promise", "rest", "", d.i, d.j))
+            return Reply("promise", a.value if a else None, d.forward, valid, written(d.i, d.j),
+                         f"solo una fecha, se lee como promesa; fecha «{written(d.i, d.j)}» = "
+                         f"{_fmt_date(d.forward)}{note}{money_note(a)}")
 
     helps = [h for h in live if h.intent == "help"]
     if helps:
