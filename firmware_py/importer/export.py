@@ -45,11 +45,14 @@ CONTACT_COLUMNS_ISO = ("Fecha y hora (UTC)",) + CONTACT_COLUMNS[1:]
 
 CONTACT_CHANNEL_ES = {"sms": "SMS", "call": "llamada"}
 CONTACT_DIRECTION_ES = {"outbound": "saliente", "inbound": "entrante", "internal": "interna"}
-CONTACT_KIND_ES = {"planned": "programado", "sent": "enviado", "delivered": "entregado", "failed": "fallido",
-                   "uncertain": "sin confirmar", "reply": "respuesta", "skipped": "omitido", "note": "nota"}
+CONTACT_KIND_ES = {"planned": "programado", "sending": "enviando", "retry": "por reintentar", "sent": "enviado",
+                   "delivered": "entregado", "failed": "fallido", "uncertain": "incierto",
+                   "expired": "sin confirmación de entrega", "reply": "respuesta", "skipped": "omitido",
+                   "note": "nota"}
 # a call is "llamada" (feminine), and a delivered call is one that was answered
-CALL_KIND_ES = {**CONTACT_KIND_ES, "planned": "programada", "sent": "realizada", "delivered": "contestada",
-                "failed": "fallida", "skipped": "omitida"}
+CALL_KIND_ES = {**CONTACT_KIND_ES, "planned": "programada", "sending": "llamando", "sent": "realizada",
+                "delivered": "contestada", "failed": "fallida", "uncertain": "incierta",
+                "expired": "sin respuesta", "skipped": "omitida"}
 
 
 def format_phone(number: str, country: str) -> str:

@@ -139,6 +139,15 @@ def test_contacts_export_iso_keeps_the_machine_readable_values(contacts_ledger):
     assert rows[0]["Fecha y hora (UTC)"] == "2026-11-23T12:00:00Z"
 
 
+def test_every_contact_kind_channel_and_direction_has_a_spanish_word():
+    from firmware_py.importer.export import CALL_KIND_ES, CONTACT_CHANNEL_ES, CONTACT_DIRECTION_ES, CONTACT_KIND_ES
+    from scheduler.model import CHANNELS, CONTACT_DIRECTIONS, CONTACT_KINDS
+
+    assert set(CONTACT_KIND_ES) == set(CALL_KIND_ES) == set(CONTACT_KINDS)
+    assert set(CONTACT_CHANNEL_ES) == set(CHANNELS) and set(CONTACT_DIRECTION_ES) == set(CONTACT_DIRECTIONS)
+    assert not any(code in CONTACT_KINDS for code in [*CONTACT_KIND_ES.values(), *CALL_KIND_ES.values()])
+
+
 def test_export_command_uses_the_configured_time_zone_and_iso_option(tmp_path):
     config = tmp_path / "cobrador.toml"
     config.write_text('[cooperative]\ncountry = "MX"\ntimezone = "America/Mexico_City"\n')

@@ -126,12 +126,13 @@ def test_a_reader_gets_a_consistent_view_while_the_service_writes_and_compacts(t
     """An export while the appliance runs: the writer holds the lock, commits and compacts all the time
     (a tiny compaction threshold); every read-only open sees a whole state at least as new as the last
     change acknowledged before it opened, never an older snapshot without its journal."""
-    stop = threading.Event()
+    stop, running = threading.Event(), threading.Event()
     acknowledged = [0]
     failures = []
 
     def service():
         with Ledger.open(tmp_path, compact_min_bytes=1) as ledger:
+            running.set()  # a reader holding the shared lock would keep it from starting
             value = 0
             while not stop.is_set():
                 value += 1
@@ -140,6 +141,7 @@ def test_a_reader_gets_a_consistent_view_while_the_service_writes_and_compacts(t
 
     writer = threading.Thread(target=service)
     writer.start()
+    assert running.wait(10)
     try:
         deadline = time.monotonic() + 3
         reads = 0
