@@ -188,8 +188,17 @@ class ReplyWords:
     help: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        seen: dict[str, str] = {}
         for f in fields(self):
-            object.__setattr__(self, f.name, _check_words(f.name, getattr(self, f.name)))
+            items = _check_words(f.name, getattr(self, f.name))
+            object.__setattr__(self, f.name, items)
+            for index, item in enumerate(items):
+                key = " ".join(tok.raw for tok in _tokenize(_fold(item)[0]) if tok.kind == "word")
+                here = f"replies.{f.name}[{index}]"
+                if key in seen and not seen[key].startswith(f"replies.{f.name}["):
+                    raise PolicyError(f"«{here}» («{item}») ya está en «{seen[key]}»: una palabra significa una "
+                                      "sola cosa.", key=here)
+                seen.setdefault(key, here)
 
 
 
@@ -229,9 +238,20 @@ def _check_words(name: str, items: Any) -> tuple[str, ...]:
             raise PolicyError(f"«{item_key}» («{item}») debe tener al menos una letra.", key=item_key)
         if len(item) > 80:
             raise PolicyError(f"«{item_key}» es demasiado larga (máximo 80 caracteres).", key=item_key)
+        words = [tok.raw for tok in _tokenize(folded) if tok.kind == "word"]
+        if len(words) == 1 and (len(words[0]) < 3 or words[0] in _FILLERS or words[0] in _NEGATIONS
+                                or _ABBREV.get(words[0], "") in _FILLERS):
+            raise PolicyError(f"«{item_key}» («{item}») es una palabra demasiado común para decidir una respuesta; "
+                              "use una frase más larga.", key=item_key)
+        if _DEFAULT_READY:
+            already = _understand(item, _dt.date(2000, 1, 1), DEFAULT_WORDS).intent
+            if already not in ("other", name):
+                raise PolicyError(f"«{item_key}» («{item}») ya se entiende como «{already}» sin configurarla; "
+                                  f"quítela o póngala en «replies.{already}».", key=item_key)
     return tuple(items)
 
 
+_DEFAULT_READY = False
 DEFAULT_WORDS = ReplyWords()
 
 
@@ -304,7 +324,11 @@ _ABBREV = {
     "mensajitos": "mensajes", "sld": "saldo", "cnto": "cuanto", "cuant": "cuanto", "dbo": "debo",
     "nd": "nada", "nda": "nada", "ud": "usted", "uds": "ustedes", "ps": "pues", "ok": "ok", "okey": "ok",
     "okay": "ok", "sr": "senor", "sra": "senora", "stopp": "stop", "antier": "anteayer", "tqm": "gracias",
-    "grs": "gracias", "grax": "gracias", "grcs": "gracias", "mñna": "manana", "dia": "dia", "dias": "dias",
+    "grs": "gracias", "grax": "gracias", "grcs": "gracias", "mñna": "manana",
+    # a pronoun glued to the verb: "pagarle" is "pagar"
+    "pagarle": "pagar", "pagarles": "pagar", "pagarte": "pagar", "consignarle": "consignar",
+    "consignarles": "consignar", "abonarle": "abonar", "abonarles": "abonar", "cancelarle": "cancelar",
+    "depositarle": "depositar", "transferirle": "transferir", "girarle": "girar",
 }
 
 _WEEKDAYS = {"lunes": 0, "martes": 1, "miercoles": 2, "jueves": 3, "viernes": 4, "sabado": 5, "domingo": 6}
@@ -377,6 +401,7 @@ _PROTECTED = {
     "lunes", "enera", "ayude", "ayudo", "ayudas", "deposita", "consigna", "trasfer", "mercedes", "jugos",
     "juegos", "nueves", "martas", "marta", "octubres", "agosta", "banana", "mañas", "manas", "mamana", "hermana",
     "semanita", "saldar", "salda", "saldos", "sueldo", "gracia", "pagare", "prometi", "juan", "jueves",
+    "paguen", "paque", "genero", "sabido", "junior", "mario",
 }
 
 
@@ -538,6 +563,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 _COMPILED_BUILTIN = tuple(_Rule(i, k, lab, _compile(p)) for i, k, lab, p in _BUILTIN_RULES)
 _COMPILED_HINTS = tuple((lab, _compile(p)) for lab, p in _HINTS)
+_DEFAULT_READY = True  # from here on, the cooperative's words are checked against the built-in reading
 _CONFIG_KIND = {"opt_out": "any", "balance": "any", "payment_claim": "claim", "promise": "promise",
                 "help": "alone"}
 
@@ -567,6 +593,8 @@ class _Lexicon:
                         if len(w) >= FUZZY_MIN_LENGTH:
                             self.fuzzy.setdefault(w, w)
         self._fuzzy_keys = list(self.fuzzy)
+        # longer phrases first, so that "xyz abc" is not read as its first word "xyz"
+        phrases.sort(key=lambda item: -len(item[2]))
         extra = [_Rule(intent, _CONFIG_KIND[intent], f"palabra de la cooperativa «{phrase.strip()}»",
                        _compile(re.escape(" ".join(self.canon(w) for w in words_of))))
                  for intent, phrase, words_of in phrases]

@@ -125,6 +125,7 @@ CASES = [
     ("day-5-abono", "El día 5 abono", "promise", None, D("2026-12-05")),
     ("hasta-el-10-de-diciembre", "hasta el 10 de diciembre le pago", "promise", None, D("2026-12-10")),
     ("cancelo-is-pay", "el lunes le cancelo", "promise", None, D("2026-11-30")),
+    ("pagarle", "voy a pagarle el viernes", "promise", None, D("2026-11-27")),
     # opt-out
     ("baja", "BAJA", "opt_out", None, None),
     ("baja-wins", "BAJA ya pagué", "opt_out", None, None),
@@ -202,6 +203,16 @@ def test_ordinary_words_are_not_corrected_into_keywords(text):
     reply = understand(text, today=TODAY)
     assert reply.intent in ("other", "promise"), (text, reply)
     assert reply.intent != "opt_out" and reply.intent != "balance"
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("pagé", "payment_claim"), ("pagué", "payment_claim"), ("PAGUE", "payment_claim"), ("paguee", "payment_claim"),
+    ("saldp", "balance"), ("saaldo", "balance"), ("sladp", "other"), ("promeza", "promise"),
+    ("unsuscribe", "opt_out"), ("stpo", "other"), ("bja", "other"), ("algo", "other"), ("paso", "other"),
+    ("ayudaa", "help"), ("ayda", "help"), ("HEEELP", "help"), ("Stoooop", "opt_out"),
+])
+def test_one_typo_in_long_words_short_words_exact(text, intent):
+    assert understand(text, today=TODAY).intent == intent
 
 
 def test_reasons_name_the_keyword_and_the_date():
@@ -286,6 +297,46 @@ def test_never_raises_closed_intents_and_deterministic(text, today):
     json.dumps(reply.to_dict(), ensure_ascii=False)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(any_text, keyword_soup), today=days)
+def test_an_opt_out_word_anywhere_always_wins(text, today):
+    assert understand(text + "\nBAJA", today=today).intent == "opt_out"
+    assert understand("STOP. " + text, today=today).intent == "opt_out"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=keyword_soup, today=st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 1, 1)))
+def test_valid_dates_are_inside_the_window(text, today):
+    reply = understand(text, today=today)
+    if reply.valid_date:
+        ahead = (reply.date - today).days
+        assert (0 <= ahead <= 90) if reply.intent == "promise" else (-90 <= ahead <= 0)
+        assert reply.intent in ("promise", "payment_claim")
+    if reply.intent not in ("promise", "payment_claim"):
+        assert reply.amount is None and reply.date is None
+
+
+letters = st.text(alphabet=st.characters(whitelist_categories=("Ll", "Lu", "Lo", "Mn")), min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(phrases=st.dictionaries(st.sampled_from(["opt_out", "promise", "payment_claim", "balance", "help"]),
+                               st.lists(st.lists(letters, min_size=1, max_size=3).map(" ".join), max_size=3),
+                               max_size=5),
+       text=st.one_of(any_text, keyword_soup))
+def test_cooperative_words_never_break_understanding(phrases, text):
+    try:
+        words = words_from_config(phrases)
+    except PolicyError as error:
+        assert error.key.startswith("replies.")
+        return
+    reply = _understand(text, TODAY, words)
+    assert reply.intent in INTENTS
+    for intent, items in words.__dict__.items():
+        for item in items:
+            assert _understand(item, TODAY, words).intent in (intent, "opt_out")
+
+
 def test_long_and_odd_inputs():
     long_text = "hola " * 400 + "BAJA"
     assert understand(long_text, today=TODAY).intent == "opt_out"
@@ -328,6 +379,11 @@ def test_words_from_config_adds_local_words():
     ({"opt_out": ["!!!"]}, "replies.opt_out[0]"),
     ({"promise": ["123"]}, "replies.promise[0]"),
     ("opt_out", "replies"),
+    ({"opt_out": ["no"]}, "replies.opt_out[0]"),
+    ({"help": ["q"]}, "replies.help[0]"),
+    ({"balance": ["baja"]}, "replies.balance[0]"),
+    ({"promise": ["STOP"]}, "replies.promise[0]"),
+    ({"promise": ["kunan"], "payment_claim": ["Kunán"]}, "replies.payment_claim[0]"),
 ])
 def test_words_config_errors_name_the_key(raw, key):
     with pytest.raises(PolicyError) as info:
