@@ -8,7 +8,12 @@ order; ``close()`` is safe to call twice. Start order:
 2. the demo dataset, with ``--demo`` on an empty ledger and the simulated modem only;
 3. the radio (:mod:`firmware_py.modem_link`: a plugged-in modem or the simulator),
    whose events the recorder (:mod:`firmware_py.recorder`) writes to the ledger;
-4. the web server (waitress) around ``webui.create_app(services)``.
+   each stored reply goes to the responder (:mod:`firmware_py.responder`);
+4. the reminder engine: the modem pool (``modem.pool``) over the link's driver, and
+   the dispatcher (``scheduler.dispatcher``), woken by APScheduler, which plans with
+   the configuration's policy and the clock's trust (the network's time from the
+   modem, the system's synchronisation) and sends at most once per contact;
+5. the web server (waitress) around ``webui.create_app(services)``.
 """
 
 from __future__ import annotations
@@ -47,6 +52,10 @@ class Appliance:
         self.ledger = None
         self.link = None
         self.recorder = None
+        self.pool = None
+        self.dispatcher = None
+        self.responder = None
+        self._policy = config.policy()
         self._server = None
         self._closed = False
 
@@ -89,12 +98,42 @@ class Appliance:
         self.link = ModemLink(choice, profile=self.config.modem.profile, pin=self.config.modem.pin,
                               store=AtomicJsonFileStore(self.data_dir / "modem-driver.json"), events=events,
                               sim_link=self.data_dir / "simulated-modem")
+        self._start_engine()
         self.recorder = EventRecorder(self.ledger, events, country=self.config.cooperative.country,
-                                      on_status=self.link.note_event)
+                                      on_status=self.link.note_event, on_reply=self.responder.handle)
         self.recorder.start()
         self.link.start()
+        if self.demo and choice.kind == "simulator":
+            from firmware_py.demo import give_demo_phones_a_voice
+
+            give_demo_phones_a_voice(self.link, self.ledger)
+        self.responder.catch_up()
+        self.dispatcher.start()
         self._start_web()
         log.info("cobrador %s started; data in %s", __version__, self.data_dir.resolve())
+
+    def _start_engine(self) -> None:
+        from firmware_py.modem_link import LinkedModem
+        from firmware_py.responder import ReplyHandler
+        from modem.pool import ModemPool, PoolMember, SimLimits
+        from scheduler.dispatcher import Dispatcher
+
+        zone = ZoneInfo(self.config.cooperative.timezone)
+        limits = SimLimits(min_gap=float(self.config.modem.min_gap_seconds))
+        self.pool = ModemPool([PoolMember("módem 1", LinkedModem(self.link), limits)],
+                              day=lambda epoch: datetime.fromtimestamp(epoch, zone).date(),
+                              sent_today={"módem 1": _sent_today(self.ledger, zone)})
+        self.dispatcher = Dispatcher(self.ledger, self.pool, self.policy, workers=1,
+                                     interval=float(self.config.engine_interval))
+        self.responder = ReplyHandler(self.ledger, self.policy, wake=self.dispatcher.wake)
+
+    def policy(self):
+        """The configuration's policy with the clock's trust as of now (network time from the modem)."""
+        from firmware_py.timekeeping import system_clock_trust
+
+        now = datetime.now(timezone.utc)
+        network = self.link.network_now() if self.link is not None else None
+        return self._policy.with_clock(system_clock_trust(now, network_now=network))
 
     def _start_web(self) -> None:
         from webui import create_app
@@ -142,6 +181,10 @@ class Appliance:
         self._closed = True
         if self._server is not None:
             self._server.close()
+        if self.dispatcher is not None:
+            self.dispatcher.close()   # a send in flight finishes and its outcome is written
+        if self.pool is not None:
+            self.pool.close()
         if self.link is not None:
             self.link.close()
         if self.recorder is not None:
@@ -149,6 +192,13 @@ class Appliance:
         if self.ledger is not None:
             self.ledger.close()
         log.info("cobrador stopped")
+
+
+def _sent_today(ledger, zone) -> int:
+    """SMS the SIM already sent today (the pool's daily cap survives a restart)."""
+    now = datetime.now(timezone.utc)
+    start = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), tzinfo=zone)
+    return sum(1 for e in ledger.contacts(since=start, kinds=("sent",)) if e.channel == "sms")
 
 
 def _raise_system_exit(signum, frame):

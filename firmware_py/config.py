@@ -68,6 +68,7 @@ class ModemConfig:
     profile: str = "auto"
     pin: str = ""
     baudrate: int = 115200
+    min_gap_seconds: int = 0  # at least this long between two SMS of the SIM (operators block spammy SIMs)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class Config:
     log_level: str = "INFO"
     source: Path | None = None
     engine: dict = field(default_factory=dict)  # the engine's raw sections, validated at load
+    engine_interval: int = 60  # seconds between the dispatcher's wake-ups when nothing wakes it sooner
 
     def policy(self, clock=None):
         """The reminder engine's :class:`scheduler.policy.Policy` for this configuration (already validated

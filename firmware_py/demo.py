@@ -33,3 +33,21 @@ def load_demo(ledger, config, *, today: date, now: datetime) -> ImportReport | N
                               options=ImportOptions.from_config(config, source_name="demo", past_days=3650))
     log.info("demo dataset: %d loans imported", report.imported)
     return report
+
+
+# What a few demo debtors' simulated phones answer to every reminder, so a newcomer sees replies understood
+# within the first minutes: a balance question, a promise, a payment claim, an opt-out, and a message for a person.
+DEMO_ANSWERS = ("SALDO", "PROMESA {date}", "ya pagué 50.000", "BAJA", "¿Me pueden llamar? No entiendo el mensaje")
+
+
+def give_demo_phones_a_voice(link, ledger, *, today: date | None = None) -> int:
+    """Make some simulated phones answer reminders (only with the simulated modem). Returns how many."""
+    simulator = getattr(link, "simulator", None)
+    if simulator is None:
+        return 0
+    today = today or date.today()
+    promise = (today + timedelta(days=5)).strftime("%d/%m")
+    numbers = sorted({p.number for d in ledger.debtors() for p in d.phones})
+    for number, answer in zip(numbers, DEMO_ANSWERS):
+        simulator.network.phone(number).auto_reply = answer.format(date=promise)
+    return min(len(numbers), len(DEMO_ANSWERS))

@@ -18,6 +18,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from firmware_py.radio import RadioChoice
@@ -69,6 +70,7 @@ class ModemLink:
         self.clock = clock
         self.simulator = None
         self.modem = None
+        self._network_time: tuple[datetime, float] | None = None  # (network time, monotonic when read)
         self._status = ModemStatus(STARTING, "Conectando con el módem…", choice.kind == "simulator",
                                    choice.port, self.profile, since=clock())
         self._lock = threading.Lock()
@@ -156,6 +158,27 @@ class ModemLink:
             return
         full = any(total and used >= total for _, used, total in memories)
         self._set(signal_dbm=signal.dbm, operator=operator, storage_full=full)
+        try:
+            when = modem.network_time()
+        except ModemError as exc:
+            log.debug("network time query failed: %s", exc)
+            return
+        if when is not None:
+            self._note_network_time(when)
+
+    def _note_network_time(self, when: datetime) -> None:
+        with self._lock:
+            self._network_time = (when, time.monotonic())
+
+    def network_now(self) -> datetime | None:
+        """The mobile network's idea of *now* (its last time, plus the time elapsed since), or None when the
+        modem never gave one. Fed to :func:`firmware_py.timekeeping.system_clock_trust`."""
+        with self._lock:
+            known = self._network_time
+        if known is None:
+            return None
+        when, read_at = known
+        return when + timedelta(seconds=time.monotonic() - read_at)
 
     def close(self) -> None:
         """Close the modem, then the simulator; safe to call twice."""
@@ -200,8 +223,27 @@ class ModemLink:
                 self._set(NEEDS_ATTENTION, f"El módem necesita atención: {event.reason}")
         elif isinstance(event, ev.SignalChanged):
             self._set(signal_dbm=event.dbm)
+        elif isinstance(event, ev.NetworkTime):
+            self._note_network_time(event.when)
         elif isinstance(event, ev.StorageFull):
             self._set(storage_full=True)
+
+
+class LinkedModem:
+    """The link's current driver as a :class:`modem.pool.PoolMember`'s modem: ``send_sms`` raises
+    :class:`modem.errors.ModemDisconnected` (nothing sent) while no driver is open, so the pool re-routes
+    or the dispatcher retries later."""
+
+    def __init__(self, link: ModemLink):
+        self.link = link
+
+    def send_sms(self, number: str, text: str, *, transliterate: bool = False, message_id: str | None = None):
+        from modem.errors import ModemDisconnected
+
+        modem = self.link.modem
+        if modem is None or modem.closed:
+            raise ModemDisconnected("no hay módem conectado")
+        return modem.send_sms(number, text, transliterate=transliterate, message_id=message_id)
 
 
 def _sim_message(exc: Exception) -> str:

@@ -12,7 +12,8 @@ the clock being right. Delivery reports become ``delivered`` / ``failed`` /
 each message with its contact id as the driver's message id, so a report
 for a phone shared by two debtors lands on that one contact (older messages
 without a contact id fall back to every debtor on the number). Status
-events go to :meth:`ModemLink.note_event`.
+events go to :meth:`ModemLink.note_event`; each newly stored reply goes to
+``on_reply`` (the responder), after the ack.
 
 Understanding replies (SALDO, PAGUÉ, PROMESA, BAJA) is the reminder
 engine's job (``scheduler.replies``); this module stores them faithfully.
@@ -43,11 +44,12 @@ class EventRecorder:
     national form ("3001234567") as E.164, so they match the debtors' phones.
     """
 
-    def __init__(self, ledger, events: queue.Queue, *, country: str = "CO", on_status=None):
+    def __init__(self, ledger, events: queue.Queue, *, country: str = "CO", on_status=None, on_reply=None):
         self.ledger = ledger
         self.events = events
         self.country = country
         self.on_status = on_status
+        self.on_reply = on_reply
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.recorded = 0
@@ -105,10 +107,17 @@ class EventRecorder:
         # whatever the clock said then or says now.
         debtors = self.ledger.debtors_by_phone(sender) if sender else ()
         owner = debtors[0].id if debtors else ""
+        stored = []
         if not self.ledger.contacts(debtor_id=owner, contact_id=contact_id, kinds=("reply",), limit=1):
-            self._append_for_number(sender, kind="reply", direction="inbound", at=at,
-                                    text=text, detail=detail, contact_id=contact_id)
+            stored = self._append_for_number(sender, kind="reply", direction="inbound", at=at,
+                                             text=text, detail=detail, contact_id=contact_id)
         event.ack()   # only now may the driver delete it from the SIM
+        if self.on_reply is not None:
+            for reply in stored:
+                try:
+                    self.on_reply(reply)
+                except Exception:  # understanding a reply must never lose the next message
+                    log.exception("could not act on reply %s", reply.contact_id)
 
     def _record_delivery(self, event) -> None:
         kind = _DELIVERY_KINDS[event.state]
@@ -142,11 +151,14 @@ class EventRecorder:
         except ParseError:
             return number
 
-    def _append_for_number(self, number: str, **fields) -> None:
+    def _append_for_number(self, number: str, **fields) -> list[ContactEvent]:
         debtors = self.ledger.debtors_by_phone(number) if number else ()
+        stored = []
         for debtor_id in [d.id for d in debtors] or [""]:
-            self.ledger.append_contact(ContactEvent(debtor_id=debtor_id, phone=number, channel="sms", **fields))
+            stored.append(self.ledger.append_contact(ContactEvent(debtor_id=debtor_id, phone=number, channel="sms",
+                                                                  **fields)))
             self.recorded += 1
+        return stored
 
 
 def _utc(epoch: float) -> datetime:

@@ -27,6 +27,10 @@ After a power cut between 2 and 4 the contact's last event is ``sending``;
 :meth:`Dispatcher.recover` (run at start) turns it into ``uncertain`` — a late
 status report can still settle it ``delivered`` — and nothing sends it again.
 
+Automatic answers to replies (``planned`` events with an ``auto:`` contact
+id, written by the responder) go out the same way when the debtor's contact
+hours allow (the opt-out confirmation at once), at most once each.
+
 Visits (``channel == "visit"``) do not touch the radio: they are recorded as
 ``sent`` on the loan officer's visit list. Channels the radio cannot use (a
 call while voice is not available) end ``failed`` with the reason.
@@ -55,6 +59,11 @@ from scheduler.contact_state import outcomes
 from scheduler.model import ContactEvent
 from scheduler.planner import HISTORY_DAYS, SEND, Decision, plan
 from scheduler.policy import Policy
+from scheduler.reasons import Reason
+from scheduler.responder import ANSWER_PREFIX, answer_window_ok
+
+EXEMPT = "exento"
+"""``reference`` of a planned answer that goes out whatever the hour (the opt-out confirmation)."""
 
 log = logging.getLogger("cobrador.scheduler.dispatcher")
 
@@ -210,8 +219,9 @@ class Dispatcher:
                 now = self.clock()
                 snapshot = self.journal.snapshot(contacts_since=now - timedelta(days=HISTORY_DAYS))
                 policy = self.policy().with_settings(snapshot.settings)
+                answered = self._send_answers(snapshot, policy, now, report)
                 sends = [d for d in plan(snapshot, policy, now) if d.action == SEND and self._due(d, now)]
-                if not sends:
+                if not sends and not answered:
                     report.stopped_reason = report.stopped_reason or "nothing_due"
                     break
                 report.batches += 1
@@ -226,6 +236,42 @@ class Dispatcher:
             return report
         finally:
             self._draining.release()
+
+    def _send_answers(self, snapshot, policy: Policy, now: datetime, report: DrainReport) -> int:
+        """Send the automatic answers to replies (``planned`` events with an ``auto:`` contact id, written by
+        the responder) whose time has come; returns how many were handled."""
+        planned = [e for e in snapshot.contacts if e.kind == "planned" and e.contact_id.startswith(ANSWER_PREFIX)]
+        if not planned:
+            return 0
+        settled = outcomes(snapshot.contacts)
+        handled = 0
+        for event in planned:
+            if event.contact_id in settled and settled[event.contact_id].settled:
+                continue
+            if event.phone in snapshot.opted_out and event.reference != EXEMPT:
+                continue
+            debtor = snapshot.debtor(event.debtor_id) if event.debtor_id else None
+            if event.reference != EXEMPT:
+                if not policy.clock.trusted or policy.paused:
+                    continue
+                if answer_window_ok(policy, debtor, now) != now:
+                    continue
+            if not self._due_id(event.contact_id, now):
+                continue
+            self._send_event(event, report)
+            handled += 1
+        return handled
+
+    def _send_event(self, planned: ContactEvent, report: DrainReport) -> str:
+        """Send an already-composed message (an automatic answer): sending -> radio -> outcome."""
+        decision = Decision(planned.contact_id, planned.debtor_id, planned.loan_external_id, None, "", "sms",
+                            planned.phone, "", planned.text, self.clock(), SEND, Reason.DUE, "")
+        return self._transmit(decision, report)
+
+    def _due_id(self, contact_id: str, now: datetime) -> bool:
+        with self._lock:
+            wait = self._not_before.get(contact_id)
+        return wait is None or wait <= now
 
     def _due(self, decision: Decision, now: datetime) -> bool:
         with self._lock:
@@ -274,7 +320,10 @@ class Dispatcher:
                                                           "este equipo")
             report.failed += 1
             return "failed"
-        self._append(decision, "sending", now)
+        return self._transmit(decision, report)
+
+    def _transmit(self, decision: Decision, report: DrainReport) -> str:
+        self._append(decision, "sending", self.clock())
         try:
             result = self.radio.send(decision.phone, decision.text, message_id=decision.contact_id,
                                      transliterate=False)
@@ -343,7 +392,8 @@ class Dispatcher:
             event = ContactEvent(at, decision.debtor_id, kind, channel=decision.channel or "sms",
                                  direction="outbound", phone=decision.phone, contact_id=decision.contact_id,
                                  loan_external_id=decision.loan, text=decision.text if kind == "sending" else "",
-                                 detail=detail or (f"paso {decision.step}, plantilla {decision.template}"
+                                 detail=detail or (("respuesta automática" if not decision.step else
+                                                    f"paso {decision.step}, plantilla {decision.template}")
                                                    if kind == "sending" else ""),
                                  reference=reference)
         else:  # an earlier event of the same contact (recovery)

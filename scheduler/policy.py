@@ -2,7 +2,7 @@
 
 ``load_policy(sections, country=...)`` takes the configuration file's
 engine sections — ``[rules]``, ``[ladders.*]``, ``[[segments]]``,
-``[templates.*]``, ``[messages]`` — as plain dicts and validates all of it at
+``[templates.*]``, ``[messages]``, ``[replies]`` (extra keywords) — as plain dicts and validates all of it at
 once, raising :class:`~scheduler.errors.PolicyError` naming the key (an
 unknown profile, a step with an unknown template, a placeholder not on the
 whitelist, an empty hour window…). A running appliance never meets a bad
@@ -26,10 +26,11 @@ from scheduler.errors import PolicyError
 from scheduler.ladder import Ladder, ladders_from_config
 from scheduler.rules.calendar import HolidayCalendar, check_country, parse_extra_days
 from scheduler.rules.profiles import BUILTIN, ContactProfile, ProfileChoice, profile_from_config
+from scheduler.replies import DEFAULT_WORDS, ReplyWords, words_from_config
 from scheduler.segments import SegmentRule, segments_from_config
 from scheduler.templates import Cooperative, TemplateSet, templates_from_config
 
-SECTIONS = ("rules", "ladders", "segments", "templates", "messages")
+SECTIONS = ("rules", "ladders", "segments", "templates", "messages", "replies")
 _RULES_KEYS = {"profile", "custom", "subdivision", "extra_holidays", "step_validity_days"}
 _MESSAGES_KEYS = {"payment_methods", "transliterate", "daily_sms_cap"}
 
@@ -63,6 +64,7 @@ class Policy:
     step_validity_days: int = 7
     promise_grace_days: int = 1
     timezone: str = "America/Bogota"
+    reply_words: ReplyWords = DEFAULT_WORDS
 
     def calendar_for(self, profile: ContactProfile) -> HolidayCalendar:
         """The holiday calendar for debtors under ``profile`` (its country; the cooperative's for
@@ -157,13 +159,14 @@ def load_policy(sections: Mapping[str, Any] | None = None, *, country: str = "CO
     templates = templates_from_config(_table(sections.get("templates"), "templates"), default_language=language)
     ladders = ladders_from_config(_table(sections.get("ladders"), "ladders"), templates.names())
     segments = segments_from_config(sections.get("segments"), set(ladders))
+    reply_words = words_from_config(_table(sections.get("replies"), "replies"))
     return Policy(
         profiles=ProfileChoice(profile, country.upper()),
         ladders=ladders, segments=segments, templates=templates,
         cooperative=Cooperative(cooperative_name, "", methods, country.upper()),
         clock=clock or ClockTrust(False, "no_source", "sin fuente de hora"),
         subdivision=subdivision, extra_holidays=extra, daily_sms_cap=cap, transliterate=transliterate,
-        step_validity_days=validity, timezone=timezone)
+        step_validity_days=validity, timezone=timezone, reply_words=reply_words)
 
 
 def _table(value: Any, key: str) -> dict:

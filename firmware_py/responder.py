@@ -1,0 +1,122 @@
+"""Acting on debtors' replies: understand each stored reply once and apply what it causes.
+
+:class:`ReplyHandler` takes a ``reply`` event already in the contact log
+(the recorder stores it before the SIM slot is freed), asks
+:func:`scheduler.replies.understand` what it says and
+:func:`scheduler.responder.respond` what it causes, then writes the effects
+to the ledger:
+
+- an opt-out of the number (``record_opt_out``) — honoured at once, also for
+  reminders already planned: the dispatcher re-plans each debtor at send time;
+- a promise to pay (``record_promise``) or a *pending* payment claim
+  (``record_payment(..., status="pending")``), with ids derived from the reply
+  so that handling it twice records nothing twice;
+- the automatic answer as a ``planned`` contact for the dispatcher (sent at
+  most once, within the contact hours; the opt-out confirmation at once);
+- a ``note`` on the debtor's timeline saying what was understood and done,
+  marked ``bandeja`` when a person must read it (the web UI's inbox).
+
+The note is written last and marks the reply as handled: after a crash in
+the middle, :meth:`ReplyHandler.catch_up` handles it again and every write
+above is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from scheduler.model import ContactEvent
+
+log = logging.getLogger("cobrador.responder")
+
+HANDLED_SUFFIX = ":tratado"
+INBOX = "bandeja"
+
+
+def handled_id(reply: ContactEvent) -> str:
+    return f"{reply.contact_id or reply.id}{HANDLED_SUFFIX}"
+
+
+class ReplyHandler:
+    """Apply replies to ``ledger`` with ``policy()`` (a callable: the live policy). ``words``: the
+    cooperative's extra keywords (:class:`scheduler.replies.ReplyWords`, or None for the defaults).
+    ``wake``: called after an answer was planned (the dispatcher's ``wake``)."""
+
+    def __init__(self, ledger, policy: Callable, *, words=None, wake: Callable[[], None] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self.ledger = ledger
+        self.policy = policy
+        self.words = words
+        self.wake = wake
+        self.clock = clock
+
+    def handle(self, reply: ContactEvent) -> object | None:
+        """Understand and apply one stored reply (idempotent). Returns the effects, or None when it was
+        already handled or is not a reply."""
+        from scheduler.replies import DEFAULT_WORDS, understand
+        from scheduler.responder import respond
+
+        if reply.kind != "reply" or reply.direction != "inbound":
+            return None
+        ledger = self.ledger
+        owner = reply.debtor_id
+        if ledger.contacts(debtor_id=owner, contact_id=handled_id(reply), kinds=("note",), limit=1):
+            return None
+        now = self.clock()
+        policy = self.policy().with_settings(ledger.settings.all())
+        local_today = now.astimezone(_zone(policy.timezone)).date()
+        understood = understand(reply.text or "", today=local_today,
+                                words=self.words or getattr(policy, "reply_words", None) or DEFAULT_WORDS)
+        debtors = ledger.debtors_by_phone(reply.phone) if reply.phone else ()
+        loans = {d.id: ledger.loans(d.id) for d in debtors}
+        effects = respond(reply, understood, debtors, loans, policy, now)
+        source_id = reply.contact_id or reply.id
+        if effects.opt_out:
+            ledger.record_opt_out(effects.opt_out, source="sms", now=now)
+        if effects.promise is not None:
+            p = effects.promise
+            ledger.record_promise(p.debtor_id, p.due_date, p.amount, source="sms", loan_external_id=p.loan_external_id,
+                                  note=f"por SMS: «{(reply.text or '')[:120]}»", promise_id=f"prm-{source_id}", now=now)
+        if effects.claim is not None and effects.claim.amount is not None:
+            c = effects.claim
+            ledger.record_payment(c.loan_external_id or None, c.amount, local_today, debtor_id=c.debtor_id,
+                                  source="sms", status="pending", note=f"por SMS: «{(reply.text or '')[:120]}»",
+                                  payment_id=f"pay-{source_id}", now=now)
+        if effects.answer is not None:
+            a = effects.answer
+            planned = ContactEvent(now, a.debtor_id, "planned", channel="sms", direction="outbound", phone=a.phone,
+                                   contact_id=a.contact_id, text=a.text, detail="respuesta automática",
+                                   reference="exento" if a.exempt else "")
+            if not ledger.contacts(debtor_id=a.debtor_id, contact_id=a.contact_id, kinds=("planned",), limit=1):
+                ledger.append_contact(planned)
+        note = ContactEvent(now, owner, "note", channel="sms", direction="internal", phone=reply.phone,
+                            contact_id=handled_id(reply), text=INBOX if effects.inbox else "",
+                            detail=effects.note, reference=effects.intent)
+        ledger.append_contact(note)
+        log.info("reply %s: %s%s", source_id, effects.intent, " (inbox)" if effects.inbox else "")
+        if effects.answer is not None and self.wake is not None:
+            self.wake()
+        return effects
+
+    def catch_up(self, *, days: int = 30) -> int:
+        """Handle every stored reply of the last ``days`` not yet handled (after a restart). Returns how many."""
+        since = self.clock() - timedelta(days=days)
+        events = self.ledger.contacts(since=since, kinds=("reply", "note"))
+        done = {e.contact_id for e in events if e.kind == "note" and e.contact_id.endswith(HANDLED_SUFFIX)}
+        count = 0
+        for event in events:
+            if event.kind == "reply" and handled_id(event) not in done:
+                try:
+                    if self.handle(event) is not None:
+                        count += 1
+                except Exception:  # one reply must not stop the others
+                    log.exception("could not handle reply %s", event.contact_id)
+        return count
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
