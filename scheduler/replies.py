@@ -108,7 +108,11 @@ Words of the cooperative
 built from the ``[replies]`` table by :func:`words_from_config`; they are
 folded like the message and count like the built-in words of their intent
 (opt-out and balance anywhere, payment and promise as verbs that a "no"
-cancels, help only alone).
+cancels, help only alone; longer phrases are read first). Refused, naming
+the key: an unknown intent, a value that is not a list of texts, a text
+without letters, a single word too common to decide anything ("no", "si",
+"el", "q"), a word the built-in rules already read as another intent
+(``balance = ["baja"]``), and the same word under two intents.
 """
 
 from __future__ import annotations
@@ -241,8 +245,8 @@ def _check_words(name: str, items: Any) -> tuple[str, ...]:
         words = [tok.raw for tok in _tokenize(folded) if tok.kind == "word"]
         if len(words) == 1 and (len(words[0]) < 3 or words[0] in _FILLERS or words[0] in _NEGATIONS
                                 or _ABBREV.get(words[0], "") in _FILLERS):
-            raise PolicyError(f"«{item_key}» («{item}») es una palabra demasiado común para decidir una respuesta; "
-                              "use una frase más larga.", key=item_key)
+            raise PolicyError(f"«{item_key}» («{item}») es una palabra demasiado común para decidir una "
+                              "respuesta; use una frase más larga.", key=item_key)
         if _DEFAULT_READY:
             already = _understand(item, _dt.date(2000, 1, 1), DEFAULT_WORDS).intent
             if already not in ("other", name):
@@ -370,7 +374,8 @@ _FILLERS = {
     "favor", "gracias", "muchas", "ok", "vale", "si", "senor", "senora", "senorita", "don", "dona", "quiero",
     "deseo", "solicito", "necesito", "que", "ya", "mi", "me", "el", "la", "los", "las", "de", "un", "una", "a",
     "al", "y", "e", "o", "le", "lo", "amigo", "amiga", "joven", "saludos", "bendiciones", "dios", "att",
-    "atentamente", "disculpe", "perdon", "pues", "bueno", "usted", "ustedes", "|", "?", "%", "$", "~",
+    "atentamente", "disculpe", "perdon", "pues", "bueno", "usted", "ustedes", "entonces", "listo", "dale",
+    "claro", "acuerdo", "perfecto", "bien", "esta", "este", "|", "?", "%", "$", "~",
 }
 _NEGATIONS = {"no", "nunca", "tampoco", "ni", "jamas"}
 _NEGATION_SKIP = {"le", "les", "lo", "la", "los", "las", "me", "te", "se", "nos", "he", "hemos", "ha", "han",
