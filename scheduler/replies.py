@@ -181,8 +181,8 @@ class Reply:
 class ReplyWords:
     """Extra words or phrases per intent that a cooperative adds to the built-in ones.
 
-    Each field is a tuple of texts (lists are accepted and made tuples); every text must hold at
-    least one letter. Invalid content raises :class:`~scheduler.errors.PolicyError` naming the key
+    Each field is a tuple of texts (lists are accepted and made tuples). Invalid content (see
+    :func:`words_from_config`) raises :class:`~scheduler.errors.PolicyError` naming the key
     (``replies.opt_out[0]``)."""
 
     opt_out: tuple[str, ...] = ()
@@ -205,7 +205,6 @@ class ReplyWords:
                 seen.setdefault(key, here)
 
 
-
 def words_from_config(raw: Mapping[str, Any] | None) -> ReplyWords:
     """The cooperative's words from the ``[replies]`` table of the configuration, e.g.
     ``{"opt_out": ["chau"], "balance": ["cuanto falta"]}``; ``None`` or ``{}`` gives
@@ -213,19 +212,18 @@ def words_from_config(raw: Mapping[str, Any] | None) -> ReplyWords:
 
     Raises :class:`~scheduler.errors.PolicyError` naming the key for an unknown intent
     (``replies.otro``), a value that is not a list of texts (``replies.balance``), or an item that
-    is not a text or holds no letter (``replies.opt_out[0]``)."""
+    is not a text, holds no letter, is too common, is already read as another intent or is
+    repeated under two intents (``replies.opt_out[0]``)."""
     if raw is None:
         return DEFAULT_WORDS
     if not isinstance(raw, Mapping):
         raise PolicyError("«replies» debe ser una sección [replies] con listas de palabras por intención.",
                           key="replies")
-    values: dict[str, tuple[str, ...]] = {}
-    for name, items in raw.items():
+    for name in raw:
         if name not in CONFIGURABLE_INTENTS:
             raise PolicyError(f"«replies.{name}» no existe; intenciones posibles: "
                               f"{', '.join(CONFIGURABLE_INTENTS)}.", key=f"replies.{name}")
-        values[name] = _check_words(name, items)
-    return ReplyWords(**values)
+    return ReplyWords(**raw)
 
 
 def _check_words(name: str, items: Any) -> tuple[str, ...]:
@@ -323,12 +321,12 @@ _ABBREV = {
     "porfa": "porfavor", "porfis": "porfavor", "xfa": "porfavor", "xfavor": "porfavor", "pf": "porfavor",
     "plis": "porfavor", "pls": "porfavor", "please": "porfavor", "x": "por", "d": "de", "dl": "del",
     "pa": "para", "pal": "para", "tmb": "tambien", "tb": "tambien", "oy": "hoy", "hoi": "hoy",
-    "mnn": "manana", "mna": "manana", "mnana": "manana", "mñn": "manana", "msj": "mensajes",
+    "mnn": "manana", "mna": "manana", "mnana": "manana", "mnna": "manana", "msj": "mensajes",
     "msjs": "mensajes", "mjs": "mensajes", "mnsj": "mensajes", "sms": "mensajes", "mensaje": "mensajes",
     "mensajitos": "mensajes", "sld": "saldo", "cnto": "cuanto", "cuant": "cuanto", "dbo": "debo",
     "nd": "nada", "nda": "nada", "ud": "usted", "uds": "ustedes", "ps": "pues", "ok": "ok", "okey": "ok",
     "okay": "ok", "sr": "senor", "sra": "senora", "stopp": "stop", "antier": "anteayer", "tqm": "gracias",
-    "grs": "gracias", "grax": "gracias", "grcs": "gracias", "mñna": "manana",
+    "grs": "gracias", "grax": "gracias", "grcs": "gracias",
     # a pronoun glued to the verb: "pagarle" is "pagar"
     "pagarle": "pagar", "pagarles": "pagar", "pagarte": "pagar", "consignarle": "consignar",
     "consignarles": "consignar", "abonarle": "abonar", "abonarles": "abonar", "cancelarle": "cancelar",
@@ -404,7 +402,7 @@ _PROTECTED = {
     "viene", "salado", "domino", "lunas", "marte", "promesas", "pagaste", "pagase", "pagara", "semanal",
     "semanas", "mensaje", "depositar", "consignar", "pagar", "pagan", "pagas", "pague", "sabados", "domingos",
     "lunes", "enera", "ayude", "ayudo", "ayudas", "deposita", "consigna", "trasfer", "mercedes", "jugos",
-    "juegos", "nueves", "martas", "marta", "octubres", "agosta", "banana", "mañas", "manas", "mamana", "hermana",
+    "juegos", "nueves", "martas", "marta", "octubres", "agosta", "banana", "manas", "mamana", "hermana",
     "semanita", "saldar", "salda", "saldos", "sueldo", "gracia", "pagare", "prometi", "juan", "jueves",
     "paguen", "paque", "genero", "sabido", "junior", "mario",
 }
