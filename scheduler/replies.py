@@ -805,7 +805,7 @@ def _scan_dates(toks: list[_Tok], canon: list[str], today: _dt.date) -> list[_Da
         start = k - 1 if c(k - 1) in ("el", "del", "este", "esta", "para", "hasta") else k
         if tok.kind == "date":
             parts = [int(p) for p in re.split(r"[/-]", tok.raw)]
-            if len(tok.raw.split("-")[0]) == 4:  # ISO
+            if re.match(r"[0-9]{4}-", tok.raw):  # ISO (not "9/12", which is also four characters long)
                 value = _make(parts[0], parts[1], parts[2])
                 hit = _fixed(start, k + 1, value, future=bool(value and value > today),
                              problem="" if value else "no existe")

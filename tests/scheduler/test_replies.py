@@ -450,3 +450,14 @@ def test_cli_refuses_a_bad_date():
     result = run_cli("SALDO", "--today", "26/11/2026")
     assert result.returncode == 2
     assert "AAAA-MM-DD" in result.stderr
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("PROMESA 1/12", date(2026, 12, 1)),
+    ("promesa 9/12", date(2026, 12, 9)),
+    ("pago el 5/12", date(2026, 12, 5)),
+    ("PROMESA 1-12", date(2026, 12, 1)),
+], ids=["one-digit-day", "nine-slash-twelve", "pago-el", "dash"])
+def test_four_character_dates_are_day_and_month_not_iso(text, expected):
+    reply = understand(text, today=date(2026, 11, 26))
+    assert (reply.intent, reply.date) == ("promise", expected)

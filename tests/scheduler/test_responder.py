@@ -64,7 +64,7 @@ def test_payment_claim_is_pending_never_a_payment():
 
 
 def test_promise_records_the_date_and_the_overdue_amount():
-    result = effects("PROMESA 01/12")
+    result = effects("PROMESA 1/12")
     assert result.promise.due_date == date(2026, 12, 1) and result.promise.amount == Decimal(150000)
     assert "01/12" in result.answer.text
 
@@ -98,7 +98,7 @@ def stored(ledger, text, **kw):
 def test_handler_applies_once_even_if_called_twice():
     ledger = make_ledger()
     handler = ReplyHandler(ledger, lambda: POLICY, clock=lambda: NOW)
-    event = stored(ledger, "PROMESA 01/12")
+    event = stored(ledger, "PROMESA 1/12")
     assert handler.handle(event).intent == "promise"
     assert handler.handle(event) is None
     assert len(ledger.promises("d-ana")) == 1
