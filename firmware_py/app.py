@@ -154,14 +154,13 @@ class Appliance:
         port = self._server.effective_port if self._server else self.config.web.port
         return f"http://{shown}:{port}/"
 
-    def services(self) -> dict:
-        """The objects the web UI works through (see ``webui.create_app``)."""
-        return {
-            "version": __version__,
-            "cooperative": self.config.cooperative.name,
-            "modem_status": self.link.status,
-            "ledger_stats": self.ledger.stats,
-        }
+    def services(self):
+        """The objects the web UI works through (:class:`webui.services.Services`)."""
+        from webui.services import Services
+
+        return Services(ledger=self.ledger, cooperative=self.config.cooperative.name, version=__version__,
+                        policy=self.policy, modem_status=self.link.status, wake=self.dispatcher.wake,
+                        secret_key=_secret_key(self.data_dir))
 
     def serve_forever(self) -> None:
         """Serve the web UI until SIGTERM/SIGINT."""
@@ -192,6 +191,27 @@ class Appliance:
         if self.ledger is not None:
             self.ledger.close()
         log.info("cobrador stopped")
+
+
+def _secret_key(data_dir: Path) -> bytes:
+    """The web session's signing key, made once and kept in the data directory (readable by Cobrador only),
+    so sessions survive a restart."""
+    import os
+
+    path = data_dir / "web-secret"
+    try:
+        key = path.read_bytes()
+        if len(key) >= 32:
+            return key
+    except FileNotFoundError:
+        pass
+    key = os.urandom(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key
 
 
 def _sent_today(ledger, zone) -> int:

@@ -1,47 +1,77 @@
 """The web page served on the office LAN.
 
-``create_app(services)`` is a Flask application factory: the appliance hands
-in the objects the pages use, so pages import ``scheduler`` for types and
-previews but never ``firmware_py``. Templates and static files are local
-(there is no internet). Services used so far (all optional, so tests can
-hand in only what a page needs):
+``create_app(services)`` is a Flask application factory. The appliance hands
+in a :class:`webui.services.Services` (its ledger, radio status, engine
+hooks), so pages import ``scheduler`` for types, plans and previews but never
+``firmware_py``; tests hand in the same services built on a temporary ledger.
+One blueprint per area (``AREAS``); Jinja templates and local static files only
+(there is no internet: no CDN, no web font, no external or inline script).
 
-- ``version``: str; ``cooperative``: the cooperative's name;
-- ``modem_status()``: an object with ``state``, ``detail``, ``simulated``,
-  ``port``, ``profile``, ``signal_dbm``, ``storage_full``;
-- ``ledger_stats()``: a mapping with ``debtors``, ``loans``, ``contacts``...
+Cross-cutting pieces, each in its module: :mod:`.access` (login required
+everywhere, roles, session expiry, login throttling), :mod:`.security` (CSRF,
+security headers, upload limit, error pages), :mod:`.i18n` (Spanish first,
+English catalogues), :mod:`.users` (users and password hashes in the ledger's
+settings).
 """
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template
+import importlib
+import logging
+from datetime import timedelta
+
+from flask import Flask, jsonify
+
+from webui.access import MAX_HOURS, Throttle, load_user
+from webui.i18n import init_i18n
+from webui.security import init_security
+from webui.services import Services
+from webui.users import UserStore
+
+log = logging.getLogger("cobrador.webui")
+
+AREAS = ("auth", "dashboard")
+"""Blueprint modules, in menu order (each ``webui.<area>`` exposes ``bp``)."""
+
+NAV = []
+"""Menu entries ``(endpoint, Spanish label, minimum role)``, filled by the areas' ``NAV`` lists."""
 
 
-def create_app(services: dict | None = None, *, testing: bool = False) -> Flask:
-    """Build the Flask app around ``services`` (a mapping of name -> object)."""
+def create_app(services: Services | dict | None = None, *, testing: bool = False) -> Flask:
+    """Build the Flask app around ``services`` (a :class:`Services`; a dict is accepted and converted)."""
+    if services is None:
+        raise ValueError("create_app needs the appliance's services (at least a ledger)")
+    if isinstance(services, dict):
+        services = Services(**services)
     app = Flask(__name__)
-    app.config["TESTING"] = testing
-    app.extensions["cobrador"] = dict(services or {})
+    app.config.update(TESTING=testing, SECRET_KEY=services.secret_key,
+                      PERMANENT_SESSION_LIFETIME=timedelta(hours=MAX_HOURS))
+    app.extensions["cobrador"] = services
+    app.extensions["cobrador.users"] = UserStore(services.ledger.settings)
+    app.extensions["cobrador.throttle"] = Throttle()
+    init_security(app)
+    init_i18n(app)
+    app.before_request(load_user)
+    nav = []
+    for area in AREAS:
+        module = importlib.import_module(f"webui.{area}")
+        app.register_blueprint(module.bp)
+        nav.extend(getattr(module, "NAV", ()))
+    app.extensions["cobrador.nav"] = tuple(nav)
 
-    def gather() -> dict:
-        svc = app.extensions["cobrador"]
-        modem = svc["modem_status"]() if "modem_status" in svc else None
-        stats = svc["ledger_stats"]() if "ledger_stats" in svc else {}
-        return {"version": svc.get("version"), "cooperative": svc.get("cooperative", "Cobrador"),
-                "modem": modem, "stats": stats}
-
-    @app.get("/")
-    def index():
-        return render_template("index.html", **gather())
+    @app.context_processor
+    def common():
+        from webui.access import current_user
+        return {"user": current_user(), "cooperative": services.cooperative, "version": services.version,
+                "nav": app.extensions["cobrador.nav"]}
 
     @app.get("/healthz")
     def healthz():
-        info = gather()
-        modem = info["modem"]
-        return jsonify(status="ok", version=info["version"],
+        modem = services.modem_status() if services.modem_status else None
+        stats = services.ledger.stats()
+        return jsonify(status="ok", version=services.version,
                        modem=None if modem is None else {"state": modem.state, "simulated": modem.simulated,
                                                          "signal_dbm": modem.signal_dbm},
-                       debtors=info["stats"].get("debtors"), loans=info["stats"].get("loans"),
-                       contacts=info["stats"].get("contacts"))
+                       debtors=stats.get("debtors"), loans=stats.get("loans"), contacts=stats.get("contacts"))
 
     return app

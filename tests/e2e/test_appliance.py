@@ -41,10 +41,14 @@ def start(config, **kwargs):
 def test_demo_ledger_modem_and_status_page(config):
     with start(config, demo=True) as appliance:
         wait_until(lambda: appliance.link.status().state == "connected")
-        client = create_app(appliance.services(), testing=True).test_client()
+        from tests.webui.webclient import Client
+
+        client = Client(create_app(appliance.services(), testing=True))
         health = client.get("/healthz").get_json()
         assert health["modem"]["state"] == "connected" and health["modem"]["simulated"] is True
         assert health["debtors"] == health["loans"] > 0
+        assert client.get("/").status_code == 302  # nobody sees the data before the administrator exists
+        client.setup_admin()
         page = client.get("/").get_data(as_text=True)
         assert "módem simulado" in page and 'data-state="connected"' in page
 

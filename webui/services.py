@@ -1,0 +1,59 @@
+"""What the pages work through: the services the appliance hands to :func:`webui.create_app`.
+
+The web UI never imports ``firmware_py``: the appliance (or a test) builds a
+:class:`Services` around its ledger, radio and engine and hands it in. Pages
+use ``scheduler`` for types, plans, previews and rules, and ``modem.pdu`` for
+message costs. Every field but ``ledger`` is optional, so a test hands in only
+what the page under test needs; a page whose service is missing says so
+instead of failing.
+
+``ledger`` is the appliance's ledger object: reads (``debtors``, ``debtor``,
+``loans``, ``payments``, ``promises``, ``contacts``, ``snapshot``, ``stats``,
+``opted_out``), in-app records (``record_payment``, ``confirm_payment``,
+``reject_payment``, ``record_promise``, ``record_opt_out``, ``clear_opt_out``,
+``save_debtor``, ``import_batch``, ``append_contact``) and ``settings``
+(``get``/``set``/``update``/``all``) — :class:`firmware_py.ledger.Ledger`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    """The appliance's objects as the pages see them. See the module docstring.
+
+    - ``policy()``: the live :class:`scheduler.policy.Policy` (configuration + clock trust);
+    - ``modem_status()``: the radio's status (``state``, ``detail``, ``simulated``, ``signal_dbm``,
+      ``operator``, ``storage_full``…);
+    - ``wake()``: wake the dispatcher (after an import, a resume, "send now");
+    - ``import_file(stream, *, mapping, dry_run, source_name, rejects) -> ImportReport`` and
+      ``preview_file(stream, mapping) -> Preview``: the same importer the CLI uses;
+    - ``confirm_clock()``: staff confirmed the time on the page;
+    - ``password_reset_allowed()``: True only while a person at the box allowed it (button held at
+      start, or ``cobrador set-password``);
+    - ``now()``: the current instant (aware); ``secret_key``: signs the session cookie;
+    - ``extra``: anything else a page needs, by name (documented where it is used).
+    """
+
+    ledger: Any
+    cooperative: str = "Cobrador"
+    version: str = ""
+    policy: Callable[[], Any] | None = None
+    modem_status: Callable[[], Any] | None = None
+    wake: Callable[[], None] | None = None
+    import_file: Callable[..., Any] | None = None
+    preview_file: Callable[..., Any] | None = None
+    confirm_clock: Callable[[], None] | None = None
+    password_reset_allowed: Callable[[], bool] = lambda: False
+    now: Callable[[], datetime] = _utcnow
+    secret_key: bytes = field(default_factory=lambda: os.urandom(32))
+    extra: dict = field(default_factory=dict)
