@@ -56,6 +56,7 @@ class Appliance:
         self.dispatcher = None
         self.responder = None
         self._policy = config.policy()
+        self._policy_overrides: dict = {}
         self._server = None
         self._closed = False
 
@@ -128,9 +129,22 @@ class Appliance:
         self.responder = ReplyHandler(self.ledger, self.policy, wake=self.dispatcher.wake)
 
     def policy(self):
-        """The configuration's policy with the clock's trust as of now (network time from the modem)."""
+        """The configuration's policy, with the engine settings edited on the web page laid over it
+        (``scheduler.policy.merge_sections``) and the clock's trust as of now (network time from the modem)."""
         from firmware_py.timekeeping import system_clock_trust
+        from scheduler.errors import PolicyError
+        from scheduler.policy import SETTINGS_KEY, load_policy, merge_sections
 
+        overrides = (self.ledger.settings.get(SETTINGS_KEY) if self.ledger is not None else None) or {}
+        if overrides != self._policy_overrides:
+            coop = self.config.cooperative
+            try:
+                self._policy = load_policy(merge_sections(self.config.engine, overrides), country=coop.country,
+                                           cooperative_name=coop.name, language=coop.language,
+                                           timezone=coop.timezone)
+            except PolicyError as exc:  # the page validates before saving; an old bad value must not stop sending
+                log.error("engine settings from the web page refused, keeping the file's: %s", exc)
+            self._policy_overrides = overrides
         now = datetime.now(timezone.utc)
         network = self.link.network_now() if self.link is not None else None
         return self._policy.with_clock(system_clock_trust(now, network_now=network))

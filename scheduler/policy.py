@@ -175,3 +175,21 @@ def _table(value: Any, key: str) -> dict:
     if not isinstance(value, Mapping):
         raise PolicyError(f"«{key}» debe ser una sección [{key}].", key=key)
     return dict(value)
+
+
+SETTINGS_KEY = "engine"
+"""The ledger setting holding the engine sections edited on the web page (laid over the file's)."""
+
+
+def merge_sections(base: Mapping[str, Any] | None, overrides: Mapping[str, Any] | None) -> dict:
+    """The configuration file's engine sections with the web page's edits laid over them: within a table
+    section (``rules``, ``messages``, ``replies``, ``templates``, ``ladders``) each key the page set replaces
+    the file's (a template or a ladder is replaced whole); ``segments`` (a list) is replaced whole."""
+    merged = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in (base or {}).items()}
+    for section, value in (overrides or {}).items():
+        if isinstance(value, Mapping) and isinstance(merged.get(section), dict):
+            merged[section].update(value)
+        else:
+            merged[section] = value
+    return merged
+

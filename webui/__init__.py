@@ -4,7 +4,7 @@
 in a :class:`webui.services.Services` (its ledger, radio status, engine
 hooks), so pages import ``scheduler`` for types, plans and previews but never
 ``firmware_py``; tests hand in the same services built on a temporary ledger.
-One blueprint per area (``AREAS``); Jinja templates and local static files only
+One blueprint per area (:func:`areas`: each module with a ``bp``); Jinja templates and local static files only
 (there is no internet: no CDN, no web font, no external or inline script).
 
 Cross-cutting pieces, each in its module: :mod:`.access` (login required
@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import pkgutil
 from datetime import timedelta
 
-from flask import Flask, jsonify
+from flask import Blueprint, Flask, jsonify
 
 from webui.access import MAX_HOURS, Throttle, load_user
 from webui.i18n import init_i18n
@@ -30,11 +31,18 @@ from webui.users import UserStore
 
 log = logging.getLogger("cobrador.webui")
 
-AREAS = ("auth", "dashboard")
-"""Blueprint modules, in menu order (each ``webui.<area>`` exposes ``bp``)."""
 
-NAV = []
-"""Menu entries ``(endpoint, Spanish label, minimum role)``, filled by the areas' ``NAV`` lists."""
+
+def areas() -> list:
+    """The area modules: every module of this package with a blueprint ``bp``, in menu order (``ORDER``,
+    default 100). An area also lists its menu entries in ``NAV``: ``(endpoint, Spanish label, minimum role)``.
+    A new area is a new module: nothing else to edit."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if isinstance(getattr(module, "bp", None), Blueprint) and module.bp.name != "i18n":
+            found.append(module)
+    return sorted(found, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
 def create_app(services: Services | dict | None = None, *, testing: bool = False) -> Flask:
@@ -53,8 +61,7 @@ def create_app(services: Services | dict | None = None, *, testing: bool = False
     init_i18n(app)
     app.before_request(load_user)
     nav = []
-    for area in AREAS:
-        module = importlib.import_module(f"webui.{area}")
+    for module in areas():
         app.register_blueprint(module.bp)
         nav.extend(getattr(module, "NAV", ()))
     app.extensions["cobrador.nav"] = tuple(nav)

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from webui.access import current_user, login, role_required, users
 from webui.users import MIN_LENGTH, ROLE_LABELS, ROLES, UserError
 
+ORDER = 90
 bp = Blueprint("auth", __name__)
 
 

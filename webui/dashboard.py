@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, render_template
 
 from webui.access import role_required
 
+ORDER = 10
 bp = Blueprint("dashboard", __name__)
 NAV = [("dashboard.index", "Inicio", "lectura")]
 
