@@ -174,7 +174,8 @@ class Appliance:
 
         return Services(ledger=self.ledger, cooperative=self.config.cooperative.name, version=__version__,
                         policy=self.policy, modem_status=self.link.status, wake=self.dispatcher.wake,
-                        secret_key=_secret_key(self.data_dir))
+                        secret_key=_secret_key(self.data_dir), country=self.config.cooperative.country,
+                        timezone=self.config.cooperative.timezone, **importer_services(self.config, self.ledger))
 
     def serve_forever(self) -> None:
         """Serve the web UI until SIGTERM/SIGINT."""
@@ -184,8 +185,22 @@ class Appliance:
             # waitress's loop ends cleanly on SystemExit/KeyboardInterrupt raised in the main thread.
             signal.signal(signal.SIGTERM, _raise_system_exit)
         print(f"Cobrador está funcionando: abra {self.url} en el navegador (Ctrl-C para salir).", flush=True)
-        self._server.run()
+        from firmware_py.sdnotify import Watchdog, notify
+
+        notify(f"READY=1\nSTATUS=Cobrador funcionando en {self.url}")
+        with Watchdog(self.healthy):
+            try:
+                self._server.run()
+            finally:
+                notify("STOPPING=1")
         log.info("stopping")
+
+    def healthy(self) -> bool:
+        """True while every long-lived part is alive (what the systemd watchdog is fed on)."""
+        parts_alive = (self.ledger is not None and not self.ledger.closed
+                       and self.recorder is not None and self.recorder.alive
+                       and self.dispatcher is not None and self.dispatcher.running)
+        return bool(parts_alive)
 
     def close(self) -> None:
         """Stop every part in reverse order; safe to call twice."""
@@ -205,6 +220,30 @@ class Appliance:
         if self.ledger is not None:
             self.ledger.close()
         log.info("cobrador stopped")
+
+
+def importer_services(config: Config, ledger, *, now=lambda: datetime.now(timezone.utc)) -> dict:
+    """The web page's ``preview_file`` and ``import_file`` (:class:`webui.services.Services`): the importer the
+    CLI uses, with the configuration's country, time zone and language, into ``ledger``. A file that cannot be
+    imported raises ``ImportFileError`` (a ``ValueError`` with ``reason``); a ledger error during the batch
+    (disk full, integrity) is raised as one too, its Spanish message kept (nothing was written)."""
+    from firmware_py.importer import ImportFileError, ImportOptions, import_loans
+    from firmware_py.importer import preview_file as _preview
+
+    def preview_file(stream, mapping=None):
+        return _preview(stream, mapping)
+
+    def import_file(stream, *, mapping=None, dry_run=False, source_name="", rejects=None, progress=None):
+        options = ImportOptions.from_config(config, mapping=mapping, dry_run=dry_run, rejects=rejects,
+                                            source_name=source_name)
+        try:
+            return import_loans(stream, ledger, now=now(), options=options, progress=progress)
+        except ImportFileError:
+            raise
+        except CobradorError as exc:
+            raise ImportFileError(str(exc), reason="ledger") from exc
+
+    return {"preview_file": preview_file, "import_file": import_file}
 
 
 def _secret_key(data_dir: Path) -> bytes:

@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from firmware_py.importer.parsing import ParseError, parse_phone
 from modem import events as ev
 from scheduler.model import ContactEvent
+from scheduler.responder import ANSWER_PREFIX
 
 log = logging.getLogger("cobrador.recorder")
 
@@ -57,6 +58,11 @@ class EventRecorder:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="cobrador-recorder", daemon=True)
         self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        """True while the recording thread runs."""
+        return self._thread is not None and self._thread.is_alive()
 
     def close(self) -> None:
         """Stop after recording what is already queued; safe to call twice."""
@@ -122,7 +128,7 @@ class EventRecorder:
     def _record_delivery(self, event) -> None:
         kind = _DELIVERY_KINDS[event.state]
         detail = ",".join(f"{p.sequence}:{p.state}" for p in event.parts)
-        origin = self._contact_of(event.message_id)
+        origin = self._contact_of(event.message_id, self.e164(event.number))
         if origin is None:
             self._append_for_number(self.e164(event.number), kind=kind, direction="outbound", at=_utc(event.at),
                                     reference=event.message_id, detail=detail)
@@ -133,13 +139,24 @@ class EventRecorder:
             reference=event.message_id, detail=detail))
         self.recorded += 1
 
-    def _contact_of(self, message_id: str):
-        """The ``sending`` event of the contact whose id the dispatcher gave the driver, or None."""
+    def _contact_of(self, message_id: str, number: str = ""):
+        """The ``sending`` event of the contact whose id the dispatcher gave the driver, or None.
+
+        A reminder's id starts with its debtor's id; an automatic answer's (``auto:…``) does not: its
+        ``sending`` event is on the debtor it answered, or on no debtor ("") for a shared number."""
         debtor_id = message_id.split(":", 1)[0] if ":" in message_id else ""
-        if not debtor_id or self.ledger.debtor(debtor_id) is None:
+        if message_id.startswith(ANSWER_PREFIX):
+            owners = [d.id for d in self.ledger.debtors_by_phone(number)] if number else []
+            candidates = owners + [""]
+        elif debtor_id and self.ledger.debtor(debtor_id) is not None:
+            candidates = [debtor_id]
+        else:
             return None
-        found = self.ledger.contacts(debtor_id=debtor_id, contact_id=message_id, kinds=("sending",), limit=1)
-        return found[0] if found else None
+        for candidate in candidates:
+            found = self.ledger.contacts(debtor_id=candidate, contact_id=message_id, kinds=("sending",), limit=1)
+            if found:
+                return found[0]
+        return None
 
     def e164(self, number: str) -> str:
         """``number`` as E.164 when it reads as a phone number of ``country``; else unchanged

@@ -160,6 +160,11 @@ class Dispatcher:
                                 coalesce=True, next_run_time=datetime.now(timezone.utc))
         self._scheduler.start()
 
+    @property
+    def running(self) -> bool:
+        """True while APScheduler is waking the dispatcher (after :meth:`start`, before :meth:`close`)."""
+        return self._scheduler is not None and self._scheduler.running and not self._closed
+
     def wake(self) -> None:
         """Drain now (from any thread): after an import, a resume, a reply that needs an answer."""
         if self._scheduler is not None and not self._closed:

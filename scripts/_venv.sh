@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/run and scripts/test: create .venv if missing and install
 # Cobrador into it (editable), re-installing only when pyproject.toml changed.
 # Usage: . scripts/_venv.sh EXTRAS   (EXTRAS: "" or "test")
