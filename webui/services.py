@@ -35,12 +35,17 @@ class Services:
     - ``modem_status()``: the radio's status (``state``, ``detail``, ``simulated``, ``signal_dbm``,
       ``operator``, ``storage_full``…);
     - ``wake()``: wake the dispatcher (after an import, a resume, "send now");
-    - ``import_file(stream, *, mapping, dry_run, source_name, rejects) -> ImportReport`` and
-      ``preview_file(stream, mapping) -> Preview``: the same importer the CLI uses;
+    - ``import_file(stream, *, mapping, dry_run, source_name, rejects, progress=None) -> ImportReport`` and
+      ``preview_file(stream, mapping) -> Preview``: the same importer the CLI uses, with the cooperative's
+      country and time zone (``progress(done, total)`` gets bytes read; ``rejects`` a path or binary
+      stream). A file that cannot be imported, or a batch the ledger refuses, raises a ``ValueError``
+      with a ``reason`` attribute and a Spanish ``str`` (nothing written);
     - ``confirm_clock()``: staff confirmed the time on the page;
     - ``password_reset_allowed()``: True only while a person at the box allowed it (button held at
       start, or ``cobrador set-password``);
     - ``now()``: the current instant (aware); ``secret_key``: signs the session cookie;
+    - ``country`` (ISO 3166 alpha-2) and ``timezone`` (IANA name): the cooperative's, from the configuration
+      (CSV separators and decimal mark, phone formats, times shown in the office's zone);
     - ``extra``: anything else a page needs, by name (documented where it is used).
     """
 
@@ -56,4 +61,6 @@ class Services:
     password_reset_allowed: Callable[[], bool] = lambda: False
     now: Callable[[], datetime] = _utcnow
     secret_key: bytes = field(default_factory=lambda: os.urandom(32))
+    country: str = "CO"
+    timezone: str = "America/Bogota"
     extra: dict = field(default_factory=dict)
