@@ -209,16 +209,21 @@ def _promised_amount(loans: Sequence[Loan], today: date) -> Decimal | None:
 
 def answer_window_ok(policy: Policy, debtor: Debtor | None, now: datetime) -> datetime | None:
     """When an answer may go: ``now`` if inside the debtor's contact hours and days (caps are not applied:
-    the debtor asked), else the next allowed instant (``None`` if none within two weeks)."""
+    the debtor asked), else the next allowed instant (``None`` if none within two weeks). An answer that
+    belongs to no single debtor (a number several debtors share) follows the cooperative's own rules and
+    time zone."""
     from zoneinfo import ZoneInfo
 
     from scheduler.rules.check import earliest_allowed
 
     if debtor is None:
-        return now
-    profile = policy.profiles.for_debtor(debtor.id, debtor.jurisdiction)
+        profile = policy.profiles.for_debtor("", policy.profiles.country)
+        zone = policy.timezone
+    else:
+        profile = policy.profiles.for_debtor(debtor.id, debtor.jurisdiction)
+        zone = debtor.timezone
     hours_only = type(profile)(profile.code, profile.name, profile.windows, profile.closed_on_holidays, (),
                                False, profile.source)
-    at, _ = earliest_allowed(hours_only, policy.calendar_for(profile), ZoneInfo(debtor.timezone), "sms", now, [],
+    at, _ = earliest_allowed(hours_only, policy.calendar_for(profile), ZoneInfo(zone), "sms", now, [],
                              horizon=timedelta(days=14))
     return at

@@ -1,0 +1,76 @@
+"""Regressions found by the month-long engine test (tests/e2e/test_engine_month.py), each reduced to
+the smallest case that shows it. Fast: in-memory ledger, no modem."""
+
+from __future__ import annotations
+
+import queue
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from firmware_py.ledger import Ledger
+from firmware_py.recorder import EventRecorder
+from modem.events import DeliveryUpdate, PartStatus
+from scheduler.model import ContactEvent, Debtor, Phone
+
+NOW = datetime(2026, 3, 16, 9, 0, tzinfo=timezone(timedelta(hours=-5)))
+SHARED = "+573200000000"
+PERSONAL = "+573100000081"
+
+
+def shared_and_personal_ledger():
+    ledger = Ledger.memory()
+    ledger.import_batch([Debtor("d000", "Ana", phones=(Phone(SHARED, personal=False),)),
+                         Debtor("d001", "Luis", phones=(Phone(SHARED, personal=False),)),
+                         Debtor("d081", "Marta", phones=(Phone(PERSONAL),))], [], source="t", now=NOW)
+    return ledger
+
+
+@pytest.mark.parametrize("debtor,number", [("", SHARED), ("d081", PERSONAL)], ids=["shared-number", "personal"])
+def test_an_answers_delivery_report_lands_on_the_answer(debtor, number):
+    """Automatic answers travel with their own contact id (``auto:…``), which does not start with a debtor id:
+    their reports fell back to "every debtor on the number", as contact-less events (one per debtor of a shared
+    phone, each counted as one more contact toward the daily cap)."""
+    ledger = shared_and_personal_ledger()
+    cid = "auto:sms-in:abc:balance_shared"
+    ledger.append_contact(ContactEvent(NOW, debtor, "sending", phone=number, contact_id=cid, text="Coop: ..."))
+    update = DeliveryUpdate(message_id=cid, number=number, state="delivered", parts=(PartStatus(1, 7, "delivered", 0),),
+                            final=True, at=(NOW + timedelta(seconds=5)).timestamp())
+    EventRecorder(ledger, queue.Queue()).handle(update)
+    delivered = ledger.contacts(kinds=["delivered"])
+    assert [(e.debtor_id, e.contact_id) for e in delivered] == [(debtor, cid)]
+
+
+def test_an_answer_to_a_shared_number_waits_for_the_contact_hours():
+    """A SALDO at 22:00 on a Sunday from a number two debtors share: the answer ("we do not send balances to
+    this number") belongs to no single debtor, and went out at once, at night. It waits for Monday 07:00."""
+    from firmware_py.responder import ReplyHandler
+    from scheduler.clock import ClockTrust
+    from scheduler.dispatcher import Dispatcher
+    from scheduler.policy import load_policy
+    from scheduler.responder import answer_window_ok
+
+    policy = load_policy(country="CO", cooperative_name="Coop", clock=ClockTrust(True, "given"))
+    sunday_night = datetime(2026, 3, 15, 22, 0, tzinfo=NOW.tzinfo)
+    monday = datetime(2026, 3, 16, 7, 0, tzinfo=NOW.tzinfo)
+    assert answer_window_ok(policy, None, sunday_night) == monday
+
+    ledger = shared_and_personal_ledger()
+    sent = []
+
+    class Radio:
+        def send(self, number, text, *, message_id, transliterate=False):
+            from modem.sending import PartRef, SentSms
+            sent.append(message_id)
+            return type("R", (), {"member": "m", "sent": SentSms(message_id, number, "sent", 1, (PartRef(1, 1, 0),))})
+
+    reply = ledger.append_contact(ContactEvent(sunday_night, "d000", "reply", direction="inbound", phone=SHARED,
+                                               text="SALDO", contact_id="sms-in:k1"))
+    clock = [sunday_night]
+    ReplyHandler(ledger, lambda: policy, clock=lambda: clock[0]).handle(reply)
+    dispatcher = Dispatcher(ledger, Radio(), lambda: policy, clock=lambda: clock[0])
+    dispatcher.drain()
+    assert sent == []
+    clock[0] = monday
+    dispatcher.drain()
+    assert sent == ["auto:sms-in:k1:balance_shared"]
