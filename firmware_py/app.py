@@ -174,6 +174,7 @@ class Appliance:
 
         return Services(ledger=self.ledger, cooperative=self.config.cooperative.name, version=__version__,
                         policy=self.policy, modem_status=self.link.status, wake=self.dispatcher.wake,
+                        engine_base=lambda: self.config.engine,
                         secret_key=_secret_key(self.data_dir), country=self.config.cooperative.country,
                         timezone=self.config.cooperative.timezone, **importer_services(self.config, self.ledger))
 

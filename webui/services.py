@@ -44,8 +44,19 @@ class Services:
     - ``password_reset_allowed()``: True only while a person at the box allowed it (button held at
       start, or ``cobrador set-password``);
     - ``now()``: the current instant (aware); ``secret_key``: signs the session cookie;
+    - ``engine_base()``: the configuration file's engine sections (``[rules]``, ``[ladders.*]``, ``[[segments]]``,
+      ``[templates.*]``, ``[messages]``, ``[replies]``) as plain dicts, before the page's edits (the ledger setting
+      ``scheduler.policy.SETTINGS_KEY``) are laid over them: what the template and campaign pages validate against;
     - ``country`` (ISO 3166 alpha-2) and ``timezone`` (IANA name): the cooperative's, from the configuration
       (CSV separators and decimal mark, phone formats, times shown in the office's zone);
+    - ``check_balance() -> str``: the operator's answer to the prepaid-balance USSD code (``[modem]
+      balance_code``); None when no code is configured; raises with a Spanish ``str`` when it cannot ask;
+    - ``backup() -> Path``: a new folder holding a consistent copy of the ledger (``ledger.backup``) inside a
+      temporary directory of its own, which the caller deletes (the folder's parent) once it is sent;
+    - ``restart()``: restart Cobrador (returns at once; the process stops a moment later and systemd starts it
+      again); ``shutdown()``: switch the box off safely — None unless the configuration allows it; raises with
+      a Spanish ``str`` when the system refuses;
+    - ``recent_logs() -> list[str]``: the newest log lines of this process (oldest first, at most 200);
     - ``extra``: anything else a page needs, by name (documented where it is used).
     """
 
@@ -59,7 +70,13 @@ class Services:
     preview_file: Callable[..., Any] | None = None
     confirm_clock: Callable[[], None] | None = None
     password_reset_allowed: Callable[[], bool] = lambda: False
+    check_balance: Callable[[], str] | None = None
+    backup: Callable[[], Any] | None = None
+    restart: Callable[[], None] | None = None
+    shutdown: Callable[[], None] | None = None
+    recent_logs: Callable[[], list] | None = None
     now: Callable[[], datetime] = _utcnow
+    engine_base: Callable[[], dict] | None = None
     secret_key: bytes = field(default_factory=lambda: os.urandom(32))
     country: str = "CO"
     timezone: str = "America/Bogota"
