@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from firmware_py.cli import add_data_option
+from firmware_py.cli import add_data_option, existing_data_dir
 from firmware_py.errors import CobradorError, describe_os_error
 
 
@@ -42,6 +42,7 @@ def main(args: argparse.Namespace, config) -> int:
     from firmware_py.ledger import Ledger
 
     config = config.with_overrides(data_dir=args.data)
+    existing_data_dir(config)  # a mistyped --data is an error, not an empty export
     options = {"country": config.cooperative.country, "timezone": config.cooperative.timezone,
                "iso": args.iso}
     if not (Path(config.data_dir) / "ledger").is_dir():

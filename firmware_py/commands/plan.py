@@ -20,7 +20,7 @@ import sys
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from firmware_py.cli import add_data_option
+from firmware_py.cli import add_data_option, existing_data_dir
 from firmware_py.errors import CobradorError
 
 SHOWN = 40
@@ -60,6 +60,7 @@ def main(args: argparse.Namespace, config) -> int:
     from scheduler.planner import HISTORY_DAYS, plan
 
     config = config.with_overrides(data_dir=args.data)
+    existing_data_dir(config)
     if args.at:
         now = parse_instant(args.at, config.cooperative.timezone)
         clock = ClockTrust(True, "given", "hora indicada con --at")

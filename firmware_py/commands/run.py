@@ -17,7 +17,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                    help="cargar datos de demostración si el registro está vacío (solo con el módem simulado)")
     p.add_argument("--host", metavar="ADDR", default=None, help="dirección donde escuchar (por defecto 127.0.0.1)")
     p.add_argument("--port", metavar="N", type=int, default=None, help="puerto HTTP (por defecto 8080)")
-    p.set_defaults(func=main)
+    p.set_defaults(func=main, daemon=True)  # logs at INFO (config log_level) by default
 
 
 def main(args: argparse.Namespace, config) -> int:
