@@ -10,8 +10,11 @@ like a USB stick mounted read-only), unless ``--rejects FILE`` says where.
 The input file is checked first: a file that is missing or unreadable
 creates nothing. A dry run never writes into the data directory (no ledger,
 no rejects folder): from a read-only folder it writes no rejects file and
-says so. Problems with the data folder are reported as such, never as the
-input file's.
+says so. It reports what the import would do in the same fields
+(``imported``, ``updated``, ``unchanged``, ``debtors_created``,
+``debtors_updated``; ``"dry_run": true``), comparing with the ledger opened
+read-only when there is one (every loan new when there is none). Problems
+with the data folder are reported as such, never as the input file's.
 """
 
 from __future__ import annotations
@@ -102,13 +105,17 @@ def main(args: argparse.Namespace, config) -> int:
             return ImportOptions.from_config(config, mapping=mapping, dry_run=args.dry_run, rejects=rejects,
                                              source_name=source.name, as_of=as_of, **extra)
 
+        from firmware_py.ledger import Ledger
+
         if args.dry_run:
             rejects = Path(args.rejects) if args.rejects else default_rejects_path(source, config.data_dir,
                                                                                    dry_run=True)
-            report = import_loans(source, None, now=now, options=options_with(rejects), progress=progress)
+            if (Path(config.data_dir) / "ledger").is_dir():  # compared with the ledger, which is only read
+                with Ledger.open(config.data_dir, read_only=True) as ledger:
+                    report = import_loans(source, ledger, now=now, options=options_with(rejects), progress=progress)
+            else:  # no ledger yet: every loan would be new
+                report = import_loans(source, None, now=now, options=options_with(rejects), progress=progress)
         else:
-            from firmware_py.ledger import Ledger
-
             with Ledger.open(config.data_dir) as ledger:  # a data folder that cannot be written is said here
                 rejects = Path(args.rejects) if args.rejects else default_rejects_path(source, config.data_dir)
                 report = import_loans(source, ledger, now=now, options=options_with(rejects), progress=progress)

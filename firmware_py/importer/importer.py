@@ -92,7 +92,9 @@ class Warning_:
 @dataclass
 class ImportReport:
     """What happened. ``imported``/``updated``/``unchanged`` count loans created/updated/already identical in
-    the ledger (0 on a dry run);
+    the ledger, ``debtors_created``/``debtors_updated`` the debtors; on a dry run they are what the import
+    would do (compared with the ledger given, read-only, or every record new without one: the same counts
+    the real import then reports).
     ``rows_read`` counts data rows (blank rows excluded), ``rows_valid`` the rows accepted."""
 
     source: str
@@ -137,7 +139,8 @@ class ImportReport:
         """One Spanish paragraph for the person at the office."""
         verb = "se importarían" if self.dry_run else "importados"
         parts = [f"Filas leídas: {self.rows_read}.",
-                 (f"Créditos que {verb}: {self.loans_in_file}." if self.dry_run else
+                 (f"Créditos que {verb}: {self.loans_in_file} (nuevos: {self.imported}; actualizados: "
+                  f"{self.updated}; sin cambios: {self.unchanged})." if self.dry_run else
                   f"Créditos nuevos: {self.imported}; actualizados: {self.updated}; sin cambios: {self.unchanged}."),
                  f"Filas rechazadas: {self.rejected}."]
         if self.rejects_path and self.rejected:
@@ -198,9 +201,12 @@ def import_loans(source, ledger, *, now: datetime, options: ImportOptions = Impo
     report.rejections = [Rejection(r, reasons[r]) for r in sorted(reasons)]
     report.rejected = len(reasons)
     report.rows_valid = report.rows_read - report.rejected
-    if not options.dry_run and batch is not None and batch.loans:
-        outcome = ledger.import_batch(batch.debtors, batch.loans, source=report.source, as_of=options.as_of,
-                                      now=now)
+    if batch is not None and batch.loans:
+        if options.dry_run:
+            outcome = _would_import(ledger, batch, source=report.source, as_of=options.as_of, now=now)
+        else:
+            outcome = ledger.import_batch(batch.debtors, batch.loans, source=report.source, as_of=options.as_of,
+                                          now=now)
         report.imported, report.updated = outcome.loans_created, outcome.loans_updated
         report.unchanged = outcome.loans_unchanged
         report.debtors_created, report.debtors_updated = outcome.debtors_created, outcome.debtors_updated
@@ -208,6 +214,31 @@ def import_loans(source, ledger, *, now: datetime, options: ImportOptions = Impo
     log.info("import %s: %d rows, %d loans, %d rejected, %d warnings%s", report.source, report.rows_read,
              report.loans_in_file, report.rejected, len(report.warnings), " (dry run)" if options.dry_run else "")
     return report
+
+
+def _would_import(ledger, batch, *, source: str, as_of: date | None, now: datetime):
+    """The counts ``ledger.import_batch(batch...)`` would return, computed without writing anything.
+
+    The ledger's own planner (:func:`firmware_py.ledger.importing.plan_import`, a pure function: it
+    returns the change set and the counts and writes nothing) runs on the stored records as
+    ``import_batch`` runs it, so a dry run and the import that follows say the same; it raises the same
+    LedgerIntegrityError. Without a ledger every debtor and loan is new. The stored records are the
+    ledger's own (``_records``), not the views ``loans()``/``debtors()`` return (in-app payments
+    allocated, opt-outs applied), which would count unchanged loans as updated.
+    """
+    from firmware_py.ledger.importing import plan_import
+    from firmware_py.ledger.results import ImportOutcome
+
+    def counts_against(records):
+        _ops, counts, _batch_id = plan_import(records, list(batch.debtors), list(batch.loans), [], source=source,
+                                              as_of=as_of, now=now)
+        return ImportOutcome(batch_id="", source=source, **counts)
+
+    if ledger is None:
+        return counts_against({"debtors": {}, "loans": {}, "payments": {}})
+    with ledger._mutex:  # a consistent cut, as import_batch plans under the same lock
+        ledger._check_open()
+        return counts_against(ledger._records)
 
 
 def _header_score(row: RawRow, mapping) -> int:

@@ -211,7 +211,7 @@ def test_reimport_is_idempotent_and_updates_by_loan_id(ledger):
 def test_dry_run_writes_nothing():
     with Ledger.memory(clock=lambda: NOW) as led:
         report = run(csv_bytes([LOAN_HEADER, loan_line()]), led, dry_run=True)
-        assert report.ok and report.loans_in_file == 1 and report.imported == 0
+        assert report.ok and report.loans_in_file == 1 and report.imported == 1  # would import
         assert led.loans() == () and led.imports() == ()
     report = run(csv_bytes([LOAN_HEADER, loan_line()]), None, dry_run=True)
     assert report.ok
