@@ -4,7 +4,7 @@
 AT commands (PDU mode) over a port opened by URL (:mod:`modem.transport`).
 
 Threads and locks (the design that makes python-gsmmodem's bugs 1-4, 8-10
-impossible here — see shared/notes/python-gsmmodem-evaluation.md §2):
+impossible here — see docs/architecture.md, "Why our own modem driver"):
 
 - ONE reader thread only reads bytes and feeds :class:`modem.at.AtParser`,
   which classifies every line as unsolicited or response *before* collecting
