@@ -1,51 +1,22 @@
 """Writing cells that a spreadsheet will open: formula-injection safety and locale formats.
 
-A cell whose text starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
-return may be run as a formula by a spreadsheet (CSV injection, OWASP).
-:func:`neutralise` prefixes such a cell with an apostrophe, so the
-spreadsheet shows it as text. A plain signed number (``-1234,50``,
-``+573001234567``) is left alone: it cannot call anything. Anything else,
-even ``+57 300 123 4567`` (a space is Excel's intersection operator), gets
-the apostrophe; the importer reads ``'+57…`` phones back unchanged.
+The functions live in :mod:`scheduler.csvcells` (pure, shared with the web
+page, which never imports ``firmware_py``) and are re-exported here for the
+importer's rejects file and exports: :func:`neutralise` (a cell starting
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets an
+apostrophe, unless it is a plain signed number), :func:`spreadsheet_conventions`
+(``(";", ",")`` or ``(",", ".")`` for a country), :func:`format_amount` and
+:func:`format_date`.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
-from decimal import Decimal
+from scheduler.csvcells import (  # noqa: F401  (re-exported)
+    DANGEROUS_START,
+    format_amount,
+    format_date,
+    neutralise,
+    spreadsheet_conventions,
+)
 
-DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)*$")
-
-
-def neutralise(value) -> str:
-    """The cell text, made safe to open in a spreadsheet (see module docstring)."""
-    text = "" if value is None else str(value)
-    if text.startswith(DANGEROUS_START) and not _PLAIN_NUMBER.match(text):
-        return "'" + text
-    return text
-
-
-def spreadsheet_conventions(country: str) -> tuple[str, str]:
-    """``(delimiter, decimal mark)`` the country's spreadsheets expect: ``(";", ",")`` or ``(",", ".")``."""
-    from firmware_py.importer.parsing import default_number_style
-
-    return (";", ",") if default_number_style(country) == "comma" else (",", ".")
-
-
-def format_amount(amount: Decimal, decimal_mark: str) -> str:
-    """A money amount with no thousands separator and the given decimal mark (``1234,50``)."""
-    text = format(amount, "f")
-    return text.replace(".", decimal_mark) if decimal_mark != "." else text
-
-
-def format_date(value) -> str:
-    """``dd/mm/yyyy`` for dates; ``dd/mm/yyyy HH:MM:SS`` for datetimes; ``""`` for ``None``."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%d/%m/%Y %H:%M:%S")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
+__all__ = ["DANGEROUS_START", "format_amount", "format_date", "neutralise", "spreadsheet_conventions"]
