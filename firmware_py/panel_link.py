@@ -21,7 +21,8 @@ Contract
 
 :class:`ApplianceStatus` builds the state from a running :class:`firmware_py.app.Appliance`:
 
-- *listo*: ``appliance.dispatcher.running`` (else still starting);
+- *listo*: ``appliance.dispatcher.running`` (else still starting), and the ledger setting
+  ``sending_paused`` (read every time: the button's short press shows within a second);
 - *señal*: ``appliance.link.status()`` — modem present when ``connected``, registered when an operator
   is known, bars from ``signal_dbm`` (:func:`signal_bars`);
 - *alerta*: ``sim_full`` (the SIM's storage), ``clock_untrusted`` (``appliance.policy().clock``),
@@ -262,7 +263,9 @@ class ApplianceStatus:
             alerts.add("under_voltage")
         if self.low_balance is not None and _safely(self.low_balance, "low balance"):
             alerts.add("low_balance")
-        return PanelState(running=running, modem_present=present, registered=registered,
+        ledger = getattr(app, "ledger", None)
+        paused = ledger is not None and _safely(lambda: ledger.settings.get("sending_paused"), "pause")
+        return PanelState(running=running, paused=paused, modem_present=present, registered=registered,
                           signal_bars=signal_bars(status.signal_dbm) if present else 0, alerts=frozenset(alerts))
 
     def _slow_alerts(self) -> frozenset[str]:

@@ -15,7 +15,8 @@ context manager; ``close()`` turns the LEDs off, releases every pin and is safe 
 The LEDs (names as printed on the case):
 
 ========== ==============================================================================
-listo      steady: running; blinking (0.5 s / 0.5 s): starting
+listo      steady: running; blinking (0.5 s / 0.5 s): starting; long on with a short wink
+           (2 s on / 0.3 s off): running, sending paused
 señal      off: no modem; fast blink (0.1 s / 0.1 s): no network; 1–4 blinks then a pause:
            signal bars (registered with a reading too weak for one bar still shows one)
 actividad  a short flash (0.15 s) per SMS or call; steady while the button is held past 3 s
@@ -161,9 +162,10 @@ ON = Pattern.steady(True)
 
 LISTO_PATTERNS: dict[str, Pattern] = {
     "running": ON,
+    "paused": Pattern.blink(2.0, 0.3),
     "starting": Pattern.blink(0.5, 0.5),
 }
-"""*listo*: running or starting."""
+"""*listo*: running, running with sending paused (the button's short press), or starting."""
 
 SENAL_PATTERNS: dict[object, Pattern] = {
     "no_modem": OFF,
@@ -196,10 +198,12 @@ LED_NAMES = ("listo", "senal", "actividad", "alerta")
 
 @dataclass(frozen=True)
 class PanelState:
-    """What the panel shows. ``running`` False means still starting; ``signal_bars`` 0–4 counts only when
-    ``registered``; ``alerts`` are names from :data:`ALERT_BLINKS` (any iterable, kept as a frozenset)."""
+    """What the panel shows. ``running`` False means still starting; ``paused``: sending paused (shown only
+    while running); ``signal_bars`` 0–4 counts only when ``registered``; ``alerts`` are names from
+    :data:`ALERT_BLINKS` (any iterable, kept as a frozenset)."""
 
     running: bool = False
+    paused: bool = False
     modem_present: bool = False
     registered: bool = False
     signal_bars: int = 0
@@ -217,7 +221,7 @@ class PanelState:
 
 def patterns_for(state: PanelState) -> dict[str, Pattern]:
     """The pattern of each steady-state LED (*listo*, *señal*, *alerta*) for ``state`` — table look-ups."""
-    listo = LISTO_PATTERNS["running" if state.running else "starting"]
+    listo = LISTO_PATTERNS[("paused" if state.paused else "running") if state.running else "starting"]
     if not state.modem_present:
         senal = SENAL_PATTERNS["no_modem"]
     elif not state.registered:

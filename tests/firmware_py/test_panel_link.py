@@ -292,6 +292,15 @@ def test_pause_toggle_flips_the_setting_and_wakes_on_resume():
     callbacks.on_usb_import()   # logged only
 
 
+def test_the_pause_shows_on_listo():
+    app = fake_appliance()
+    status = status_of(app)
+    appliance_callbacks(app).on_pause_toggle()
+    assert status().paused and status().running
+    appliance_callbacks(app).on_pause_toggle()
+    assert not status().paused
+
+
 def test_shutdown_uses_the_appliance_poweroff_when_there_is_one():
     app = fake_appliance()
     assert appliance_callbacks(app).on_shutdown is None

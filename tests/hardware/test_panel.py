@@ -123,6 +123,15 @@ def test_listo_blinks_while_starting_then_stays_on(factory, clock, panel):
     assert all(samples(factory, clock, panel, "listo", clock.t, 3.0))
 
 
+def test_listo_winks_while_sending_is_paused(factory, clock, panel):
+    panel.show(PanelState(running=True, paused=True))
+    t0 = clock.t
+    assert [level(factory, clock, panel, "listo", t0 + dt) for dt in (0.1, 1.9, 2.1, 2.4, 4.0)] == \
+        [True, True, False, True, True]
+    panel.show(PanelState(paused=True))   # still starting: the pause does not show yet
+    assert patterns_for(panel.state)["listo"] == LISTO_PATTERNS["starting"]
+
+
 def test_senal_off_without_modem_fast_blink_without_network(factory, clock, panel):
     assert not any(samples(factory, clock, panel, "senal", clock.t, 2.0))
     panel.show(PanelState(modem_present=True))
@@ -342,6 +351,17 @@ def test_close_releases_every_pin(factory, clock):
         again.show(PanelState(running=True))
         again.refresh()
         assert factory.pin(PINS.listo).state
+
+
+def test_a_panel_that_fails_half_way_releases_what_it_opened(factory, clock):
+    from gpiozero import Button
+
+    taken = Button(PINS.boton, pin_factory=factory)
+    with pytest.raises(GPIOPinInUse):
+        Panel(PINS, pin_factory=factory, clock=clock)   # the LEDs open, the button cannot
+    taken.close()
+    with Panel(PINS, pin_factory=factory, clock=clock):
+        pass
 
 
 def test_other_pins(factory, clock):
