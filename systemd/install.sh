@@ -27,7 +27,8 @@ command -v systemctl >/dev/null || die "este equipo no usa systemd; instale Cobr
 uninstall() {
     say "deteniendo y quitando el servicio"
     systemctl disable --now cobrador.service 2>/dev/null || true
-    rm -f "$UNIT_DIR/cobrador.service" "$RULES_DIR/99-cobrador-modem.rules"
+    rm -f "$UNIT_DIR/cobrador.service" "$UNIT_DIR/cobrador-usb@.service" "$RULES_DIR/99-cobrador-modem.rules" \
+        "$RULES_DIR/99-cobrador-usb.rules"
     systemctl daemon-reload
     udevadm control --reload-rules 2>/dev/null || true
     rm -rf "$PREFIX"
@@ -66,7 +67,9 @@ install() {
 
     say "instalando el servicio y la regla del módem"
     install -m 0644 "$HERE/cobrador.service" "$UNIT_DIR/cobrador.service"
+    install -m 0644 "$HERE/cobrador-usb@.service" "$UNIT_DIR/cobrador-usb@.service"
     install -m 0644 "$HERE/99-cobrador-modem.rules" "$RULES_DIR/99-cobrador-modem.rules"
+    install -m 0644 "$HERE/99-cobrador-usb.rules" "$RULES_DIR/99-cobrador-usb.rules"
     udevadm control --reload-rules 2>/dev/null || true
     udevadm trigger --subsystem-match=tty 2>/dev/null || true
     systemctl daemon-reload

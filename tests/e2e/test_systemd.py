@@ -37,6 +37,14 @@ def test_unit_verifies(tmp_path):
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+def test_usb_unit_verifies(tmp_path):
+    target = tmp_path / "cobrador-usb@sdb1.service"
+    target.write_text((UNITS / "cobrador-usb@.service").read_text())
+    result = subprocess.run(["systemd-analyze", "verify", str(target)], capture_output=True, text=True, cwd=tmp_path)
+    assert "is not executable" not in result.stderr and "Unknown" not in result.stderr, result.stderr
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
 def test_hardening_exposure_is_at_most_4(tmp_path):
     result = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit_for_this_machine(tmp_path))],
                             capture_output=True, text=True, cwd=tmp_path)
