@@ -21,6 +21,15 @@ overrides it. Example::
     [data]
     dir = "/var/lib/cobrador"
 
+    [panel]                        # the box's LEDs and button (hardware/README.md)
+    enabled = true                 # false (the default): no panel, e.g. on a laptop
+    listo = 17                     # BCM numbers (not header pins): listo, senal, actividad, alerta, boton
+    senal = 27
+    actividad = 22
+    alerta = 23
+    boton = 24
+    active_high = true             # each LED from its pin through a resistor to GND
+
     [rules]                        # contact rules (scheduler.policy): CO, MX, PE, EC, CL, US or custom
     profile = "CO"
     extra_holidays = ["2026-08-15"]
@@ -83,6 +92,23 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class PanelConfig:
+    """The box's front panel (:mod:`hardware.panel`, wired by :mod:`firmware_py.panel_link`): BCM pin numbers;
+    off by default, so a laptop never touches GPIO."""
+
+    enabled: bool = False
+    listo: int = 17
+    senal: int = 27
+    actividad: int = 22
+    alerta: int = 23
+    boton: int = 24
+    active_high: bool = True
+
+
+PANEL_PINS = ("listo", "senal", "actividad", "alerta", "boton")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. ``source`` is the file it came from, if any."""
 
@@ -90,6 +116,7 @@ class Config:
     modem: ModemConfig = field(default_factory=ModemConfig)
     web: WebConfig = field(default_factory=WebConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    panel: PanelConfig = field(default_factory=PanelConfig)
     log_level: str = "INFO"
     source: Path | None = None
     engine: dict = field(default_factory=dict)  # the engine's raw sections, validated at load
@@ -128,7 +155,8 @@ class Config:
         return cfg
 
 
-_SECTIONS = {"cooperative": CooperativeConfig, "modem": ModemConfig, "web": WebConfig, "data": DataConfig}
+_SECTIONS = {"cooperative": CooperativeConfig, "modem": ModemConfig, "web": WebConfig, "data": DataConfig,
+             "panel": PanelConfig}
 
 
 def default_config_path() -> Path | None:
@@ -190,6 +218,8 @@ def _section(cls, name: str, values: dict, path: Path):
             raise ConfigError(f"En {path}, la clave «{name}.{key}» no existe.", path=path, key=f"{name}.{key}")
         default = getattr(cls(), key)
         expected = type(default) if default is not None else str
+        if expected is bool and not isinstance(value, bool):
+            raise ConfigError(f"En {path}, «{name}.{key}» debe ser true o false.", path=path, key=f"{name}.{key}")
         if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
             raise ConfigError(f"En {path}, «{name}.{key}» debe ser un número entero.", path=path, key=f"{name}.{key}")
         if expected is str and not isinstance(value, str):
@@ -216,6 +246,16 @@ def _validate(cfg: Config, path: Path) -> None:
         raise ConfigError(f"En {path}, modem.profile debe ser uno de: {', '.join(MODEM_PROFILES)}.", path=path, key="modem.profile")
     if not 1 <= cfg.web.port <= 65535:
         raise ConfigError(f"En {path}, web.port debe estar entre 1 y 65535.", path=path, key="web.port")
+    used: dict[int, str] = {}
+    for key in PANEL_PINS:
+        pin = getattr(cfg.panel, key)
+        if not 0 <= pin <= 27:
+            raise ConfigError(f"En {path}, panel.{key} debe ser un número BCM entre 0 y 27 (el número GPIO, no el de "
+                              "la patita del conector).", path=path, key=f"panel.{key}")
+        if pin in used:
+            raise ConfigError(f"En {path}, panel.{key} usa el mismo pin ({pin}) que panel.{used[pin]}.",
+                              path=path, key=f"panel.{key}")
+        used[pin] = key
     from scheduler.errors import PolicyError
 
     try:

@@ -308,3 +308,54 @@ def test_shutdown_uses_the_appliance_poweroff_when_there_is_one():
     app.poweroff = lambda: off.append(1)
     appliance_callbacks(app).on_shutdown()
     assert off == [1]
+
+
+# -- the [panel] section of the configuration ---------------------------------------------------------------------
+def write_config(tmp_path, text):
+    path = tmp_path / "cobrador.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_panel_is_off_by_default_with_the_documented_pins():
+    from firmware_py.config import Config
+    from firmware_py.panel_link import pins_from
+
+    cfg = Config()
+    assert cfg.panel.enabled is False
+    assert pins_from(cfg) == PanelPins(listo=17, senal=27, actividad=22, alerta=23, boton=24, active_high=True)
+
+
+def test_panel_section_is_read(tmp_path, factory):
+    from firmware_py.config import load_config
+    from firmware_py.panel_link import pins_from
+
+    cfg = load_config(write_config(tmp_path, "[panel]\nenabled = true\nlisto = 5\nboton = 26\nactive_high = false\n"))
+    assert cfg.panel.enabled is True
+    assert pins_from(cfg) == PanelPins(listo=5, boton=26, active_high=False)
+    with start_panel(cfg, PanelState, None, pin_factory=factory) as linked:
+        assert linked.hardware
+        assert wait_for(lambda: not factory.pin(5).state)   # listo blinks while starting: on is low
+        assert factory.pin(23).state   # alerta off: high
+
+
+@pytest.mark.parametrize("text, key", [
+    ("[panel]\nenabled = 'yes'\n", "panel.enabled"),
+    ("[panel]\nenabled = 1\n", "panel.enabled"),
+    ("[panel]\nactive_high = 'true'\n", "panel.active_high"),
+    ("[panel]\nlisto = true\n", "panel.listo"),
+    ("[panel]\nlisto = '17'\n", "panel.listo"),
+    ("[panel]\nalerta = 40\n", "panel.alerta"),
+    ("[panel]\nboton = -1\n", "panel.boton"),
+    ("[panel]\nboton = 17\n", "panel.boton"),
+    ("[panel]\nled = 3\n", "panel.led"),
+], ids=["enabled-str", "enabled-int", "active-high-str", "pin-bool", "pin-str", "pin-range", "pin-negative",
+        "pin-twice", "unknown-key"])
+def test_panel_section_errors_name_the_key(tmp_path, text, key):
+    from firmware_py.config import load_config
+    from firmware_py.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(tmp_path, text))
+    assert info.value.key == key
+    assert key in str(info.value)
