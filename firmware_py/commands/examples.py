@@ -15,6 +15,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from firmware_py.cli import _
 from firmware_py.errors import CobradorError, describe_os_error
 
 DEFAULT_FOLDER = "ejemplos-cobrador"
@@ -23,14 +24,14 @@ SUFFIXES = (".csv", ".json", ".md")
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("examples", aliases=["ejemplos"], parents=[common],
-                              help="escribe archivos de ejemplo de la lista de préstamos en una carpeta",
-                              description="Escribe en una carpeta archivos de ejemplo de la lista de préstamos "
-                                          "(uno por cada formato que Cobrador entiende, una correspondencia de "
-                                          "columnas y un README.md que los explica), para compararlos con la "
-                                          "lista de la cooperativa o probar «cobrador import … --dry-run».")
-    p.add_argument("folder", metavar="CARPETA", nargs="?", default=DEFAULT_FOLDER,
-                   help=f"carpeta donde escribirlos (se crea si no existe; por defecto {DEFAULT_FOLDER})")
-    p.add_argument("--force", action="store_true", help="reemplazar archivos que ya existan con otro contenido")
+                              help=_("escribe archivos de ejemplo de la lista de préstamos en una carpeta"),
+                              description=_("Escribe en una carpeta archivos de ejemplo de la lista de préstamos "
+                                            "(uno por cada formato que Cobrador entiende, una correspondencia de "
+                                            "columnas y un README.md que los explica), para compararlos con la "
+                                            "lista de la cooperativa o probar «cobrador import … --dry-run»."))
+    p.add_argument("folder", metavar=_("CARPETA"), nargs="?", default=DEFAULT_FOLDER,
+                   help=_("carpeta donde escribirlos (se crea si no existe; por defecto %(default)s)"))
+    p.add_argument("--force", action="store_true", help=_("reemplazar archivos que ya existan con otro contenido"))
     p.set_defaults(func=main)
 
 
@@ -49,14 +50,15 @@ def write_examples(folder: Path, *, force: bool = False) -> list[Path]:
     """
     files = example_files()
     if not files:  # pragma: no cover - a broken installation
-        raise CobradorError("Esta instalación de Cobrador no trae los archivos de ejemplo; reinstálela.")
+        raise CobradorError(_("Esta instalación de Cobrador no trae los archivos de ejemplo; reinstálela."))
     folder = Path(folder)
     targets = {name: folder / name for name in files}
     differing = [name for name, target in targets.items()
                  if target.exists() and (not target.is_file() or target.read_bytes() != files[name])]
     if differing and not force:
-        raise CobradorError(f"Ya hay en «{folder}» archivos con otro contenido: {', '.join(differing)}. "
-                            "No se escribió nada: elija otra carpeta o use --force para reemplazarlos.")
+        raise CobradorError(_("Ya hay en «{folder}» archivos con otro contenido: {names}. No se escribió nada: "
+                              "elija otra carpeta o use --force para reemplazarlos.")
+                            .format(folder=folder, names=", ".join(differing)))
     written = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -66,7 +68,8 @@ def write_examples(folder: Path, *, force: bool = False) -> list[Path]:
             target.write_bytes(files[name])
             written.append(target)
     except OSError as exc:
-        raise CobradorError(f"No se pueden escribir los ejemplos en «{folder}»: {describe_os_error(exc)}.") from None
+        raise CobradorError(_("No se pueden escribir los ejemplos en «{folder}»: {reason}.")
+                            .format(folder=folder, reason=describe_os_error(exc))) from None
     return written
 
 
@@ -74,7 +77,7 @@ def main(args: argparse.Namespace, config) -> int:
     folder = Path(args.folder)
     write_examples(folder, force=args.force)
     names = sorted(example_files())
-    print(f"Archivos de ejemplo en {folder}: {', '.join(names)}.")
-    print(f"Lea {folder / 'README.md'} para ver los formatos y las columnas, y pruebe por ejemplo "
-          f"«cobrador import {folder / 'prestamos_una_fila_por_credito.csv'} --dry-run».")
+    print(_("Archivos de ejemplo en {folder}: {names}.").format(folder=folder, names=", ".join(names)))
+    print(_("Lea {readme} para ver los formatos y las columnas, y pruebe por ejemplo «cobrador import {example} "
+            "--dry-run».").format(readme=folder / "README.md", example=folder / "prestamos_una_fila_por_credito.csv"))
     return 0

@@ -18,21 +18,23 @@ import sys
 import tempfile
 from pathlib import Path
 
-from firmware_py.cli import add_data_option, existing_data_dir
+from firmware_py.cli import Choice, _, add_data_option, choices, existing_data_dir, n_
 from firmware_py.errors import CobradorError, describe_os_error
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("export", parents=[common], help="exporta préstamos, pagos o contactos a CSV",
-                              description="Exporta a CSV (UTF-8 con BOM, separador y decimales del país) para abrir "
-                                          "en la hoja de cálculo. Solo lee los datos: funciona aunque la carpeta de "
-                                          "datos sea de solo lectura.")
-    p.add_argument("what", metavar="QUÉ", choices=("loans", "payments", "contacts"),
-                   help="loans (préstamos, una fila por cuota), payments (pagos) o contacts (registro de contactos)")
-    p.add_argument("--out", metavar="ARCHIVO", default=None, help="archivo de salida (por defecto, la pantalla)")
+    p = subparsers.add_parser("export", parents=[common], help=_("exporta préstamos, pagos o contactos a CSV"),
+                              description=_("Exporta a CSV (UTF-8 con BOM, separador y decimales del país) para "
+                                            "abrir en la hoja de cálculo. Solo lee los datos: funciona aunque la "
+                                            "carpeta de datos sea de solo lectura."))
+    p.add_argument("what", metavar=_("QUÉ"), type=Choice, choices=choices("loans", "payments", "contacts"),
+                   help=_("loans (préstamos, una fila por cuota), payments (pagos) o contacts (registro de "
+                          "contactos)"))
+    p.add_argument("--out", metavar=_("ARCHIVO"), default=None,
+                   help=_("archivo de salida (por defecto, la pantalla)"))
     p.add_argument("--iso", action="store_true",
-                   help="contacts: valores para otros programas (códigos en inglés como sent o delivered, fecha y "
-                        "hora ISO 8601 en UTC) en lugar de palabras en español y la hora local de la cooperativa")
+                   help=_("contacts: valores para otros programas (códigos en inglés como sent o delivered, fecha y "
+                          "hora ISO 8601 en UTC) en lugar de palabras en español y la hora local de la cooperativa"))
     add_data_option(p)
     p.set_defaults(func=main)
 
@@ -46,8 +48,8 @@ def main(args: argparse.Namespace, config) -> int:
     options = {"country": config.cooperative.country, "timezone": config.cooperative.timezone,
                "iso": args.iso}
     if not (Path(config.data_dir) / "ledger").is_dir():
-        print(f"Aviso: no hay datos de cobranza en {config.data_dir}; el archivo solo tendrá los encabezados.",
-              file=sys.stderr)
+        print(_("Aviso: no hay datos de cobranza en {folder}; el archivo solo tendrá los encabezados.")
+              .format(folder=config.data_dir), file=sys.stderr)
     with Ledger.open(config.data_dir, read_only=True) as ledger:
         if args.out is None:
             export_csv(ledger, args.what, sys.stdout.buffer, **options)
@@ -70,6 +72,6 @@ def main(args: argparse.Namespace, config) -> int:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    rows = "1 fila exportada" if count == 1 else f"{count} filas exportadas"
-    print(f"{rows} a {target}.", file=sys.stderr)
+    print(n_("{count} fila exportada a {target}.", "{count} filas exportadas a {target}.", count)
+          .format(count=count, target=target), file=sys.stderr)
     return 0

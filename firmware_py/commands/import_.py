@@ -26,27 +26,29 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from firmware_py.cli import add_data_option
+from firmware_py.cli import _, add_data_option, positive_number
 from firmware_py.errors import CobradorError, LedgerWriteError, describe_os_error
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("import", parents=[common], help="importa la lista de préstamos (CSV o Excel)",
-                              description="Importa la lista de préstamos (CSV de hoja de cálculo o libro .xlsx). "
-                                          "Las filas válidas se importan todas juntas (o ninguna); las filas con "
-                                          "errores se guardan en un archivo de rechazados con el motivo.")
-    p.add_argument("file", metavar="ARCHIVO", help="archivo CSV o .xlsx con la lista de préstamos")
+    p = subparsers.add_parser("import", parents=[common], help=_("importa la lista de préstamos (CSV o Excel)"),
+                              description=_("Importa la lista de préstamos (CSV de hoja de cálculo o libro .xlsx). "
+                                            "Las filas válidas se importan todas juntas (o ninguna); las filas con "
+                                            "errores se guardan en un archivo de rechazados con el motivo."))
+    p.add_argument("file", metavar=_("ARCHIVO"), help=_("archivo CSV o .xlsx con la lista de préstamos"))
     add_data_option(p)
-    p.add_argument("--dry-run", action="store_true", help="solo revisar el archivo, sin importar nada")
-    p.add_argument("--json", action="store_true", help="escribir el informe como JSON en la salida estándar")
-    p.add_argument("--map", metavar="ARCHIVO", default=None,
-                   help='correspondencia de columnas en JSON, por ejemplo {"Cel. socio": "phone"}')
-    p.add_argument("--rejects", metavar="ARCHIVO", default=None,
-                   help="dónde escribir las filas rechazadas (por defecto ARCHIVO-rechazados.csv)")
-    p.add_argument("--as-of", metavar="AAAA-MM-DD", default=None,
-                   help="fecha hasta la que el archivo incluye los pagos (los pagos registrados en el equipo hasta "
-                        "esa fecha se dan por incluidos)")
-    p.add_argument("--max-rows", metavar="N", type=int, default=None, help="máximo de filas de datos aceptado")
+    p.add_argument("--dry-run", action="store_true",
+                   help=_("solo revisar el archivo y decir qué se importaría, sin importar nada"))
+    p.add_argument("--json", action="store_true", help=_("escribir el informe como JSON en la salida estándar"))
+    p.add_argument("--map", metavar=_("ARCHIVO"), default=None,
+                   help=_('correspondencia de columnas en JSON, por ejemplo {"Cel. socio": "phone"}'))
+    p.add_argument("--rejects", metavar=_("ARCHIVO"), default=None,
+                   help=_("dónde escribir las filas rechazadas (por defecto ARCHIVO-rechazados.csv)"))
+    p.add_argument("--as-of", metavar=_("AAAA-MM-DD"), default=None,
+                   help=_("fecha hasta la que el archivo incluye los pagos (los pagos registrados en el equipo "
+                          "hasta esa fecha se dan por incluidos)"))
+    p.add_argument("--max-rows", metavar="N", type=positive_number, default=None,
+                   help=_("máximo de filas de datos aceptado"))
     p.set_defaults(func=main)
 
 
@@ -74,6 +76,7 @@ class _ProgressBar:
     def __init__(self, stream):
         self.stream = stream
         self.last = -1
+        self.label = _("Importando")
 
     def __call__(self, done: int, total: int) -> None:
         percent = 100 if not total else min(100, done * 100 // total)
@@ -81,7 +84,7 @@ class _ProgressBar:
             return
         self.last = percent
         filled = percent * 30 // 100
-        self.stream.write(f"\rImportando [{'#' * filled}{' ' * (30 - filled)}] {percent:3d}%")
+        self.stream.write(f"\r{self.label} [{'#' * filled}{' ' * (30 - filled)}] {percent:3d}%")
         if percent == 100:
             self.stream.write("\n")
         self.stream.flush()
@@ -133,8 +136,9 @@ def main(args: argparse.Namespace, config) -> int:
     else:
         _print_human(report)
         if rejects is None and report.rejected:
-            print(f"No se escribió el archivo de filas rechazadas: no se puede escribir en la carpeta de «{source}» "
-                  "(solo lectura). Para tenerlo, indique dónde escribirlo con --rejects ARCHIVO.", file=sys.stderr)
+            print(_("No se escribió el archivo de filas rechazadas: no se puede escribir en la carpeta de "
+                    "«{source}» (solo lectura). Para tenerlo, indique dónde escribirlo con --rejects ARCHIVO.")
+                  .format(source=source), file=sys.stderr)
     return 0 if report.ok else 1
 
 
@@ -162,7 +166,8 @@ def _as_of(text: str | None) -> date | None:
     try:
         return parse_date(text)
     except ParseError:
-        raise CobradorError(f"--as-of: fecha inválida «{text}»; use AAAA-MM-DD o dd/mm/aaaa.") from None
+        raise CobradorError(_("--as-of: fecha inválida «{text}»; use AAAA-MM-DD o dd/mm/aaaa.")
+                            .format(text=text)) from None
 
 
 def _print_human(report) -> None:

@@ -20,24 +20,26 @@ import sys
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from firmware_py.cli import add_data_option, existing_data_dir
+from firmware_py.cli import _, add_data_option, existing_data_dir
 from firmware_py.errors import CobradorError
 
 SHOWN = 40
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("plan", parents=[common], help="muestra qué recordatorios saldrían ahora y por qué",
-                              description="Muestra las decisiones del planificador: qué se enviaría ahora, qué "
-                                          "espera (y hasta cuándo) y qué se omite, cada una con su motivo. No envía "
-                                          "ni guarda nada.")
+    p = subparsers.add_parser("plan", parents=[common],
+                              help=_("muestra qué recordatorios saldrían ahora y por qué"),
+                              description=_("Muestra las decisiones del planificador: qué se enviaría ahora, qué "
+                                            "espera (y hasta cuándo) y qué se omite, cada una con su motivo. No "
+                                            "envía ni guarda nada."))
     add_data_option(p)
-    p.add_argument("--at", metavar="FECHA-HORA", default=None,
-                   help="planificar para este instante en lugar de ahora (ISO 8601, por ejemplo "
-                        "2026-12-15T09:00-05:00; sin zona se toma la de la cooperativa)")
-    p.add_argument("--json", action="store_true", help="lista JSON con todas las decisiones")
-    p.add_argument("--debtor", metavar="ID", default=None, help="solo este deudor (su id, por ejemplo d-1a2b…)")
-    p.add_argument("--all", action="store_true", help="mostrar todas las decisiones, no solo las primeras")
+    p.add_argument("--at", metavar=_("FECHA-HORA"), default=None,
+                   help=_("planificar para este instante en lugar de ahora (ISO 8601, por ejemplo "
+                          "2026-12-15T09:00-05:00; sin zona se toma la de la cooperativa)"))
+    p.add_argument("--json", action="store_true", help=_("lista JSON con todas las decisiones"))
+    p.add_argument("--debtor", metavar="ID", default=None,
+                   help=_("solo este deudor (su id, por ejemplo d-1a2b…)"))
+    p.add_argument("--all", action="store_true", help=_("mostrar todas las decisiones, no solo las primeras"))
     p.set_defaults(func=main)
 
 
@@ -48,8 +50,8 @@ def parse_instant(text: str, zone: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise CobradorError(f"--at: fecha y hora inválidas «{text}»; use por ejemplo 2026-12-15T09:00 o "
-                            "2026-12-15T09:00-05:00.") from None
+        raise CobradorError(_("--at: fecha y hora inválidas «{text}»; use por ejemplo 2026-12-15T09:00 o "
+                              "2026-12-15T09:00-05:00.").format(text=text)) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
 
 
@@ -68,12 +70,13 @@ def main(args: argparse.Namespace, config) -> int:
         now = datetime.now(timezone.utc)
         clock = system_clock_trust(now)
     if not (config.data_dir / "ledger").is_dir():
-        raise CobradorError(f"No hay datos en {config.data_dir}: importe primero la lista de préstamos "
-                            "(cobrador import ARCHIVO) o indique la carpeta con --data.")
+        raise CobradorError(_("No hay datos en {folder}: importe primero la lista de préstamos "
+                              "(cobrador import ARCHIVO) o indique la carpeta con --data.")
+                            .format(folder=config.data_dir))
     with Ledger.open(config.data_dir, read_only=True) as ledger:  # only reads: works on a read-only card
         snapshot = ledger.snapshot(contacts_since=now - timedelta(days=HISTORY_DAYS))
         if args.debtor and snapshot.debtor(args.debtor) is None:
-            raise CobradorError(f"No existe el deudor «{args.debtor}».")
+            raise CobradorError(_("No existe el deudor «{debtor}».").format(debtor=args.debtor))
         policy = config.policy(clock).with_settings(snapshot.settings)
         decisions = plan(snapshot, policy, now, debtor_ids=[args.debtor] if args.debtor else None)
     if args.json:

@@ -11,7 +11,6 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 
 from firmware_py.importer import ImportOptions, import_loans
 from firmware_py.ledger import Ledger
