@@ -33,8 +33,9 @@ Contract
   ``slow_every`` seconds (the contact log is large; the clock asks the kernel).
 
 :func:`appliance_callbacks` gives the button's actions for an appliance: a short press pauses or resumes
-sending (the ledger setting ``sending_paused``, as the web page does); 10 s switches the box off through
-``appliance.poweroff()`` when the appliance has it; the USB import has no action yet (logged).
+sending (the ledger setting ``sending_paused``, as the web page does); 3 s calls the ``usb_import`` given
+(the USB stick watcher's ``scan_now``, :mod:`firmware_py.usb`; without one it is only logged); 10 s switches
+the box off through ``appliance.poweroff()`` when the appliance has it.
 """
 
 from __future__ import annotations
@@ -307,8 +308,8 @@ def _safely(read: Callable[[], bool], what: str) -> bool:
 
 
 # -- the button's actions for an appliance ----------------------------------------------------------------------
-def appliance_callbacks(appliance) -> PanelCallbacks:
-    """Pause/resume, switch off (when the appliance can), no USB import yet. See the module docstring."""
+def appliance_callbacks(appliance, *, usb_import: Callable[[], object] | None = None) -> PanelCallbacks:
+    """Pause/resume, read the USB stick now, switch off (when the appliance can). See the module docstring."""
 
     def pause_toggle():
         ledger = appliance.ledger
@@ -321,9 +322,11 @@ def appliance_callbacks(appliance) -> PanelCallbacks:
         if not paused and dispatcher is not None:
             dispatcher.wake()
 
-    def usb_import():
-        log.warning("panel button: USB import asked, but this version imports from the web page or the "
-                    "command line only")
+    def read_stick():
+        if usb_import is None:
+            log.warning("panel button: USB import asked, but no USB stick watcher is running")
+        else:
+            usb_import()
 
     poweroff = getattr(appliance, "poweroff", None)
 
@@ -331,5 +334,6 @@ def appliance_callbacks(appliance) -> PanelCallbacks:
         log.warning("panel button held 10 s: switching the box off")
         poweroff()
 
-    return PanelCallbacks(on_pause_toggle=pause_toggle, on_usb_import=usb_import,
+    return PanelCallbacks(on_pause_toggle=pause_toggle,
+                          on_usb_import=read_stick,
                           on_shutdown=shutdown if poweroff is not None else None)

@@ -292,6 +292,13 @@ def test_pause_toggle_flips_the_setting_and_wakes_on_resume():
     callbacks.on_usb_import()   # logged only
 
 
+def test_usb_import_reads_the_stick_now():
+    scans = []
+    callbacks = appliance_callbacks(fake_appliance(), usb_import=lambda: scans.append(1) or ["/run/x"])
+    assert callbacks.on_usb_import() is None
+    assert scans == [1]
+
+
 def test_the_pause_shows_on_listo():
     app = fake_appliance()
     status = status_of(app)
