@@ -36,6 +36,9 @@ from modem.stores import AtomicJsonFileStore
 
 log = logging.getLogger("cobrador.app")
 
+USB_ROOT = Path("/run/cobrador-usb")
+"""Where ``systemd/cobrador-usb@.service`` mounts USB sticks, one folder per partition."""
+
 
 class Appliance:
     """The running Cobrador box.
@@ -59,6 +62,8 @@ class Appliance:
         self._policy_overrides: dict = {}
         self._server = None
         self._closed = False
+        self.panel = None               # firmware_py.panel_link.LinkedPanel: the box's LEDs and button
+        self.usb = None                 # firmware_py.usb.StickWatcher over USB_ROOT
 
     # -- lifecycle -----------------------------------------------------------
     def __enter__(self) -> "Appliance":
@@ -76,6 +81,10 @@ class Appliance:
         """Open the ledger, start the radio and prepare the web server (does not block; once only)."""
         if self.ledger is not None:
             return
+        from firmware_py.panel_link import ApplianceStatus, appliance_callbacks, start_panel
+
+        self.panel = start_panel(self.config, ApplianceStatus(self),
+                                 appliance_callbacks(self, usb_import=lambda: self.usb and self.usb.scan_now()))
         from firmware_py.ledger import Ledger
         from firmware_py.modem_link import ModemLink
         from firmware_py.recorder import EventRecorder
@@ -110,6 +119,7 @@ class Appliance:
             give_demo_phones_a_voice(self.link, self.ledger)
         self.responder.catch_up()
         self.dispatcher.start()
+        self._start_usb()
         self._start_web()
         log.info("cobrador %s started; data in %s", __version__, self.data_dir.resolve())
 
@@ -124,7 +134,7 @@ class Appliance:
         self.pool = ModemPool([PoolMember("módem 1", LinkedModem(self.link), limits)],
                               day=lambda epoch: datetime.fromtimestamp(epoch, zone).date(),
                               sent_today={"módem 1": _sent_today(self.ledger, zone)})
-        self.dispatcher = Dispatcher(self.ledger, self.pool, self.policy, workers=1,
+        self.dispatcher = Dispatcher(self.ledger, self.pool, self.policy, workers=1, on_event=self.panel.on_event,
                                      interval=float(self.config.engine_interval))
         self.responder = ReplyHandler(self.ledger, self.policy, wake=self.dispatcher.wake)
 
@@ -148,6 +158,19 @@ class Appliance:
         now = datetime.now(timezone.utc)
         network = self.link.network_now() if self.link is not None else None
         return self._policy.with_clock(system_clock_trust(now, network_now=network))
+
+    def _start_usb(self) -> None:
+        """Watch USB_ROOT for sticks mounted by ``cobrador-usb@.service`` (nothing there on a laptop)."""
+        from firmware_py.usb import StickWatcher, process_stick
+
+        def handle(mount):
+            report = process_stick(mount, self.ledger, self.config, now=datetime.now(timezone.utc),
+                                   progress=lambda _step: self.panel.flash())
+            if report.imported_files:
+                self.dispatcher.wake()
+            return report
+
+        self.usb = StickWatcher(USB_ROOT, handle).start()
 
     def _start_web(self) -> None:
         from webui import create_app
@@ -175,6 +198,7 @@ class Appliance:
         return Services(ledger=self.ledger, cooperative=self.config.cooperative.name, version=__version__,
                         policy=self.policy, modem_status=self.link.status, wake=self.dispatcher.wake,
                         engine_base=lambda: self.config.engine,
+                        password_reset_allowed=self.panel.password_reset_allowed,
                         secret_key=_secret_key(self.data_dir), country=self.config.cooperative.country,
                         timezone=self.config.cooperative.timezone, **importer_services(self.config, self.ledger))
 
@@ -218,8 +242,12 @@ class Appliance:
             self.link.close()
         if self.recorder is not None:
             self.recorder.close()
+        if self.usb is not None:
+            self.usb.close()
         if self.ledger is not None:
             self.ledger.close()
+        if self.panel is not None:
+            self.panel.close()   # last: the LEDs go dark once everything has stopped
         log.info("cobrador stopped")
 
 

@@ -78,7 +78,11 @@ def test_daemon_notifies_ready_and_feeds_the_watchdog(tmp_path):
     listener.bind(str(path))
     listener.settimeout(30)
     env = dict(os.environ, NOTIFY_SOCKET=str(path), WATCHDOG_USEC="2000000")
-    process = subprocess.Popen([str(COBRADOR), "run", "--simulate", "--data", str(tmp_path / "data"), "--port", "0"],
+    with socket.socket() as probe:  # a free port for the web page
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([str(COBRADOR), "run", "--simulate", "--data", str(tmp_path / "data"), "--port",
+                                str(port)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     messages = []
     try:
