@@ -24,6 +24,7 @@ above is idempotent.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -73,6 +74,11 @@ class ReplyHandler:
         loans = {d.id: ledger.loans(d.id) for d in debtors}
         effects = respond(reply, understood, debtors, loans, policy, now)
         source_id = reply.contact_id or reply.id
+        if effects.opt_out and effects.answer is not None and self._confirmed_before(effects, debtors):
+            # One confirmation per opt-out: a BAJA from a number already opted out (a second one, or an
+            # auto-responder answering our confirmation) is noted, never confirmed again.
+            effects = replace(effects, answer=None,
+                              note=effects.note + "; ya estaba dado de baja y confirmado: no se confirma otra vez")
         if effects.opt_out:
             ledger.record_opt_out(effects.opt_out, source="sms", now=now)
         if effects.promise is not None:
@@ -99,6 +105,19 @@ class ReplyHandler:
         if effects.answer is not None and self.wake is not None:
             self.wake()
         return effects
+
+    def _confirmed_before(self, effects, debtors) -> bool:
+        """The number is opted out already and an earlier reply's opt-out confirmation was planned for it
+        (this reply's own, written before a crash, does not count: handling stays idempotent)."""
+        number = effects.opt_out
+        if not self.ledger.opted_out(number):
+            return False
+        for owner in [d.id for d in debtors] + [""]:
+            for event in self.ledger.contacts(debtor_id=owner, kinds=("planned",)):
+                if (event.phone == number and event.contact_id.endswith(":opt_out")
+                        and event.contact_id != effects.answer.contact_id):
+                    return True
+        return False
 
     def catch_up(self, *, days: int = 30) -> int:
         """Handle every stored reply of the last ``days`` not yet handled (after a restart). Returns how many."""

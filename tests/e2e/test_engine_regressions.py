@@ -74,3 +74,53 @@ def test_an_answer_to_a_shared_number_waits_for_the_contact_hours():
     clock[0] = monday
     dispatcher.drain()
     assert sent == ["auto:sms-in:k1:balance_shared"]
+
+
+def test_one_confirmation_per_opt_out_even_when_the_phone_answers_baja_again():
+    """A phone that answers every SMS with BAJA (an auto-responder, or a debtor who insists) got one
+    confirmation per BAJA: confirmation, BAJA, confirmation… The law asks for one. A later opt-out, after
+    staff cleared the first, is confirmed again; handling the same reply twice stays idempotent."""
+    from firmware_py.responder import ReplyHandler
+    from scheduler.clock import ClockTrust
+    from scheduler.policy import load_policy
+
+    policy = load_policy(country="CO", cooperative_name="Coop", clock=ClockTrust(True, "given"))
+    ledger = shared_and_personal_ledger()
+    handler = ReplyHandler(ledger, lambda: policy, clock=lambda: NOW)
+
+    def baja(key, at):
+        return ledger.append_contact(ContactEvent(at, "d081", "reply", direction="inbound", phone=PERSONAL,
+                                                  text="BAJA", contact_id=f"sms-in:{key}"))
+
+    def confirmations():
+        return [e.contact_id for e in ledger.contacts(kinds=("planned",)) if e.contact_id.endswith(":opt_out")]
+
+    first = baja("k1", NOW)
+    handler.handle(first)
+    assert confirmations() == ["auto:sms-in:k1:opt_out"] and ledger.opted_out(PERSONAL)
+    second = baja("k2", NOW + timedelta(seconds=30))
+    effects = handler.handle(second)
+    assert effects.answer is None and "no se confirma otra vez" in effects.note
+    assert confirmations() == ["auto:sms-in:k1:opt_out"]
+
+    # staff clear the opt-out; a new BAJA later is a new opt-out, confirmed again
+    ledger.clear_opt_out(PERSONAL)
+    handler.handle(baja("k3", NOW + timedelta(days=10)))
+    assert confirmations() == ["auto:sms-in:k1:opt_out", "auto:sms-in:k3:opt_out"]
+
+
+def test_an_opt_out_interrupted_after_it_was_recorded_is_still_confirmed_once():
+    """A crash after ``record_opt_out`` but before the confirmation was planned: handling the reply again
+    (catch_up) must still plan its one confirmation, although the number is already opted out."""
+    from firmware_py.responder import ReplyHandler
+    from scheduler.clock import ClockTrust
+    from scheduler.policy import load_policy
+
+    policy = load_policy(country="CO", cooperative_name="Coop", clock=ClockTrust(True, "given"))
+    ledger = shared_and_personal_ledger()
+    ledger.append_contact(ContactEvent(NOW, "d081", "reply", direction="inbound", phone=PERSONAL, text="BAJA",
+                                       contact_id="sms-in:k1"))
+    ledger.record_opt_out(PERSONAL, now=NOW)                     # what the first attempt did before the crash
+    assert ReplyHandler(ledger, lambda: policy, clock=lambda: NOW).catch_up() == 1
+    planned = [e.contact_id for e in ledger.contacts(kinds=("planned",))]
+    assert planned == ["auto:sms-in:k1:opt_out"]
