@@ -13,10 +13,12 @@ overrides it. Example::
     port = "auto"                  # "auto", a device path or a pyserial URL
     profile = "generic"            # sim800, sim7600, huawei-e173, quectel-ec25, generic
     pin = ""                       # SIM PIN, empty if none
+    balance_code = ""              # USSD code that answers the prepaid balance (e.g. "*611#"); empty: not asked
 
     [web]
     host = "127.0.0.1"
     port = 8080
+    allow_poweroff = false         # the settings page may switch the box off (systemctl poweroff)
 
     [data]
     dir = "/var/lib/cobrador"
@@ -50,6 +52,7 @@ message naming the file and the setting at fault.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field, fields, replace
@@ -60,6 +63,7 @@ from firmware_py.errors import ConfigError
 DEVICE_CONFIG = Path("/etc/cobrador/cobrador.toml")
 DEVICE_DATA_DIR = Path("/var/lib/cobrador")
 DEV_DATA_DIR = Path("var")
+_USSD = re.compile(r"[*#][0-9*#]{0,30}#")
 MODEM_PROFILES = ("auto", "sim800", "sim7600", "huawei-e173", "quectel-ec25", "generic")
 
 
@@ -78,12 +82,14 @@ class ModemConfig:
     pin: str = ""
     baudrate: int = 115200
     min_gap_seconds: int = 0  # at least this long between two SMS of the SIM (operators block spammy SIMs)
+    balance_code: str = ""  # USSD code answering the prepaid balance ("*611#"); "" = the page cannot ask
 
 
 @dataclass(frozen=True)
 class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    allow_poweroff: bool = False  # the settings page may switch the box off (``systemctl poweroff``)
 
 
 @dataclass(frozen=True)
@@ -244,6 +250,9 @@ def _validate(cfg: Config, path: Path) -> None:
         raise ConfigError(f"En {path}, cooperative.language debe ser «es» o «en».", path=path, key="cooperative.language")
     if cfg.modem.profile not in MODEM_PROFILES:
         raise ConfigError(f"En {path}, modem.profile debe ser uno de: {', '.join(MODEM_PROFILES)}.", path=path, key="modem.profile")
+    if cfg.modem.balance_code and not _USSD.fullmatch(cfg.modem.balance_code):
+        raise ConfigError(f"En {path}, modem.balance_code debe ser un código USSD como \"*611#\" (solo dígitos, * y #, "
+                          "terminado en #).", path=path, key="modem.balance_code")
     if not 1 <= cfg.web.port <= 65535:
         raise ConfigError(f"En {path}, web.port debe estar entre 1 y 65535.", path=path, key="web.port")
     used: dict[int, str] = {}

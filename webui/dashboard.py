@@ -1,19 +1,363 @@
-"""The dashboard: the box's state at a glance (radio, clock, sending, today's numbers)."""
+"""The dashboard ``/`` (Inicio): the box's state at a glance, and the few actions that keep it sending.
+
+Everyone who can log in sees (``lectura``):
+
+- the modem and SIM: state with its Spanish detail, signal as 0–4 bars (:func:`signal_bars`), operator,
+  a full SIM message store, model profile and port, the simulated modem marked as such, and the prepaid
+  balance last asked;
+- the clock: trusted or not and why (``services.policy().clock``, a :class:`scheduler.clock.ClockTrust`),
+  with the box's own time to compare with a phone;
+- sending running or paused (the ledger setting ``sending_paused``);
+- today's numbers in the cooperative's zone (:func:`today_numbers`, :func:`planned_today`);
+- replies waiting for a person (:func:`webui.inbox.waiting_replies`), with a link to the inbox;
+- contacts in doubt (:func:`in_doubt`: the modem could not say whether the SMS left), waiting for staff.
+
+Actions (``operador`` and above; each a POST form with its CSRF token):
+
+- ``POST /reloj/confirmar``: staff compared the time shown with their phone (``services.confirm_clock()``);
+  refused (409) when the time they saw is older than :data:`CONFIRM_FRESH`;
+- ``POST /envios/pausar`` and ``POST /envios/reanudar``: ``sending_paused`` on/off (resuming wakes the
+  dispatcher);
+- ``POST /saldo``: ask the prepaid balance now (``services.check_balance()``); the answer is kept in memory;
+- ``POST /envios/dudoso/<event id>``: staff's decision on a contact in doubt, written as a ``note`` with
+  ``contact_id`` = the contact's id + :data:`DECISION_SUFFIX` (``reference`` ``salio``/``no_salio``). A
+  decision never sends anything: if the SMS did not go out, the ladder's next step will come.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from webui.access import role_required
+from babel.dates import format_datetime
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from webui.access import current_user, role_required
+from webui.dashboard_forms import ClockForm, DecisionForm
+
+log = logging.getLogger("cobrador.webui.dashboard")
 
 ORDER = 10
 bp = Blueprint("dashboard", __name__)
 NAV = [("dashboard.index", "Inicio", "lectura")]
 
+WINDOW_DAYS = 60
+"""How far back the page looks for contacts in doubt (and the inbox for replies)."""
+CONFIRM_FRESH = timedelta(minutes=15)
+"""A clock confirmation is refused when the time the person compared is older than this."""
+PLAN_TTL = 60.0
+"""Seconds the planner's count for today is reused while the ledger does not change."""
+DECISION_SUFFIX = ":decision"
+OUTCOMES = {"salio": "salió: el deudor lo recibió", "no_salio": "no salió"}
+
+STATE_LABELS = {
+    "starting": "Conectando",
+    "connected": "Conectado",
+    "disconnected": "Sin conexión",
+    "needs-attention": "Necesita atención",
+    "stopped": "Detenido",
+}
+CLOCK_TEXTS = {
+    "network": "Hora confirmada por la red móvil.",
+    "system": "Reloj sincronizado.",
+    "staff": "Hora confirmada por el personal.",
+    "given": "Hora indicada explícitamente.",
+    "before_release": "El reloj marca una fecha anterior a esta versión de Cobrador: la hora está mal.",
+    "skew": "El reloj no coincide con la hora de la red móvil.",
+    "no_source": "Ninguna fuente confirmó la hora (sin red móvil ni sincronización).",
+}
+CONFIRMABLE = frozenset({"no_source", "staff"})
+"""Clock problems a person can fix by confirming the time (a wrong date or a disagreeing network cannot)."""
+
+_plan_lock = threading.Lock()
+
+
+def services():
+    return current_app.extensions["cobrador"]
+
+
+# -- what the page shows --------------------------------------------------------------------------------------------
+def zone() -> ZoneInfo:
+    """The cooperative's time zone (``services.timezone``; Bogotá when it is not a known zone)."""
+    try:
+        return ZoneInfo(getattr(services(), "timezone", "") or "America/Bogota")
+    except (ValueError, KeyError):
+        return ZoneInfo("America/Bogota")
+
+
+def format_when(moment: datetime | None, language: str = "es") -> str:
+    """``26/11/2026 10:00`` in the cooperative's zone (``Nov 26, 2026 10:00`` in English); "" for None."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(zone())
+    if language == "en":
+        return format_datetime(local, "MMM d, y HH:mm", locale="en")
+    return f"{local:%d/%m/%Y %H:%M}"
+
+
+def signal_bars(dbm: int | None) -> int | None:
+    """Signal strength as 0–4 bars: −73 dBm or more 4, −83 3, −93 2, −105 1, weaker 0; None when unknown."""
+    if dbm is None:
+        return None
+    for bars, floor in ((4, -73), (3, -83), (2, -93), (1, -105)):
+        if dbm >= floor:
+            return bars
+    return 0
+
+
+def today_numbers(ledger, now: datetime, tz: ZoneInfo) -> dict[str, int]:
+    """Counts since midnight in ``tz`` from the contact log: ``sent``, ``delivered``, ``failed``,
+    ``uncertain``, ``expired`` (outbound messages; visits excluded; each contact counted once per kind) and
+    ``replies`` (inbound SMS, once each even when the number is shared by several debtors)."""
+    start = datetime.combine(now.astimezone(tz).date(), datetime.min.time(), tzinfo=tz)
+    kinds = ("sent", "delivered", "failed", "uncertain", "expired")
+    seen: dict[str, set] = {k: set() for k in kinds + ("replies",)}
+    for event in ledger.contacts(since=start, kinds=kinds + ("reply",)):
+        if event.kind == "reply":
+            if event.direction == "inbound":
+                seen["replies"].add(event.contact_id or event.id)
+        elif event.direction == "outbound" and event.channel != "visit":
+            seen[event.kind].add(event.contact_id or event.id)
+    return {kind: len(ids) for kind, ids in seen.items()}
+
+
+def planned_today(ledger, policy, now: datetime, tz: ZoneInfo) -> int:
+    """The planner's ``send`` decisions now plus its ``wait`` decisions due later today (in ``tz``). Computed
+    at most every :data:`PLAN_TTL` seconds while the ledger is unchanged (the planner reads every loan)."""
+    from scheduler.planner import HISTORY_DAYS, SEND, WAIT, plan
+
+    stats = ledger.stats()
+    today = now.astimezone(tz).date()
+    key = (stats.get("seq"), stats.get("contacts"), today, policy.paused, policy.clock.trusted)
+    cache = current_app.extensions.setdefault("cobrador.dashboard.plan", {})
+    with _plan_lock:
+        hit = cache.get("entry")
+        if hit is not None and hit[0] == key and time.monotonic() - hit[1] < PLAN_TTL:
+            return hit[2]
+    snapshot = ledger.snapshot(contacts_since=now - timedelta(days=HISTORY_DAYS))
+    count = sum(1 for d in plan(snapshot, policy, now)
+                if d.action == SEND or (d.action == WAIT and d.at.astimezone(tz).date() == today))
+    with _plan_lock:
+        cache["entry"] = (key, time.monotonic(), count)
+    return count
+
+
+@dataclass(frozen=True)
+class InDoubt:
+    """A contact whose last event is ``uncertain`` and that no one decided on yet."""
+
+    event_id: str
+    contact_id: str
+    debtor_id: str
+    debtor_name: str
+    phone: str
+    at: datetime
+    text: str
+    detail: str
+
+
+def in_doubt(ledger, now: datetime) -> list[InDoubt]:
+    """Contacts of the last :data:`WINDOW_DAYS` days whose outcome (:func:`scheduler.contact_state.outcomes`)
+    is ``uncertain`` and without a staff decision note, newest first."""
+    from scheduler.contact_state import outcomes
+
+    events = ledger.contacts(since=now - timedelta(days=WINDOW_DAYS))
+    decided = {e.contact_id[: -len(DECISION_SUFFIX)] for e in events
+               if e.kind == "note" and e.contact_id.endswith(DECISION_SUFFIX)}
+    waiting = {cid for cid, o in outcomes(events).items() if o.last_kind == "uncertain" and cid not in decided}
+    last: dict[str, object] = {}
+    text: dict[str, str] = {}
+    for event in events:  # oldest first: the last uncertain event and the text sent are kept
+        if event.contact_id not in waiting or event.direction != "outbound":
+            continue
+        if event.kind == "uncertain":
+            last[event.contact_id] = event
+        elif event.kind == "sending" and event.text:
+            text[event.contact_id] = event.text
+    names: dict[str, str] = {}
+    items = []
+    for cid, event in last.items():
+        if event.debtor_id and event.debtor_id not in names:
+            debtor = ledger.debtor(event.debtor_id)
+            names[event.debtor_id] = debtor.name if debtor is not None else event.debtor_id
+        items.append(InDoubt(event.id, cid, event.debtor_id, names.get(event.debtor_id, ""), event.phone,
+                             event.at, text.get(cid, ""), event.detail))
+    items.sort(key=lambda i: i.at, reverse=True)
+    return items
+
+
+def _policy():
+    """The live policy with the ledger's settings, or None when the appliance gives none (or it fails)."""
+    svc = services()
+    if svc.policy is None:
+        return None
+    try:
+        return svc.policy().with_settings(svc.ledger.settings.all())
+    except Exception:  # the page must still show the rest
+        log.exception("the policy could not be read")
+        return None
+
+
+def _render(status: int = 200):
+    from webui.i18n import select_locale
+    from webui.inbox import waiting_replies
+
+    svc = services()
+    ledger = svc.ledger
+    now = svc.now()
+    tz = zone()
+    language = select_locale()
+    policy = _policy()
+    modem = svc.modem_status() if svc.modem_status else None
+    planned = None
+    if policy is not None:
+        try:
+            planned = planned_today(ledger, policy, now, tz)
+        except Exception:  # a planner failure must not take the home page with it
+            log.exception("today's plan could not be computed")
+    balance = current_app.extensions.get("cobrador.balance")
+    clock = policy.clock if policy is not None else None
+    return render_template(
+        "dashboard/index.html",
+        modem=modem, state_label=STATE_LABELS.get(getattr(modem, "state", ""), ""),
+        bars=signal_bars(getattr(modem, "signal_dbm", None)),
+        balance_text=balance[0] if balance else None, balance_at=format_when(balance[1], language) if balance else "",
+        can_check_balance=svc.check_balance is not None,
+        clock=clock, clock_text=CLOCK_TEXTS.get(clock.source, "") if clock else "",
+        clock_confirmable=clock is not None and clock.source in CONFIRMABLE and svc.confirm_clock is not None,
+        box_time=format_when(now, language), box_epoch=int(now.timestamp()), clock_form=ClockForm(),
+        paused=bool(ledger.settings.get("sending_paused")),
+        numbers=today_numbers(ledger, now, tz), planned=planned,
+        waiting=len(waiting_replies(ledger, now)),
+        doubts=[(d, format_when(d.at, language)) for d in in_doubt(ledger, now)], decision_form=DecisionForm(),
+        stats=ledger.stats(),
+    ), status
+
 
 @bp.get("/")
 @role_required("lectura")
 def index():
-    services = current_app.extensions["cobrador"]
-    modem = services.modem_status() if services.modem_status else None
-    return render_template("dashboard/index.html", modem=modem, stats=services.ledger.stats())
+    """The dashboard (see the module docstring)."""
+    return _render()
+
+
+def _refuse(message: str, status: int):
+    flash(message, "error")
+    return _render(status)
+
+
+@bp.post("/reloj/confirmar")
+@role_required("operador")
+def confirm_clock():
+    """Staff confirm the box's time; the form carries the time they were shown (``shown``, epoch seconds)."""
+    svc = services()
+    form = ClockForm()
+    if svc.confirm_clock is None:
+        return _refuse(_("Este equipo no permite confirmar la hora desde la página."), 409)
+    if not form.validate():
+        return _refuse(" ".join(map(str, form.shown.errors))
+                       or _("Vuelva a cargar la página e inténtelo de nuevo."), 400)
+    now = svc.now()
+    if abs(now.timestamp() - form.shown.data) > CONFIRM_FRESH.total_seconds():
+        return _refuse(_("La hora que usted comparó es de hace más de %(minutes)d minutos. Mire de nuevo la hora "
+                         "que muestra esta página, compárela con su teléfono y confirme otra vez.",
+                         minutes=int(CONFIRM_FRESH.total_seconds() // 60)), 409)
+    svc.confirm_clock()
+    log.info("clock confirmed by %s", current_user().name)
+    policy = _policy()
+    if policy is not None and not policy.clock.trusted:
+        flash(_("Se anotó su confirmación, pero la hora sigue sin ser confiable: %(why)s",
+                why=_(CLOCK_TEXTS.get(policy.clock.source, "")) or policy.clock.detail), "warn")
+    else:
+        flash(_("Hora confirmada. Los envíos pueden seguir."), "ok")
+    return redirect(url_for("dashboard.index"))
+
+
+def _set_paused(paused: bool):
+    svc = services()
+    try:
+        svc.ledger.settings.set("sending_paused", paused)
+    except OSError as exc:  # the ledger's write error: a Spanish sentence saying what to do
+        return _refuse(str(exc), 503)
+    log.info("sending %s by %s", "paused" if paused else "resumed", current_user().name)
+    if paused:
+        flash(_("Envíos en pausa: no sale ningún mensaje hasta que pulse «Reanudar envíos»."), "ok")
+    else:
+        if svc.wake is not None:
+            svc.wake()
+        flash(_("Envíos reanudados: los mensajes pendientes salen dentro del horario permitido."), "ok")
+    return redirect(url_for("dashboard.index"))
+
+
+@bp.post("/envios/pausar")
+@role_required("operador")
+def pause():
+    """Pause every send (the ledger setting ``sending_paused``)."""
+    return _set_paused(True)
+
+
+@bp.post("/envios/reanudar")
+@role_required("operador")
+def resume():
+    """Resume sending and wake the dispatcher."""
+    return _set_paused(False)
+
+
+@bp.post("/saldo")
+@role_required("operador")
+def check_balance():
+    """Ask the operator for the SIM's prepaid balance now; the answer (or why not) is shown on the page."""
+    svc = services()
+    if svc.check_balance is None:
+        return _refuse(_("No hay un código de consulta de saldo configurado ([modem] balance_code, por ejemplo "
+                         "\"*611#\"). Pida al soporte técnico que lo configure."), 409)
+    try:
+        answer = svc.check_balance()
+    except Exception as exc:  # the modem or the network: the service's message is Spanish
+        log.warning("balance check failed: %s", exc)
+        message = str(exc) if isinstance(exc, (RuntimeError, OSError)) and str(exc) else \
+            _("No se pudo consultar el saldo. Inténtelo de nuevo en unos minutos.")
+        return _refuse(message, 503)
+    current_app.extensions["cobrador.balance"] = (str(answer or "")[:500], svc.now())
+    flash(_("Saldo consultado."), "ok")
+    return redirect(url_for("dashboard.index"))
+
+
+@bp.post("/envios/dudoso/<event_id>")
+@role_required("operador")
+def decide(event_id):
+    """Record staff's decision on a contact in doubt (``outcome``: ``salio`` or ``no_salio``). Unknown
+    event: 404; already decided: 409; nothing is ever re-sent."""
+    from scheduler.model import ContactEvent
+
+    svc = services()
+    now = svc.now()
+    item = next((d for d in in_doubt(svc.ledger, now) if d.event_id == event_id), None)
+    if item is None:
+        known = any(e.id == event_id for e in svc.ledger.contacts(since=now - timedelta(days=WINDOW_DAYS),
+                                                                   kinds=("uncertain",)))
+        if not known:
+            abort(404)
+        return _refuse(_("Ese mensaje ya tiene una decisión."), 409)
+    form = DecisionForm()
+    if not form.validate():
+        return _refuse(" ".join(map(str, form.outcome.errors)), 400)
+    outcome = form.outcome.data
+    note = ContactEvent(now, item.debtor_id, "note", channel="sms", direction="internal", phone=item.phone,
+                        contact_id=item.contact_id + DECISION_SUFFIX, reference=outcome,
+                        detail=f"decisión del personal ({current_user().name}): {OUTCOMES[outcome]}")
+    try:
+        svc.ledger.append_contact(note)
+    except OSError as exc:
+        return _refuse(str(exc), 503)
+    if outcome == "salio":
+        flash(_("Anotado: el mensaje salió."), "ok")
+    else:
+        flash(_("Anotado: el mensaje no salió. No se reenvía; el siguiente paso del plan llegará a su tiempo."),
+              "ok")
+    return redirect(url_for("dashboard.index"))
