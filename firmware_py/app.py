@@ -13,7 +13,11 @@ order; ``close()`` is safe to call twice. Start order:
    the dispatcher (``scheduler.dispatcher``), woken by APScheduler, which plans with
    the configuration's policy and the clock's trust (the network's time from the
    modem, the system's synchronisation) and sends at most once per contact;
-5. the web server (waitress) around ``webui.create_app(services)``.
+5. the web server (waitress) around ``webui.create_app(services)``; the page may confirm the clock (kept in
+   memory until restart), ask the prepaid balance (``[modem] balance_code``), download a backup, show the
+   newest log lines (:class:`firmware_py.logs.RecentLines`), restart Cobrador (exit status
+   :data:`RESTART_STATUS`, which systemd's ``Restart=on-failure`` restarts) and, when ``[web] allow_poweroff``,
+   switch the box off.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ log = logging.getLogger("cobrador.app")
 
 USB_ROOT = Path("/run/cobrador-usb")
 """Where ``systemd/cobrador-usb@.service`` mounts USB sticks, one folder per partition."""
+
+RESTART_STATUS = 75
+"""Exit status after a restart asked on the web page: not 0, so systemd (``Restart=on-failure``) starts it again."""
 
 
 class Appliance:
@@ -64,6 +71,9 @@ class Appliance:
         self._closed = False
         self.panel = None               # firmware_py.panel_link.LinkedPanel: the box's LEDs and button
         self.usb = None                 # firmware_py.usb.StickWatcher over USB_ROOT
+        self._clock_confirmed = False   # staff confirmed the time on the web page (until restart)
+        self._restart_requested = False
+        self.recent_logs = None         # firmware_py.logs.RecentLines, attached to the root logger at start
 
     # -- lifecycle -----------------------------------------------------------
     def __enter__(self) -> "Appliance":
@@ -86,6 +96,10 @@ class Appliance:
         self.panel = start_panel(self.config, ApplianceStatus(self),
                                  appliance_callbacks(self, usb_import=lambda: self.usb and self.usb.scan_now()))
         from firmware_py.ledger import Ledger
+        from firmware_py.logs import RecentLines
+
+        self.recent_logs = RecentLines(200)
+        logging.getLogger().addHandler(self.recent_logs)
         from firmware_py.modem_link import ModemLink
         from firmware_py.recorder import EventRecorder
 
@@ -157,7 +171,67 @@ class Appliance:
             self._policy_overrides = overrides
         now = datetime.now(timezone.utc)
         network = self.link.network_now() if self.link is not None else None
-        return self._policy.with_clock(system_clock_trust(now, network_now=network))
+        return self._policy.with_clock(system_clock_trust(now, network_now=network,
+                                                          confirmed_by_staff=self._clock_confirmed))
+
+    # -- what the web page may ask -------------------------------------------
+    def confirm_clock(self) -> None:
+        """Staff compared the box's time with their phone on the web page: the clock counts as confirmed until
+        Cobrador restarts (a clock before the release or far from the network's time stays untrusted)."""
+        self._clock_confirmed = True
+        log.info("clock confirmed by staff on the web page")
+
+    def check_balance(self) -> str:
+        """The operator's answer to ``[modem] balance_code`` (USSD); RuntimeError with a Spanish message when the
+        modem is not connected or the network does not answer."""
+        from modem.errors import ModemError
+
+        modem = self.link.modem if self.link is not None else None
+        if modem is None or modem.closed:
+            raise RuntimeError("No hay módem conectado: no se puede consultar el saldo ahora.")
+        try:
+            return modem.ussd(self.config.modem.balance_code, timeout=30)
+        except ModemError as exc:
+            raise RuntimeError(f"El operador no respondió la consulta de saldo ({exc}). "
+                               "Inténtelo más tarde.") from exc
+
+    def backup_copy(self) -> Path:
+        """A consistent copy of the ledger in a new temporary directory (the caller deletes that directory)."""
+        import shutil
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="cobrador-respaldo-"))
+        try:
+            return self.ledger.backup(folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def request_restart(self) -> None:
+        """Restart asked on the web page: SIGTERM to this process a moment later (the answer goes out first);
+        :meth:`serve_forever` then ends with :data:`RESTART_STATUS` so systemd starts Cobrador again."""
+        import os
+
+        self._restart_requested = True
+        log.warning("restart asked on the web page")
+        timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+        timer.daemon = True
+        timer.start()
+
+    def poweroff(self) -> None:
+        """Switch the box off (``systemctl poweroff``: Cobrador is stopped cleanly first). Only offered when
+        ``[web] allow_poweroff``; RuntimeError with a Spanish message when the system refuses."""
+        import subprocess
+
+        log.warning("power-off asked on the web page")
+        try:
+            result = subprocess.run(["systemctl", "poweroff"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RuntimeError(f"No se pudo apagar el equipo ({exc}). Avise al soporte técnico.") from exc
+        if result.returncode != 0:
+            reason = (result.stderr or result.stdout).strip()[:200] or f"código {result.returncode}"
+            raise RuntimeError(f"El sistema no dejó apagar el equipo ({reason}). Falta el permiso del "
+                               "servicio para apagar; avise al soporte técnico.")
 
     def _start_usb(self) -> None:
         """Watch USB_ROOT for sticks mounted by ``cobrador-usb@.service`` (nothing there on a laptop)."""
@@ -197,7 +271,11 @@ class Appliance:
 
         return Services(ledger=self.ledger, cooperative=self.config.cooperative.name, version=__version__,
                         policy=self.policy, modem_status=self.link.status, wake=self.dispatcher.wake,
-                        engine_base=lambda: self.config.engine,
+                        engine_base=lambda: self.config.engine, confirm_clock=self.confirm_clock,
+                        check_balance=self.check_balance if self.config.modem.balance_code else None,
+                        backup=self.backup_copy, restart=self.request_restart,
+                        shutdown=self.poweroff if self.config.web.allow_poweroff else None,
+                        recent_logs=self.recent_logs.lines if self.recent_logs is not None else None,
                         password_reset_allowed=self.panel.password_reset_allowed,
                         secret_key=_secret_key(self.data_dir), country=self.config.cooperative.country,
                         timezone=self.config.cooperative.timezone, **importer_services(self.config, self.ledger))
@@ -219,6 +297,8 @@ class Appliance:
             finally:
                 notify("STOPPING=1")
         log.info("stopping")
+        if self._restart_requested:
+            raise SystemExit(RESTART_STATUS)
 
     def healthy(self) -> bool:
         """True while every long-lived part is alive (what the systemd watchdog is fed on)."""
@@ -249,6 +329,8 @@ class Appliance:
         if self.panel is not None:
             self.panel.close()   # last: the LEDs go dark once everything has stopped
         log.info("cobrador stopped")
+        if self.recent_logs is not None:
+            logging.getLogger().removeHandler(self.recent_logs)
 
 
 def importer_services(config: Config, ledger, *, now=lambda: datetime.now(timezone.utc)) -> dict:

@@ -4,7 +4,7 @@ contacts in doubt (staff decisions), prepaid balance; roles, bad input and Engli
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -18,7 +18,7 @@ from scheduler.policy import load_policy
 from webui.dashboard import DECISION_SUFFIX, signal_bars
 from webui.services import Services
 
-from conftest import NOW
+NOW = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)  # the clock of conftest's ledger and services
 
 POLICY = load_policy({"segments": [{"name": "todos", "ladder": "al_dia"}]}, country="CO",
                      cooperative_name="Cooperativa La Esperanza", timezone="America/Bogota")

@@ -5,7 +5,7 @@ English."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -18,7 +18,7 @@ from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Phone
 from scheduler.policy import load_policy
 from webui.services import Services
 
-from conftest import NOW
+NOW = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)  # the clock of conftest's ledger and services
 
 POLICY = load_policy({"segments": [{"name": "todos", "ladder": "al_dia"}]}, country="CO",
                      cooperative_name="Coop Esperanza", timezone="America/Bogota").with_clock(
