@@ -278,7 +278,8 @@ def _display_name(filename: str | None) -> str:
 
 
 def _reason(exc: Exception) -> str:
-    """The Spanish sentence for a failed preview or import: the importer's own when it gave one."""
+    """The Spanish sentence for a failed preview or import: the importer's own when it gave one, else
+    :data:`UNEXPECTED` (logged). Shown through ``_()``, which translates only :data:`UNEXPECTED`."""
     if isinstance(exc, ValueError) and getattr(exc, "reason", None):
         return str(exc)
     log.error("import service failed unexpectedly", exc_info=exc)
@@ -406,7 +407,7 @@ def index():
             raise
         except Exception as exc:
             store().remove(upload)
-            form.archivo.errors.append(_reason(exc))
+            form.archivo.errors.append(_(_reason(exc)))
             status = 400
         else:
             return redirect(url_for("imports.columns", upload_id=upload.id))
@@ -439,7 +440,7 @@ def columns(upload_id):
             preview = _preview(upload, None)
         except Exception as again:
             store().remove(upload)
-            flash(_reason(again), "error")
+            flash(_(_reason(again)), "error")
             return redirect(url_for("imports.index"))
         log.info("stored mapping dropped: %s", exc)
     if form.validate_on_submit():
@@ -448,7 +449,7 @@ def columns(upload_id):
             try:
                 candidate = _preview(upload, mapping)
             except Exception as exc:
-                problem = _reason(exc)
+                problem = _(_reason(exc))
             else:
                 preview, upload.mapping = candidate, mapping
                 if not missing_fields(preview) and not preview.missing:

@@ -383,6 +383,9 @@ def test_an_unexpected_failure_of_the_importer_is_a_spanish_400(admin, services,
     services.preview_file = broken
     response = upload(admin, (HEADER + GOOD).encode())
     assert response.status_code == 400 and "No se pudo leer el archivo" in text(response)
+    admin.post("/idioma/en", {"next": "/importar"}, page="/importar")
+    response = upload(admin, (HEADER + GOOD).encode())
+    assert response.status_code == 400 and "The file could not be read" in text(response)
 
 
 def test_a_ledger_refusal_during_the_import_is_shown(admin, ledger, woke, monkeypatch):
