@@ -22,6 +22,7 @@ Edits are stored through :class:`webui.campaigns_forms.EngineEdits` (validated b
 
 from __future__ import annotations
 
+import heapq
 import math
 import unicodedata
 from dataclasses import dataclass, replace
@@ -33,6 +34,7 @@ from babel.numbers import get_territory_currencies
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from modem.pdu import gsm7
 from scheduler.errors import PolicyError, TemplateError
 from scheduler.templates import (DEBT_PLACEHOLDERS, DEFAULT_TEMPLATES, PLACEHOLDERS, Cooperative, MessageFacts,
                                  Template, TemplateText, check_template, placeholder_values, preview, substitute,
@@ -186,20 +188,88 @@ class WorstCase:
 def worst_cases(texts: dict[str, str], errors: dict[str, str], cooperative: Cooperative, transliterate: bool,
                 today: date) -> WorstCase:
     """``scheduler.templates.worst_case`` of each valid text over every debtor that owes something — at most
-    :data:`WORST_SAMPLE` of them, evenly spread over the list."""
-    ledger = _services().ledger
-    debtors = ledger.debtors()
-    step = max(1, math.ceil(len(debtors) / WORST_SAMPLE))
-    sample = debtors[::step][:WORST_SAMPLE]
-    facts = [f for f in (debtor_facts(d, ledger.loans(d.id), today) for d in sample) if f is not None]
+    :data:`WORST_SAMPLE` of them, evenly spread over the list (:func:`sample_values`). The renderings are
+    ranked first by a cheap estimate of their cost (:func:`estimated_cost`); the :data:`EXACT_CANDIDATES`
+    most expensive go through ``worst_case`` (the modem's own planner), so a Raspberry Pi answers quickly."""
+    sample = sample_values(cooperative, today)
     variants = {}
     for name, text in texts.items():
-        if not text or name in errors or not facts:
+        values = sample.values[_LANGUAGE[name]]
+        if not text or name in errors or not values:
             continue
-        language = _LANGUAGE[name]
-        variants[name] = worst_case((substitute(text, placeholder_values(f, cooperative, language)) for f in facts),
-                                    transliterate=transliterate)
-    return WorstCase(variants, len(facts), len(sample), len(debtors))
+        renderings = {substitute(text, v) for v in values}
+        costliest = heapq.nlargest(EXACT_CANDIDATES, renderings, key=lambda t: estimated_cost(t, transliterate))
+        variants[name] = worst_case(costliest, transliterate=transliterate)
+    return WorstCase(variants, sample.used, sample.sampled, sample.total)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Placeholder values (per language) of the debtors the worst case looks at."""
+
+    values: dict
+    used: int
+    sampled: int
+    total: int
+
+
+def sample_values(cooperative: Cooperative, today: date) -> Sample:
+    """Every placeholder's text, in Spanish and English, for at most :data:`WORST_SAMPLE` debtors evenly
+    spread over the list (those that owe nothing are left out). Kept until the ledger changes."""
+    ledger = _services().ledger
+    key = (id(ledger), ledger.stats().get("seq"), today, cooperative, WORST_SAMPLE)
+    cache = current_app.extensions.setdefault("cobrador.templates.sample", {})
+    found = cache.get(key)
+    if found is None:
+        debtors = ledger.debtors()
+        step = max(1, math.ceil(len(debtors) / WORST_SAMPLE))
+        chosen = debtors[::step][:WORST_SAMPLE]
+        facts = [f for f in (debtor_facts(d, ledger.loans(d.id), today) for d in chosen) if f is not None]
+        found = Sample({language: [placeholder_values(f, cooperative, language) for f in facts]
+                        for language in ("es", "en")}, len(facts), len(chosen), len(debtors))
+        cache.clear()
+        cache[key] = found
+    return found
+
+
+EXACT_CANDIDATES = 25
+"""How many of the most expensive-looking renderings of a text are costed exactly."""
+
+_TRANSLITERATION = {"á": "a", "í": "i", "ó": "o", "ú": "u", "Á": "A", "Í": "I", "Ó": "O", "Ú": "U",
+                    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
+                    "\u2026": "..."}
+_SEPTETS: dict[str, int] = {}
+
+
+def _septets(char: str) -> int:
+    """GSM-7 septets of ``char`` (0: not in the GSM alphabet), remembered per character."""
+    found = _SEPTETS.get(char)
+    if found is None:
+        found = _SEPTETS[char] = len(gsm7.char_septets(char)) if gsm7.is_gsm7(char) else 0
+    return found
+
+
+def estimated_cost(text: str, transliterate: bool) -> tuple[int, int]:
+    """``(SMS parts, minus the units left in the last part)`` of ``text``, estimated from its distinct
+    characters (the alphabet is GSM-7 when every character — transliterated when that is on — is in it; an
+    extension character counts 2): larger is more expensive, as ``worst_case`` orders them. Only used to
+    rank renderings: the figures shown come from ``scheduler.templates.worst_case``."""
+    chars = set(text)
+    septets = {c: _septets(c) for c in chars}
+    missing = [c for c, n in septets.items() if not n]
+    if not missing or (transliterate and all(c in _TRANSLITERATION for c in missing)):
+        units = len(text) + sum(text.count(c) for c, n in septets.items() if n == 2)
+        if missing:
+            units += 2 * text.count("\u2026")
+        return _cost(units, 160, 153)
+    return _cost(len(text) + sum(text.count(c) for c in chars if ord(c) > 0xFFFF), 70, 67)
+
+
+def _cost(units: int, single: int, multi: int) -> tuple[int, int]:
+    if units <= single:
+        return 1, units - single
+    parts = math.ceil(units / multi)
+    return parts, units - parts * multi
 
 
 # -- pages -------------------------------------------------------------------------------------------------------------

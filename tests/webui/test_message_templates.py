@@ -3,8 +3,7 @@ transliteration — roles, validation through the engine's own checks, and what 
 
 from __future__ import annotations
 
-import json
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -318,3 +317,30 @@ def test_every_text_of_the_page_is_in_the_english_catalogue():
     with open(po, "rb") as handle:
         known = {m.id for m in read_po(handle)}
     assert set(PLACEHOLDERS.values()) <= known and "Plantillas" in known
+
+
+def test_worst_case_ranking_agrees_with_costing_every_rendering(app, ledger, services, monkeypatch):
+    """The cheap pre-ranking keeps the exact answer even when only the top-ranked rendering is costed: a short
+    name outside the GSM alphabet (UCS-2) beats longer GSM names, and an extension character counts twice."""
+    import webui.message_templates as page
+    monkeypatch.setattr(page, "EXACT_CANDIDATES", 1)
+    from scheduler.templates import placeholder_values, substitute, worst_case
+
+    names = ["Françoise Ñúñez", "Bartolomeo Maximiliano Villavicencio", "Ana [Bea] ~ Ruiz", "Íñigo Ó"]
+    ledger.import_batch([Debtor(f"w-{i}", n, phones=(Phone(f"+57301000000{i}"),)) for i, n in enumerate(names)],
+                        [Loan(f"W-{i}", f"w-{i}", instalments=(Instalment(1, NOW.date(), Decimal(1000 + i)),))
+                         for i in range(len(names))], source="prueba")
+    texts = {"es": "{cooperativa}: " + "x" * 120 + " {nombre} {monto}", "es_compartido": "{cooperativa} {nombre}",
+             "en": "{cooperativa}: hi {nombre}", "en_compartido": ""}
+    policy = services.policy()
+    with app.test_request_context():
+        cooperative = page._cooperative(policy)
+        for transliterate in (True, False):
+            found = page.worst_cases(texts, {}, cooperative, transliterate, NOW.date())
+            facts = [page.debtor_facts(d, ledger.loans(d.id), NOW.date()) for d in ledger.debtors()]
+            for name, text in texts.items():
+                if not text:
+                    continue
+                language = "en" if name.startswith("en") else "es"
+                every = [substitute(text, placeholder_values(f, cooperative, language)) for f in facts]
+                assert found.variants[name] == worst_case(every, transliterate=transliterate), (name, transliterate)
