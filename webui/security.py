@@ -41,7 +41,7 @@ _MESSAGES = {
 
 
 def init_security(app) -> None:
-    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_UPLOAD)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD  # Flask has the key (None): setdefault would not set it
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       WTF_CSRF_TIME_LIMIT=None)
     csrf.init_app(app)

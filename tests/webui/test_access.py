@@ -143,3 +143,8 @@ def test_html_in_names_is_escaped(app, ledger, admin):
                         source="t")
     # every page that shows names must escape them; the dashboard is checked here, the others in their areas
     assert "<script>alert" not in admin.get("/").get_data(as_text=True)
+
+
+def test_uploads_over_the_limit_are_refused_on_every_route(admin):
+    response = admin.post("/usuarios", {"name": "x" * 10, "blob": "y" * (21 * 1024 * 1024)}, page="/usuarios")
+    assert response.status_code == 413 and "demasiado grande" in response.get_data(as_text=True)
