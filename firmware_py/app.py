@@ -52,12 +52,16 @@ class Appliance:
 
     ``simulate`` forces the built-in simulated modem; ``demo`` loads the demo
     dataset into an empty ledger (only together with the simulated modem).
+    ``clock`` (an aware ``datetime`` source, the system's by default) is the engine's time: the
+    dispatcher's, the reply handler's, the importer's and the web page's ``now`` (tests drive a
+    simulated day with it; the radio, the clock trust and the modem's reports stay on real time).
     """
 
-    def __init__(self, config: Config, *, simulate: bool = False, demo: bool = False):
+    def __init__(self, config: Config, *, simulate: bool = False, demo: bool = False, clock=None):
         self.config = config
         self.simulate = simulate
         self.demo = demo
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.data_dir = Path(config.data_dir)
         self.ledger = None
         self.link = None
@@ -113,7 +117,7 @@ class Appliance:
         if self.demo and choice.kind == "simulator":
             from firmware_py.demo import load_demo
 
-            now = datetime.now(timezone.utc)
+            now = self.clock()
             load_demo(self.ledger, self.config, now=now,
                       today=now.astimezone(ZoneInfo(self.config.cooperative.timezone)).date())
         events: queue.Queue = queue.Queue()
@@ -149,8 +153,8 @@ class Appliance:
                               day=lambda epoch: datetime.fromtimestamp(epoch, zone).date(),
                               sent_today={"módem 1": _sent_today(self.ledger, zone)})
         self.dispatcher = Dispatcher(self.ledger, self.pool, self.policy, workers=1, on_event=self.panel.on_event,
-                                     interval=float(self.config.engine_interval))
-        self.responder = ReplyHandler(self.ledger, self.policy, wake=self.dispatcher.wake)
+                                     interval=float(self.config.engine_interval), clock=self.clock)
+        self.responder = ReplyHandler(self.ledger, self.policy, wake=self.dispatcher.wake, clock=self.clock)
 
     def policy(self):
         """The configuration's policy, with the engine settings edited on the web page laid over it
@@ -278,7 +282,8 @@ class Appliance:
                         recent_logs=self.recent_logs.lines if self.recent_logs is not None else None,
                         password_reset_allowed=self.panel.password_reset_allowed,
                         secret_key=_secret_key(self.data_dir), country=self.config.cooperative.country,
-                        timezone=self.config.cooperative.timezone, **importer_services(self.config, self.ledger))
+                        timezone=self.config.cooperative.timezone, now=self.clock,
+                        **importer_services(self.config, self.ledger, now=self.clock))
 
     def serve_forever(self) -> None:
         """Serve the web UI until SIGTERM/SIGINT."""
