@@ -19,6 +19,7 @@ at load (:class:`PolicyError` naming it).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterator, Mapping
@@ -52,8 +53,8 @@ class Step:
     repeat_every: int | None = None
     use_best_hour: bool = True
 
-    @property
-    def id(self) -> str:
+    @functools.cached_property
+    def id(self) -> str:  # cached: the planner asks for it for every loan
         return f"{self.offset:+d}" if self.offset else "0"
 
     def describe_es(self) -> str:

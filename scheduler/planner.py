@@ -35,13 +35,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from scheduler.contact_state import REACHED, outcomes
-from scheduler.ladder import Occurrence, Step
+from scheduler.contact_state import OUTBOUND_KINDS, REACHED, outcomes
+from scheduler.ladder import Ladder, Occurrence, Step
 from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Phone, promise_status
 from scheduler.policy import Policy
 from scheduler.reasons import Reason, describe
-from scheduler.rules.check import Attempt, attempts_from_events, earliest_allowed
-from scheduler.segments import best_hour, debtor_features, segment_for
+from scheduler.rules.check import (Attempt, Lookback, attempts_from_events, attempts_matter, earliest_allowed,
+                                   lookbacks)
+from scheduler.segments import MIN_OBSERVATIONS, NO_SEGMENT, best_hour, debtor_features, segment_rule_for
 from scheduler.templates import MessageFacts, transliterated
 
 HISTORY_DAYS = 120
@@ -102,7 +103,25 @@ def plan(snapshot, policy: Policy, now: datetime, *, debtor_ids: Iterable[str] |
 
     ``policy`` should already carry the ledger's live settings
     (:meth:`Policy.with_settings`). Raises ``ValueError`` for a naive ``now``.
+
+    Loans that share a ladder, a due date, a zone and an hour share their place on the calendar,
+    and a step's earliest allowed instant is computed once for every debtor whose history cannot
+    change it (see :class:`_Run`): :func:`reference_plan` gives the same decisions without these
+    shortcuts.
     """
+    return _plan(snapshot, policy, now, debtor_ids, shortcuts=True)
+
+
+def reference_plan(snapshot, policy: Policy, now: datetime, *,
+                   debtor_ids: Iterable[str] | None = None) -> tuple[Decision, ...]:
+    """:func:`plan` the long way: every loan's steps placed on the calendar and every rule checked
+    against the debtor's own history, nothing shared between loans or debtors. Slower; it exists so
+    that tests can check that :func:`plan`'s shortcuts never change a decision."""
+    return _plan(snapshot, policy, now, debtor_ids, shortcuts=False)
+
+
+def _plan(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | None, *,
+          shortcuts: bool) -> tuple[Decision, ...]:
     if now.tzinfo is None:
         raise ValueError("now must be aware")
     by_debtor: dict[str, list[ContactEvent]] = {}
@@ -111,17 +130,18 @@ def plan(snapshot, policy: Policy, now: datetime, *, debtor_ids: Iterable[str] |
     coop_today = now.astimezone(coop_zone).date()
     for event in snapshot.contacts:
         by_debtor.setdefault(event.debtor_id, []).append(event)
-        if (event.channel == "sms" and event.direction == "outbound" and event.kind == "sent"
+        if (event.kind == "sent" and event.channel == "sms" and event.direction == "outbound"
                 and event.at.astimezone(coop_zone).date() == coop_today):
             sms_today += 1
     budget = _Budget(None if policy.daily_sms_cap is None else max(policy.daily_sms_cap - sms_today, 0),
                      datetime.combine(coop_today + timedelta(days=1), time(0), tzinfo=coop_zone))
     wanted = None if debtor_ids is None else set(debtor_ids)
+    run = _Run(policy, now, shortcuts)
     decisions: list[Decision] = []
     for debtor in sorted(snapshot.debtors, key=lambda d: d.id):
         if wanted is not None and debtor.id not in wanted:
             continue
-        _plan_debtor(decisions, snapshot, policy, now, debtor, by_debtor.get(debtor.id, ()), budget)
+        _plan_debtor(decisions, snapshot, run, debtor, by_debtor.get(debtor.id, _NO_HISTORY), budget)
     decisions.sort(key=lambda d: (_ORDER[d.action], d.at, d.debtor_id, d.loan, d.step))
     return tuple(decisions)
 
@@ -132,7 +152,7 @@ class _Budget:
     resets_at: datetime
 
 
-@dataclass
+@dataclass(slots=True)
 class _Intent:
     loan: Loan
     instalment: Instalment
@@ -142,29 +162,239 @@ class _Intent:
     days_late: int
 
 
-def _plan_debtor(out: list[Decision], snapshot, policy: Policy, now: datetime, debtor: Debtor,
-                 events: Iterable[ContactEvent], budget: _Budget) -> None:
-    zone = _zone(debtor.timezone)
-    local_now = now.astimezone(zone)
-    today = local_now.date()
-    loans = sorted(snapshot.loans_of(debtor.id), key=lambda l: l.external_id)
+@dataclass(frozen=True, slots=True)
+class _Timeline:
+    """An instalment's ladder placed on the calendar at ``now``: each occurrence and its local time,
+    ``current`` (the index of the last one whose time has come, -1: none), ``following`` (the next
+    one's index, ``None``: no more), ``deadline`` (when the current one lapses: the following one's
+    time, or its own plus the policy's ``step_validity_days``; ``None`` without a current one) and
+    ``detail`` (how a wait for the following one describes it)."""
+
+    occurrences: tuple[Occurrence, ...]
+    times: tuple[datetime, ...]
+    current: int
+    following: int | None
+    deadline: datetime | None
+    detail: str
+
+
+def _timeline(occurrences: tuple[Occurrence, ...], local_now: datetime, zone: ZoneInfo, hour: time | None,
+              profile, validity_days: int) -> _Timeline:
+    """Where ``occurrences`` (an instalment's ladder, :meth:`Ladder.occurrences`) stand at ``local_now``."""
+    times = tuple(_when(o, zone, hour, profile) for o in occurrences)
+    current = -1
+    for index, moment in enumerate(times):
+        if moment <= local_now:
+            current = index
+        else:
+            break
+    following = current + 1 if current + 1 < len(occurrences) else None
+    deadline = None
+    if current >= 0:
+        deadline = times[following] if following is not None else times[current] + timedelta(days=validity_days)
+    detail = f"paso {occurrences[following].step.describe_es()}" if following is not None else ""
+    return _Timeline(occurrences, times, current, following, deadline, detail)
+
+
+class _Run:
+    """What one :func:`plan` call works out once: each zone's local time and day, each profile's
+    holiday calendar and the attempts its rules count per channel
+    (:func:`~scheduler.rules.check.lookbacks`), and — with ``shortcuts`` — memos of two pure
+    functions whose inputs repeat across loans and debtors:
+
+    - :func:`_timeline`, keyed by what it reads (the ladder, the due date, the zone, the best hour,
+      and the profile only when a best hour is known); the ladder's occurrences, keyed by the
+      ladder, the due date and the day;
+    - :func:`~scheduler.rules.check.earliest_allowed` for a debtor whose attempts cannot matter from
+      the start instant on (:meth:`_History.may_matter`), where it equals the answer without
+      attempts, keyed by the zone, the profile, the channel and the start.
+
+    Without ``shortcuts`` both are computed for every loan, with the debtor's own attempts."""
+
+    def __init__(self, policy: Policy, now: datetime, shortcuts: bool) -> None:
+        self.policy = policy
+        self.now = now
+        self.shortcuts = shortcuts
+        self._zones: dict[str, tuple[ZoneInfo, datetime, date]] = {}
+        self._calendars: dict[int, tuple[Any, Any]] = {}
+        self._lookbacks: dict[tuple[int, str], tuple[Any, tuple[Lookback, ...]]] = {}
+        self._occurrences: dict[tuple, tuple[Occurrence, ...]] = {}
+        self._timelines: dict[tuple, _Timeline] = {}
+        self._allowed: dict[tuple, tuple[datetime | None, Any]] = {}
+
+    def zone(self, name: str) -> tuple[ZoneInfo, datetime, date]:
+        """``(zone, now there, today there)``."""
+        found = self._zones.get(name)
+        if found is None:
+            zone = _zone(name)
+            local_now = self.now.astimezone(zone)
+            found = self._zones[name] = (zone, local_now, local_now.date())
+        return found
+
+    def calendar(self, profile):
+        """The holiday calendar of ``profile`` (:meth:`Policy.calendar_for`)."""
+        found = self._calendars.get(id(profile))
+        if found is None:
+            found = self._calendars[id(profile)] = (profile, self.policy.calendar_for(profile))
+        return found[1]
+
+    def lookbacks(self, profile, channel: str) -> tuple[Lookback, ...]:
+        found = self._lookbacks.get((id(profile), channel))
+        if found is None:
+            found = self._lookbacks[(id(profile), channel)] = (profile, lookbacks(profile, channel))
+        return found[1]
+
+    def timeline(self, ladder: Ladder, due: date, zone_name: str, hour: time | None, profile) -> _Timeline:
+        """The :class:`_Timeline` of an instalment due on ``due`` for a debtor in ``zone_name``."""
+        zone, local_now, today = self.zone(zone_name)
+        validity = self.policy.step_validity_days
+        if not self.shortcuts:
+            return _timeline(tuple(ladder.occurrences(due, today)), local_now, zone, hour, profile, validity)
+        key = (id(ladder), due, zone_name, hour, None if hour is None else id(profile))
+        found = self._timelines.get(key)
+        if found is None:
+            steps = (id(ladder), due, today)
+            occurrences = self._occurrences.get(steps)
+            if occurrences is None:
+                occurrences = self._occurrences[steps] = tuple(ladder.occurrences(due, today))
+            found = self._timelines[key] = _timeline(occurrences, local_now, zone, hour, profile, validity)
+        return found
+
+    def earliest_allowed(self, profile, zone_name: str, channel: str, start: datetime, day: date,
+                         history: _History) -> tuple[datetime | None, Any]:
+        """:func:`~scheduler.rules.check.earliest_allowed` for a debtor of ``profile`` in ``zone_name``
+        with this ``history``; ``day`` is the local day of ``start``."""
+        zone = self.zone(zone_name)[0]
+        if not self.shortcuts or history.may_matter(day, self.lookbacks(profile, channel)):
+            return earliest_allowed(profile, self.calendar(profile), zone, channel, start, history.attempts())
+        key = (zone_name, id(profile), channel, start, start.fold)
+        found = self._allowed.get(key)
+        if found is None:
+            found = self._allowed[key] = earliest_allowed(profile, self.calendar(profile), zone, channel, start, [])
+        return found
+
+
+class _History:
+    """A debtor's contact log as the planner reads it: the contacts already attempted (``done``:
+    never planned again, see :mod:`scheduler.contact_state`), the ``replies`` and the attempts the
+    contact rules count (:meth:`attempts`, with this plan's own sends).
+
+    With ``shortcuts`` the attempts are only worked out when a rule could count one
+    (:meth:`may_matter`): for most debtors the log is too old for that. Without a ``retry`` among
+    the events every contact with an outbound event is settled, so ``done`` needs no folding
+    either."""
+
+    def __init__(self, events: list[ContactEvent], zone: ZoneInfo, today: date, run: _Run) -> None:
+        self.run = run
+        self._events = events
+        self._zone = zone
+        self._today = today
+        self._sorted: list[ContactEvent] | None = None
+        self._attempts: list[Attempt] | None = None
+        self._sends: list[str] = []
+        self.replies = [e for e in (events if run.shortcuts else self.events)
+                        if e.kind == "reply" and e.direction == "inbound"]
+        if not run.shortcuts:
+            contacts = outcomes(self.events)
+            self._attempts = attempts_from_events(self.events, contacts)
+            self.done = {cid for cid, outcome in contacts.items() if outcome.settled}
+            return
+        contacted: set[str] = set()
+        days: dict[str, date] = {}
+        retried = False
+        for event in events:
+            if event.direction != "outbound":
+                continue
+            day = event.at.date()
+            if day > days.get(event.channel, date.min):
+                days[event.channel] = day
+            if event.contact_id and event.kind in OUTBOUND_KINDS:
+                contacted.add(event.contact_id)
+                retried = retried or event.kind == "retry"
+        if retried:
+            self.done = {cid for cid, outcome in outcomes(self.events).items() if outcome.settled}
+        else:
+            self.done = contacted
+        # Per channel, a local day no attempt is after: an attempt's instant is an outbound event's,
+        # whose day in the debtor's zone is at most two after its own (offsets differ by < 48 h).
+        self._latest = {channel: day + _TWO_DAYS for channel, day in days.items()}
+        self._exact = False
+
+    @property
+    def events(self) -> list[ContactEvent]:
+        """The events, oldest first."""
+        if self._sorted is None:
+            self._sorted = sorted(self._events, key=lambda e: e.at)
+        return self._sorted
+
+    def attempts(self) -> list[Attempt]:
+        """:func:`~scheduler.rules.check.attempts_from_events` and this plan's sends, sorted."""
+        if self._attempts is None:
+            self._attempts = attempts_from_events(self.events)
+            if self._sends:
+                self._attempts.extend(Attempt(self.run.now, channel) for channel in self._sends)
+                self._attempts.sort()
+        return self._attempts
+
+    def may_matter(self, day: date, rules: tuple[Lookback, ...]) -> bool:
+        """Whether an attempt could change a contact rule on local ``day`` or later
+        (:func:`~scheduler.rules.check.attempts_matter`): first with the days the events were
+        written on, then, if that cannot tell, with their days in the debtor's zone."""
+        if not attempts_matter(self._latest, day, rules):
+            return False
+        if not self._exact:
+            self._exact = True
+            exact: dict[str, date] = {}
+            for event in self._events:
+                if event.direction == "outbound":
+                    local = event.at.astimezone(self._zone).date()
+                    if local > exact.get(event.channel, date.min):
+                        exact[event.channel] = local
+            for channel in self._sends:
+                exact[channel] = max(exact.get(channel, date.min), self._today)
+            self._latest = exact
+            return attempts_matter(self._latest, day, rules)
+        return True
+
+    def sent(self, channel: str) -> None:
+        """This plan sends on ``channel`` now: one more attempt."""
+        if self._attempts is not None:
+            self._attempts.append(Attempt(self.run.now, channel))
+            self._attempts.sort()
+        else:
+            self._sends.append(channel)
+        if self.run.shortcuts:
+            self._latest[channel] = max(self._latest.get(channel, date.min), self._today)
+
+
+_TWO_DAYS = timedelta(days=2)
+_NO_HISTORY: list[ContactEvent] = []
+
+
+def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, events: list[ContactEvent],
+                 budget: _Budget) -> None:
+    loans = snapshot.loans_of(debtor.id)
     if not loans:
         return
-    events = sorted(events, key=lambda e: e.at)
+    policy, now = run.policy, run.now
+    zone, local_now, today = run.zone(debtor.timezone)
+    loans = sorted(loans, key=lambda l: l.external_id)
     payments = snapshot.payments_of(debtor.id)
     promises = snapshot.promises_of(debtor.id)
     features = debtor_features(loans, payments, promises, today, tags=debtor.tags, officer=debtor.loan_officer,
                                 grace_days=policy.promise_grace_days)
-    segmentation = segment_for(features, policy.segments)
-    ladder = policy.ladders[segmentation.ladder]
+    rule = segment_rule_for(features, policy.segments)
+    segment, ladder_name = (rule.name, rule.ladder) if rule is not None else (NO_SEGMENT[0], NO_SEGMENT[2])
+    ladder = policy.ladders[ladder_name]
     profile = policy.profiles.for_debtor(debtor.id, debtor.jurisdiction)
-    calendar = policy.calendar_for(profile)
-    attempts = attempts_from_events(events)
-    done = {cid for cid, outcome in outcomes(events).items() if outcome.settled}
-    replies = [e for e in events if e.kind == "reply" and e.direction == "inbound"]
-    hour = best_hour(replies, (p.recorded_at for p in payments if p.source != "import" and p.recorded_at), zone).hour
-    promise_until = _promise_until(promises, payments, today, policy.promise_grace_days)
-    segment = segmentation.segment
+    history = _History(events, zone, today, run)
+    done, replies = history.done, history.replies
+    paid_at = [p.recorded_at for p in payments if p.source != "import" and p.recorded_at]
+    if run.shortcuts and len(replies) + len(paid_at) < MIN_OBSERVATIONS:
+        hour = None  # what best_hour says with too few observations
+    else:
+        hour = best_hour(replies, paid_at, zone).hour
+    promise_until = _promise_until(promises, payments, today, policy.promise_grace_days) if promises else None
 
     def decision(loan: Loan, instalment: int | None, step: Step | None, step_id: str, channel: str, phone: str,
                  text: str, at: datetime, action: str, reason: Reason, detail: str = "") -> None:
@@ -178,26 +408,17 @@ def _plan_debtor(out: list[Decision], snapshot, policy: Policy, now: datetime, d
         if loan.status != "active":
             decision(loan, None, None, "", "", "", "", local_now, SKIP, Reason.LOAN_CLOSED)
             continue
-        instalment = loan.oldest_unpaid()
+        instalment = _oldest_unpaid(loan)
         if instalment is None:
             decision(loan, None, None, "", "", "", "", local_now, SKIP, Reason.ALREADY_PAID)
             continue
-        occurrences = list(ladder.occurrences(instalment.due_date, today))
-        times = [_when(o, zone, hour, profile) for o in occurrences]
-        current = -1
-        for index, moment in enumerate(times):
-            if moment <= local_now:
-                current = index
-            else:
-                break
-        following = current + 1 if current + 1 < len(occurrences) else None
+        timeline = run.timeline(ladder, instalment.due_date, debtor.timezone, hour, profile)
+        occurrences, current, following = timeline.occurrences, timeline.current, timeline.following
         if current >= 0:
             occurrence = occurrences[current]
             cid = contact_id(debtor.id, loan.external_id, instalment.number, occurrence.id)
-            deadline = times[following] if following is not None else \
-                times[current] + timedelta(days=policy.step_validity_days)
-            if cid not in done and local_now < deadline:
-                intents.append(_Intent(loan, instalment, occurrence, cid, deadline,
+            if cid not in done and local_now < timeline.deadline:
+                intents.append(_Intent(loan, instalment, occurrence, cid, timeline.deadline,
                                        (today - instalment.due_date).days))
                 continue
         if following is None:
@@ -206,12 +427,12 @@ def _plan_debtor(out: list[Decision], snapshot, policy: Policy, now: datetime, d
                      step.channel if step else "", "", "", local_now, SKIP, Reason.LADDER_DONE)
             continue
         occurrence = occurrences[following]
+        start = timeline.times[following]
         channel, phone, _ = _route(debtor, occurrence.step)
-        at, _block = earliest_allowed(profile, calendar, zone, channel or occurrence.step.channel,
-                                      times[following], attempts)
+        at, _block = run.earliest_allowed(profile, debtor.timezone, channel or occurrence.step.channel, start,
+                                          start.date(), history)
         decision(loan, instalment.number, occurrence.step, occurrence.id, channel or occurrence.step.channel,
-                 phone.number if phone else "", "", at or times[following], WAIT, Reason.SCHEDULED,
-                 f"paso {occurrence.step.describe_es()}")
+                 phone.number if phone else "", "", at or start, WAIT, Reason.SCHEDULED, timeline.detail)
 
     intents.sort(key=lambda i: (-i.days_late, i.instalment.due_date, i.loan.external_id))
     for intent in intents:
@@ -225,7 +446,7 @@ def _plan_debtor(out: list[Decision], snapshot, policy: Policy, now: datetime, d
             decision(loan, number, step, step_id, step.channel, "", "", resume if action == WAIT else local_now,
                      action, Reason.PROMISE_PENDING, f"promesa hasta el {promise_until:%d/%m/%Y}")
             continue
-        if "no_reply" in step.conditions and _replied_since_previous(replies, events, loan):
+        if "no_reply" in step.conditions and _replied_since_previous(replies, history.events, loan):
             decision(loan, number, step, step_id, step.channel, "", "", local_now, SKIP, Reason.REPLIED)
             continue
         channel, phone, refusal = _route(debtor, step)
@@ -238,7 +459,7 @@ def _plan_debtor(out: list[Decision], snapshot, policy: Policy, now: datetime, d
         if policy.transliterate and channel != "visit":
             text = transliterated(text)
         number_text = phone.number if phone is not None else ""
-        at, block = earliest_allowed(profile, calendar, zone, channel, now, attempts)
+        at, block = run.earliest_allowed(profile, debtor.timezone, channel, now, today, history)
         if at is None:
             decision(loan, number, step, step_id, channel, number_text, text, local_now, SKIP,
                      block.reason if block else Reason.NO_WINDOW, block.detail if block else "")
@@ -264,9 +485,17 @@ def _plan_debtor(out: list[Decision], snapshot, policy: Policy, now: datetime, d
                          Reason.SIM_CAP)
                 continue
             budget.remaining -= 1
-        attempts.append(Attempt(now, channel))
-        attempts.sort()
+        history.sent(channel)
         decision(loan, number, step, step_id, channel, number_text, text, local_now, SEND, Reason.DUE)
+
+
+def _oldest_unpaid(loan: Loan) -> Instalment | None:
+    """:meth:`Loan.oldest_unpaid` (something outstanding: the amount exceeds what was paid), without
+    computing each instalment's outstanding amount."""
+    for instalment in loan.instalments:
+        if instalment.amount > instalment.paid_amount:
+            return instalment
+    return None
 
 
 def _when(occurrence: Occurrence, zone: ZoneInfo, hour: time | None, profile) -> datetime:

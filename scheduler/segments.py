@@ -48,7 +48,11 @@ def debtor_features(loans: Iterable[Loan], payments: Iterable[Payment], promises
                     today: date, *, tags: Iterable[str] = (), officer: str = "", grace_days: int = 1) -> Features:
     """Features of a debtor (see :class:`Features`). Lateness history counts instalments already due:
     an instalment is "paid late" if it is still unpaid after its due date or if the payments that
-    covered it (oldest first) are dated after it; imported paid amounts without dates count as on time."""
+    covered it (oldest first) are dated after it; imported paid amounts without dates count as on time.
+
+    One pass over each loan's instalments gives the loan's days late, outstanding and overdue
+    amounts (the same sums, in the same order, as :class:`~scheduler.model.Loan`'s properties) and
+    its lateness history; payment dates are only allocated for a loan that has dated payments."""
     loans = [l for l in loans if l.status == "active"]
     payments = [p for p in payments if p.counts]
     days_late = 0
@@ -59,21 +63,31 @@ def debtor_features(loans: Iterable[Loan], payments: Iterable[Payment], promises
     for payment in payments:
         by_loan.setdefault(payment.loan_external_id, []).append(payment)
     for loan in loans:
-        days_late = max(days_late, loan.days_late(today))
-        outstanding += loan.outstanding
-        overdue += loan.overdue(today)
-        dated = sorted(by_loan.get(loan.external_id, ()), key=lambda p: p.date)
-        paid_on = _cover_dates(loan, dated)
+        dated = by_loan.get(loan.external_id)
+        # without unreconciled dated payments no instalment gets a cover date (see _cover_dates)
+        paid_on = _cover_dates(loan, sorted(dated, key=lambda p: p.date)) if dated else {}
+        loan_outstanding = loan_overdue = _ZERO
         for instalment in loan.instalments:
-            if instalment.due_date >= today:
+            owed = instalment.amount - instalment.paid_amount  # Instalment.outstanding, without the call
+            if owed < _ZERO:
+                owed = _ZERO
+            loan_outstanding += owed
+            due = instalment.due_date
+            if due >= today:
                 continue
+            loan_overdue += owed
             due_count += 1
-            if instalment.outstanding > 0:
+            if owed > 0:
                 late += 1
-                late_days_total += (today - instalment.due_date).days
-            elif (covered := paid_on.get(instalment.number)) is not None and covered > instalment.due_date:
+                days = (today - due).days
+                late_days_total += days
+                if days > days_late:
+                    days_late = days
+            elif paid_on and (covered := paid_on.get(instalment.number)) is not None and covered > due:
                 late += 1
-                late_days_total += (covered - instalment.due_date).days
+                late_days_total += (covered - due).days
+        outstanding += loan_outstanding
+        overdue += loan_overdue
     broken = sum(1 for p in promises if promise_status(p, payments, today, grace_days=grace_days) == "broken")
     return Features(days_late, outstanding, overdue, late / due_count if due_count else 0.0,
                     late_days_total / due_count if due_count else 0.0, broken,
@@ -115,26 +129,40 @@ class Risk:
 
 def risk_score(features: Features) -> Risk:
     """An explainable score: each reason names the fact and the points it adds (capped at 100)."""
+    points = _risk_points(features, explain=True)
+    score = min(100, sum(p for p, _ in points))
+    return Risk(score, tuple(reason for _, reason in points) or ("sin atrasos ni promesas incumplidas",))
+
+
+def risk_points(features: Features) -> int:
+    """``risk_score(features).score``, without writing the reasons (what a segment rule's ``min_risk``
+    compares)."""
+    return min(100, sum(p for p, _ in _risk_points(features, explain=False)))
+
+
+def _risk_points(features: Features, *, explain: bool) -> list[tuple[int, str]]:
+    """The points each fact adds and, when ``explain``, the reason saying so (else ``""``)."""
     points: list[tuple[int, str]] = []
     d = features.days_late
     if d > 90:
-        points.append((50, f"{d} días de atraso (más de 90): +50"))
+        points.append((50, f"{d} días de atraso (más de 90): +50" if explain else ""))
     elif d > 30:
-        points.append((35, f"{d} días de atraso (31 a 90): +35"))
+        points.append((35, f"{d} días de atraso (31 a 90): +35" if explain else ""))
     elif d > 7:
-        points.append((20, f"{d} días de atraso (8 a 30): +20"))
+        points.append((20, f"{d} días de atraso (8 a 30): +20" if explain else ""))
     elif d > 0:
-        points.append((10, f"{d} días de atraso (1 a 7): +10"))
+        points.append((10, f"{d} días de atraso (1 a 7): +10" if explain else ""))
     if features.broken_promises:
         add = min(30, 15 * features.broken_promises)
-        points.append((add, f"{features.broken_promises} promesa(s) de pago incumplida(s): +{add}"))
+        points.append((add, f"{features.broken_promises} promesa(s) de pago incumplida(s): +{add}" if explain else ""))
     if features.instalments_due >= 2 and features.share_paid_late >= 0.25:
         add = round(20 * features.share_paid_late)
-        points.append((add, f"pagó tarde {features.share_paid_late:.0%} de las cuotas vencidas: +{add}"))
+        points.append((add, f"pagó tarde {features.share_paid_late:.0%} de las cuotas vencidas: +{add}"
+                       if explain else ""))
     if features.average_days_late >= 10:
-        points.append((10, f"atraso promedio de {features.average_days_late:.0f} días por cuota: +10"))
-    score = min(100, sum(p for p, _ in points))
-    return Risk(score, tuple(reason for _, reason in points) or ("sin atrasos ni promesas incumplidas",))
+        points.append((10, f"atraso promedio de {features.average_days_late:.0f} días por cuota: +10"
+                       if explain else ""))
+    return points
 
 
 # -- segment rules -----------------------------------------------------------------------------------------------------
@@ -162,6 +190,10 @@ class SegmentRule:
     min_risk: int | None = None
 
     def matches(self, features: Features, risk: Risk) -> bool:
+        return self.matches_features(features) and (self.min_risk is None or risk.score >= self.min_risk)
+
+    def matches_features(self, features: Features) -> bool:
+        """Every condition but ``min_risk`` holds."""
         f = features
         return ((self.min_days_late is None or f.days_late >= self.min_days_late)
                 and (self.max_days_late is None or f.days_late <= self.max_days_late)
@@ -171,8 +203,7 @@ class SegmentRule:
                 and (not self.tags or bool(self.tags & f.tags))
                 and (not self.officers or f.officer in self.officers)
                 and (self.min_share_paid_late is None or f.share_paid_late >= self.min_share_paid_late)
-                and (self.min_broken_promises is None or f.broken_promises >= self.min_broken_promises)
-                and (self.min_risk is None or risk.score >= self.min_risk))
+                and (self.min_broken_promises is None or f.broken_promises >= self.min_broken_promises))
 
 
 DEFAULT_SEGMENTS: tuple[SegmentRule, ...] = (
@@ -197,13 +228,34 @@ class Segmentation:
     features: Features = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
 
+NO_SEGMENT = ("sin_segmento", "Sin segmento", "ocasional")
+"""(segment, label, ladder) of a debtor no rule matches."""
+
+
 def segment_for(features: Features, rules: Iterable[SegmentRule] = DEFAULT_SEGMENTS) -> Segmentation:
     """The first matching rule (the defaults end with a catch-all)."""
     risk = risk_score(features)
     for rule in rules:
         if rule.matches(features, risk):
             return Segmentation(rule.name, rule.label, rule.ladder, risk, features)
-    return Segmentation("sin_segmento", "Sin segmento", "ocasional", risk, features)
+    return Segmentation(*NO_SEGMENT, risk, features)
+
+
+def segment_rule_for(features: Features, rules: Iterable[SegmentRule] = DEFAULT_SEGMENTS) -> SegmentRule | None:
+    """The rule :func:`segment_for` chooses (``None``: none matches, :data:`NO_SEGMENT`), scoring the
+    risk only if a rule whose other conditions hold asks for a ``min_risk`` (what the planner needs:
+    no reasons are written)."""
+    score = None
+    for rule in rules:
+        if not rule.matches_features(features):
+            continue
+        if rule.min_risk is not None:
+            if score is None:
+                score = risk_points(features)
+            if score < rule.min_risk:
+                continue
+        return rule
+    return None
 
 
 def segments_from_config(raw: list | None, ladders: set[str], *, key: str = "segments") -> tuple[SegmentRule, ...]:

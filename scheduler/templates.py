@@ -36,6 +36,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal, get_currency_symbol
 
 from modem.pdu import plan as pdu_plan
+from modem.pdu import transliterate as pdu_transliterate
 from scheduler.errors import TemplateError
 
 PLACEHOLDERS: Mapping[str, str] = {
@@ -87,6 +88,39 @@ def placeholders_in(text: str, key: str = "plantilla") -> tuple[str, ...]:
                                 + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS) + ".", key=key)
         found.append(name)
     return tuple(found)
+
+
+@functools.lru_cache(maxsize=1024)
+def _pieces(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``text`` cut the way :func:`substitute` reads it: the literal runs (``{{``/``}}`` already made
+    braces) and the placeholder names between them (``""`` for a lone brace: it becomes nothing)."""
+    literals: list[str] = []
+    names: list[str] = []
+    run: list[str] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(text):
+        run.append(text[position:match.start()])
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            run.append(token[0])
+        else:
+            literals.append("".join(run))
+            names.append(match.group(1) or "")
+            run = []
+        position = match.end()
+    run.append(text[position:])
+    literals.append("".join(run))
+    return tuple(literals), tuple(names)
+
+
+def _substituted(text: str, values: Mapping[str, str]) -> str:
+    """:func:`substitute`, with ``text`` cut once (:func:`_pieces`) for every message that uses it."""
+    literals, names = _pieces(text)
+    parts = [literals[0]]
+    for name, literal in zip(names, literals[1:]):
+        parts.append(values.get(name, ""))
+        parts.append(literal)
+    return "".join(parts)
 
 
 def substitute(text: str, values: Mapping[str, str]) -> str:
@@ -257,7 +291,7 @@ class TemplateSet:
         template = self.templates[name]
         text = template.text(language, personal, self.default_language)
         lang = language if language in template.texts else self.default_language
-        return substitute(text, placeholder_values(facts, cooperative, lang))
+        return _substituted(text, placeholder_values(facts, cooperative, lang))
 
 
 # -- preview -----------------------------------------------------------------------------------------------------------
@@ -273,11 +307,24 @@ class Preview:
     sent: str
 
 
+_SEGMENTS_NEVER_EXCEEDED = 8000
+"""A sent text this long fits 255 segments in either alphabet (16,000 septets or UTF-16 units at most)."""
+
+
 @functools.lru_cache(maxsize=4096)
 def transliterated(text: str) -> str:
     """``text`` as it is sent with transliteration on (``modem.pdu``: á í ó ú lose their accent only when
-    that makes the whole text fit the GSM alphabet)."""
-    return pdu_plan(text, True).text
+    that makes the whole text fit the GSM alphabet).
+
+    That is ``modem.pdu.plan(text, True).text``: the transliterated text, split into segments and
+    joined again. Only what ``plan`` could refuse (not a text, a lone surrogate, more than 255
+    segments) goes through it; the rest skips counting segments."""
+    try:
+        text.encode("utf-16-be")
+    except (AttributeError, UnicodeEncodeError):
+        return pdu_plan(text, True).text  # raises PduError, as it always did
+    sent = pdu_transliterate(text)
+    return sent if len(sent) <= _SEGMENTS_NEVER_EXCEEDED else pdu_plan(text, True).text
 
 
 def preview(text: str, *, transliterate: bool = False) -> Preview:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable
+from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from scheduler.contact_state import outcomes
+from scheduler.contact_state import Outcome, outcomes
 from scheduler.model import ContactEvent
 from scheduler.reasons import Reason
 from scheduler.rules.calendar import HolidayCalendar
@@ -31,6 +31,7 @@ ATTEMPT_KINDS = frozenset({"sending", "sent", "delivered", "uncertain", "expired
 :attr:`scheduler.contact_state.Outcome.attempted`: it went out or is in doubt — not one the modem refused
 before it left (``failed`` with no ``sent``) nor one the radio never sent (``retry``)."""
 
+_DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
 _FAMILY = {"call": "voice", "ring": "voice"}
 
@@ -48,17 +49,25 @@ class Attempt:
     channel: str
 
 
-def attempts_from_events(events: Iterable[ContactEvent]) -> list[Attempt]:
+def attempts_from_events(events: Iterable[ContactEvent],
+                         known: Mapping[str, Outcome] | None = None) -> list[Attempt]:
     """The debtor's attempts, one per contact (at its first event), sorted by time.
 
     Events without a ``contact_id`` (an automatic answer, a manual note of a call) count one each
-    when their kind is in :data:`ATTEMPT_KINDS`.
+    when their kind is in :data:`ATTEMPT_KINDS`. ``known``: ``outcomes(events)``, when the caller
+    already has it.
     """
     events = list(events)
-    found = [Attempt(o.first_at, o.channel) for o in outcomes(events).values() if o.attempted]
+    found = [Attempt(o.first_at, o.channel) for o in (outcomes(events) if known is None else known).values()
+             if o.attempted]
     found.extend(Attempt(e.at, e.channel) for e in events
                  if not e.contact_id and e.direction == "outbound" and e.kind in ATTEMPT_KINDS)
-    return sorted(found)
+    found.sort(key=_time_and_channel)  # Attempt's own order, without its generated __lt__
+    return found
+
+
+def _time_and_channel(attempt: Attempt) -> tuple[datetime, str]:
+    return attempt.at, attempt.channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,36 +96,38 @@ def blocking_rule(profile: ContactProfile, calendar: HolidayCalendar, zone: Zone
     """
     local = at.astimezone(zone)
     today = local.date()
-    next_day = _midnight(today + timedelta(days=1), zone)
-    holiday = calendar.holiday_name(today) if profile.closed_on_holidays else None
-    if holiday:
-        return Block(Reason.HOLIDAY, next_day, holiday)
-    windows = profile.windows_on(local.weekday())
+    weekday = today.weekday()
+    if profile.closed_on_holidays:
+        holiday = calendar.holiday_name(today)
+        if holiday:
+            return Block(Reason.HOLIDAY, _midnight(today + _DAY, zone), holiday)
+    windows = profile.windows_on(weekday)
     if not windows:
-        return Block(Reason.SUNDAY if local.weekday() == 6 else Reason.CLOSED_DAY, next_day)
+        return Block(Reason.SUNDAY if weekday == 6 else Reason.CLOSED_DAY, _midnight(today + _DAY, zone))
     moment = local.time()
-    if not profile.within_hours(moment, local.weekday()):
+    if not profile.within_hours(moment, weekday):
         later = [start for start, _ in windows if start > moment]
-        return Block(Reason.QUIET_HOURS, _at(today, later[0], zone) if later else next_day)
-    cut = bisect.bisect_right(attempts, Attempt(at, "\uffff"))
-    past = attempts[:cut]
+        return Block(Reason.QUIET_HOURS, _at(today, later[0], zone) if later else _midnight(today + _DAY, zone))
+    if attempts and attempts[-1].at > at:  # usually every attempt is in the past: no need to cut
+        attempts = attempts[:bisect.bisect_right(attempts, Attempt(at, "\uffff"))]
     for cap in profile.caps:
-        if not cap.applies_to(channel):
+        if channel not in cap.channels:
             continue
         if cap.limit == 0:
             return Block(Reason.DAILY_CAP if cap.period == "day" else Reason.WEEKLY_CAP, None)
-        relevant = [a.at for a in past if a.channel in cap.channels]
+        relevant = [a.at for a in attempts if a.channel in cap.channels]
         if not relevant:
             continue
         if cap.limit is not None and cap.period == "day":
             today_count = sum(1 for t in relevant if t.astimezone(zone).date() == today)
             if today_count >= cap.limit:
-                return Block(Reason.DAILY_CAP, next_day)
+                return Block(Reason.DAILY_CAP, _midnight(today + _DAY, zone))
         if cap.limit is not None and cap.period == "week":
-            rolling = [t for t in relevant if t > at - _WEEK]
+            week_ago = at - _WEEK
+            rolling = [t for t in relevant if t > week_ago]
             if len(rolling) >= cap.limit:
                 return Block(Reason.WEEKLY_CAP, rolling[len(rolling) - cap.limit] + _WEEK)
-            week_start = today - timedelta(days=local.weekday())
+            week_start = today - timedelta(days=weekday)
             this_week = [t for t in relevant if t.astimezone(zone).date() >= week_start]
             if len(this_week) >= cap.limit:
                 return Block(Reason.WEEKLY_CAP, _midnight(week_start + _WEEK, zone))
@@ -124,18 +135,73 @@ def blocking_rule(profile: ContactProfile, calendar: HolidayCalendar, zone: Zone
             last_day = relevant[-1].astimezone(zone).date()
             if (today - last_day).days < cap.min_gap_days:
                 return Block(Reason.MIN_GAP, _midnight(last_day + timedelta(days=cap.min_gap_days), zone))
-    if profile.one_channel_per_week:
+    if profile.one_channel_per_week and attempts:
         family = channel_family(channel)
-        others = [a.at for a in past if channel_family(a.channel) != family]
-        frees = []
-        if others and others[-1] > at - _WEEK:
-            frees.append(others[-1] + _WEEK)
-        week_start = today - timedelta(days=local.weekday())
-        if others and others[-1].astimezone(zone).date() >= week_start:
-            frees.append(_midnight(week_start + _WEEK, zone))
-        if frees:
-            return Block(Reason.OTHER_CHANNEL_WEEK, max(frees))
+        others = [a.at for a in attempts if channel_family(a.channel) != family]
+        if others:
+            frees = []
+            if others[-1] > at - _WEEK:
+                frees.append(others[-1] + _WEEK)
+            week_start = today - timedelta(days=weekday)
+            if others[-1].astimezone(zone).date() >= week_start:
+                frees.append(_midnight(week_start + _WEEK, zone))
+            if frees:
+                return Block(Reason.OTHER_CHANNEL_WEEK, max(frees))
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Lookback:
+    """The attempts one rule of :func:`blocking_rule` counts for a contact on a given channel: those on
+    ``channels`` (or, with ``other_than``, on any channel of another family) whose local day is at
+    most ``days`` before the day asked about. An earlier one changes that rule's answer on no day
+    from then on."""
+
+    days: int
+    channels: frozenset[str] = frozenset()
+    other_than: str | None = None
+
+    def counts(self, channel: str) -> bool:
+        if self.other_than is not None:
+            return channel_family(channel) != self.other_than
+        return channel in self.channels
+
+
+def lookbacks(profile: ContactProfile, channel: str) -> tuple[Lookback, ...]:
+    """What the rules of ``profile`` count for a contact on ``channel`` (nothing: attempts never matter).
+
+    On the local day of the instant asked about, a daily cap counts attempts of that day; a weekly
+    cap those of the rolling week (which reaches into the eighth day before, the offset of the zone
+    may have changed in between) and of the calendar week; a cap's ``min_gap_days`` the last
+    ``min_gap_days - 1`` days; one channel a week the other families' of the rolling and calendar
+    week. A cap of 0 counts nothing: it always forbids. Each reach has a day more: where a clock
+    is turned back over midnight, a later instant can fall on the day before."""
+    found = []
+    for cap in profile.caps:
+        if channel not in cap.channels or cap.limit == 0:
+            continue
+        spans = [cap.min_gap_days - 1] if cap.min_gap_days else []
+        if cap.limit is not None:
+            spans.append(0 if cap.period == "day" else 8)
+        if spans:
+            found.append(Lookback(max(spans) + 1, cap.channels))
+    if profile.one_channel_per_week:
+        found.append(Lookback(8 + 1, other_than=channel_family(channel)))
+    return tuple(found)
+
+
+def attempts_matter(latest: Mapping[str, date], day: date, rules: Iterable[Lookback]) -> bool:
+    """Whether a debtor's attempts can change :func:`blocking_rule` on local ``day`` or later, for the
+    contact ``rules`` (:func:`lookbacks`) were made for. ``latest`` maps each channel the debtor was
+    contacted on to a local day no attempt on it is later than. When they cannot,
+    ``earliest_allowed(..., start, attempts)`` equals ``earliest_allowed(..., start, [])`` for any
+    ``start`` on ``day`` or later."""
+    for rule in rules:
+        since = day - timedelta(days=rule.days)
+        for channel, last in latest.items():
+            if last >= since and rule.counts(channel):
+                return True
+    return False
 
 
 def earliest_allowed(profile: ContactProfile, calendar: HolidayCalendar, zone: ZoneInfo, channel: str,
