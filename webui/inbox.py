@@ -245,9 +245,13 @@ def _claims(ledger) -> list[Claim]:
     return out
 
 
-def _names(ledger, ids) -> list[str]:
+def _names(ledger, item: WaitingReply) -> list[str]:
+    """The names of the debtors listing the reply's number today (else of those its notes were written on)."""
+    debtors = ledger.debtors_by_phone(item.phone) if item.phone else ()
+    if debtors:
+        return [d.name for d in debtors]
     names = []
-    for debtor_id in ids:
+    for debtor_id in item.debtor_ids:
         debtor = ledger.debtor(debtor_id)
         names.append(debtor.name if debtor is not None else debtor_id)
     return names
@@ -258,7 +262,7 @@ def _render_index(status: int = 200, errors: dict | None = None):
     svc = services()
     ledger = svc.ledger
     language = _language()
-    items = [(item, format_when(item.at, language), _names(ledger, item.debtor_ids))
+    items = [(item, format_when(item.at, language), _names(ledger, item))
              for item in waiting_replies(ledger, svc.now())]
     return render_template("inbox/index.html", items=items, claims=_claims(ledger), labels=INTENT_LABELS,
                            errors=errors or {}, window=WINDOW_DAYS), status
@@ -285,7 +289,7 @@ def _render_reply(item: WaitingReply, form: ReplyForm, status: int = 200, cost: 
                 answers.append((format_when(event.at, _language()), event.text, event.detail))
     return render_template(
         "inbox/reply.html", item=item, when=format_when(item.at, _language()),
-        names=_names(ledger, item.debtor_ids), label=INTENT_LABELS.get(item.intent, item.intent),
+        names=_names(ledger, item), label=INTENT_LABELS.get(item.intent, item.intent),
         form=form, cost=cost, sent_text=sent_text, personal=personal, answers=answers,
         opted_out=bool(item.phone) and ledger.opted_out(item.phone), go_category=category, go_text=when,
         max_segments=MAX_SEGMENTS), status

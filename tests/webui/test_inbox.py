@@ -124,6 +124,15 @@ def test_replies_for_a_person_are_listed_once_with_the_debtors(admin, people):
     assert "otro mensaje" in page and "dice que pagó" in page  # what the responder understood
 
 
+def test_the_debtors_shown_are_those_on_the_number_now(admin, people):
+    at = NOW - timedelta(minutes=30)
+    reply = people.append_contact(ContactEvent(at, "d-beto", "reply", direction="inbound", phone=SHARED,
+                                               contact_id="sms-in:solo", text="¿quién habla?"))
+    ReplyHandler(people, lambda: POLICY, clock=lambda: at).handle(reply)  # a note on Beto only
+    page = body(admin.get(f"/bandeja/respuesta/{inbox_key(people, 'solo')}"))
+    assert "Carla Díaz" in page and "lo comparten 2 deudores" in page
+
+
 def test_a_reader_sees_but_cannot_act(make_user, people, box):
     receive(people, ANA, "¿quién es usted?", "k1")
     people.record_payment("A1", Decimal(50000), date(2026, 11, 25), source="sms", status="pending",
