@@ -141,15 +141,29 @@ class Supervisor:
         return self.modem.command(line, timeout=timeout, _internal=True)
 
     def _sync(self) -> None:
-        """A few bare ATs until the modem answers (it may still be echoing or booting)."""
+        """A few bare ATs until the modem answers (it may still be echoing or booting).
+
+        A modem that does not answer may be sitting at an SMS prompt (``> ``) left by a client that died
+        between ``AT+CMGS`` and the body (a crash, a SIGKILL): it takes our ATs as that body and never
+        answers. ESC cancels such a prompt (that SMS is not sent), so one is written after each timeout."""
         last: Exception | None = None
         for _ in range(3):
             try:
                 self._cmd("AT", timeout=min(2.0, self.modem.timeouts.default))
                 return
-            except (CommandTimeout, CommandError) as exc:
+            except CommandTimeout as exc:
+                last = exc
+                self._cancel_prompt()
+            except CommandError as exc:
                 last = exc
         raise last
+
+    def _cancel_prompt(self) -> None:
+        """Write ESC outside any transaction and give the modem a moment to answer it (its OK, if any,
+        arrives while no command waits and is dropped as such)."""
+        log.warning("the modem does not answer: cancelling an SMS prompt it may be waiting in")
+        self.modem._write(b"\x1b")
+        self.modem._closing.wait(0.3)
 
     def _unlock_sim(self) -> None:
         m = self.modem

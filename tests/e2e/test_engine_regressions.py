@@ -124,3 +124,20 @@ def test_an_opt_out_interrupted_after_it_was_recorded_is_still_confirmed_once():
     assert ReplyHandler(ledger, lambda: policy, clock=lambda: NOW).catch_up() == 1
     planned = [e.contact_id for e in ledger.contacts(kinds=("planned",))]
     assert planned == ["auto:sms-in:k1:opt_out"]
+
+
+def test_the_driver_connects_to_a_modem_left_at_the_sms_prompt(tmp_path):
+    """The sending process was SIGKILLed after ``AT+CMGS=<n>`` got its ``> `` and before the body: the modem
+    waits for the body and read the next process's ATs as part of it, so the driver could never connect
+    again ("no answer to 'AT'"). It now cancels the prompt with ESC; the half-sent SMS never goes out."""
+    from modem.driver import Modem
+    from modem.simulator import Simulator
+    from modem.simulator.wire import RawAtClient
+
+    with Simulator("generic", link=tmp_path / "tty", boot_time=0.05) as sim:
+        with RawAtClient(sim.port) as dead:
+            dead.lines("ATE0")
+            dead.prompt("AT+CMGS=20")                  # ... and the process dies here
+        with Modem(sim.port, profile="generic", boot_settle=0.1) as modem:
+            assert modem.send_sms("+573001234567", "hola", message_id="c-1").state == "sent"
+        assert [s.text for s in sim.network.submitted] == ["hola"]
