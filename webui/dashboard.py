@@ -8,9 +8,14 @@ Everyone who can log in sees (``lectura``):
 - the clock: trusted or not and why (``services.policy().clock``, a :class:`scheduler.clock.ClockTrust`),
   with the box's own time to compare with a phone;
 - sending running or paused (the ledger setting ``sending_paused``);
-- today's numbers in the cooperative's zone (:func:`today_numbers`, :func:`planned_today`);
+- today's numbers in the cooperative's zone (:func:`today_numbers`, and :class:`PlannedToday`: the
+  planner's count, made in the background — it reads four months of history — and shown with its time);
 - replies waiting for a person (:func:`webui.inbox.waiting_replies`), with a link to the inbox;
 - contacts in doubt (:func:`in_doubt`: the modem could not say whether the SMS left), waiting for staff.
+
+Pages look back to :func:`recent_since` (the first day of last month, UTC): the ledger keeps the two newest
+months of the contact log in memory, so these reads never touch the card; older history costs seconds on a
+Raspberry Pi for every page load.
 
 Actions (``operador`` and above; each a POST form with its CSRF token):
 
@@ -30,9 +35,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date as format_babel_date
 from babel.dates import format_datetime
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -46,12 +52,10 @@ ORDER = 10
 bp = Blueprint("dashboard", __name__)
 NAV = [("dashboard.index", "Inicio", "lectura")]
 
-WINDOW_DAYS = 60
-"""How far back the page looks for contacts in doubt (and the inbox for replies)."""
 CONFIRM_FRESH = timedelta(minutes=15)
 """A clock confirmation is refused when the time the person compared is older than this."""
-PLAN_TTL = 60.0
-"""Seconds the planner's count for today is reused while the ledger does not change."""
+PLAN_TTL = 120.0
+"""Seconds a count of today's plan is shown before a new one is made (in the background)."""
 DECISION_SUFFIX = ":decision"
 OUTCOMES = {"salio": "salió: el deudor lo recibió", "no_salio": "no salió"}
 
@@ -74,7 +78,6 @@ CLOCK_TEXTS = {
 CONFIRMABLE = frozenset({"no_source", "staff"})
 """Clock problems a person can fix by confirming the time (a wrong date or a disagreeing network cannot)."""
 
-_plan_lock = threading.Lock()
 
 
 def services():
@@ -98,6 +101,13 @@ def format_when(moment: datetime | None, language: str = "es") -> str:
     if language == "en":
         return format_datetime(local, "MMM d, y HH:mm", locale="en")
     return f"{local:%d/%m/%Y %H:%M}"
+
+
+def format_date(day: date, language: str = "es") -> str:
+    """``01/10/2026`` (``Oct 1, 2026`` in English)."""
+    if language == "en":
+        return format_babel_date(day, "MMM d, y", locale="en")
+    return f"{day:%d/%m/%Y}"
 
 
 def signal_bars(dbm: int | None) -> int | None:
@@ -126,25 +136,74 @@ def today_numbers(ledger, now: datetime, tz: ZoneInfo) -> dict[str, int]:
     return {kind: len(ids) for kind, ids in seen.items()}
 
 
-def planned_today(ledger, policy, now: datetime, tz: ZoneInfo) -> int:
-    """The planner's ``send`` decisions now plus its ``wait`` decisions due later today (in ``tz``). Computed
-    at most every :data:`PLAN_TTL` seconds while the ledger is unchanged (the planner reads every loan)."""
+def recent_since(now: datetime) -> datetime:
+    """The first instant of last month (UTC): how far back the dashboard and the inbox read the contact log
+    (see the module docstring)."""
+    first = now.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def count_planned(ledger, policy, now: datetime, tz: ZoneInfo) -> int:
+    """The planner's ``send`` decisions now plus its ``wait`` decisions due later today (in ``tz``), with the
+    history the planner needs (:data:`scheduler.planner.HISTORY_DAYS`)."""
     from scheduler.planner import HISTORY_DAYS, SEND, WAIT, plan
 
-    stats = ledger.stats()
     today = now.astimezone(tz).date()
-    key = (stats.get("seq"), stats.get("contacts"), today, policy.paused, policy.clock.trusted)
-    cache = current_app.extensions.setdefault("cobrador.dashboard.plan", {})
-    with _plan_lock:
-        hit = cache.get("entry")
-        if hit is not None and hit[0] == key and time.monotonic() - hit[1] < PLAN_TTL:
-            return hit[2]
     snapshot = ledger.snapshot(contacts_since=now - timedelta(days=HISTORY_DAYS))
-    count = sum(1 for d in plan(snapshot, policy, now)
-                if d.action == SEND or (d.action == WAIT and d.at.astimezone(tz).date() == today))
-    with _plan_lock:
-        cache["entry"] = (key, time.monotonic(), count)
-    return count
+    return sum(1 for d in plan(snapshot, policy, now)
+               if d.action == SEND or (d.action == WAIT and d.at.astimezone(tz).date() == today))
+
+
+class PlannedToday:
+    """Today's planned count (:func:`count_planned`) made in a background thread: reading the history and
+    planning every loan takes seconds on a Raspberry Pi, and the page must not wait for it.
+
+    :meth:`get` returns the last count made for the same day, pause and clock state — ``(count, made at)`` —
+    or ``(None, None)``, and starts a new count when that one is older than :data:`PLAN_TTL` (one at a time).
+    ``failed`` is True when the last count raised (logged). :meth:`join` waits for a count in progress.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._value = None          # (key, monotonic when made, count, instant when made)
+        self._thread: threading.Thread | None = None
+        self.failed = False
+
+    def get(self, ledger, policy, now: datetime, tz: ZoneInfo) -> tuple[int | None, datetime | None]:
+        key = (now.astimezone(tz).date(), policy.paused, policy.clock.trusted)
+        with self._lock:
+            value = self._value
+            current = value is not None and value[0] == key
+            if not (current and time.monotonic() - value[1] < PLAN_TTL) and not self.running:
+                self._thread = threading.Thread(target=self._count, args=(ledger, policy, now, tz, key),
+                                                name="cobrador-web-plan", daemon=True)
+                self._thread.start()
+        return (value[2], value[3]) if current else (None, None)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _count(self, ledger, policy, now, tz, key) -> None:
+        try:
+            count = count_planned(ledger, policy, now, tz)
+        except Exception:  # a planner failure must not take the home page with it
+            log.exception("today's plan could not be counted")
+            self.failed = True
+            return
+        with self._lock:
+            self._value = (key, time.monotonic(), count, now)
+            self.failed = False
+
+
+def planned_counter() -> PlannedToday:
+    """This application's :class:`PlannedToday`."""
+    return current_app.extensions.setdefault("cobrador.dashboard.planned", PlannedToday())
 
 
 @dataclass(frozen=True)
@@ -162,11 +221,11 @@ class InDoubt:
 
 
 def in_doubt(ledger, now: datetime) -> list[InDoubt]:
-    """Contacts of the last :data:`WINDOW_DAYS` days whose outcome (:func:`scheduler.contact_state.outcomes`)
-    is ``uncertain`` and without a staff decision note, newest first."""
-    from scheduler.contact_state import outcomes
+    """Contacts since :func:`recent_since` whose outcome (:func:`scheduler.contact_state.outcomes`) is
+    ``uncertain`` and without a staff decision note, newest first."""
+    from scheduler.contact_state import OUTBOUND_KINDS, outcomes
 
-    events = ledger.contacts(since=now - timedelta(days=WINDOW_DAYS))
+    events = ledger.contacts(since=recent_since(now), kinds=OUTBOUND_KINDS | {"note"})
     decided = {e.contact_id[: -len(DECISION_SUFFIX)] for e in events
                if e.kind == "note" and e.contact_id.endswith(DECISION_SUFFIX)}
     waiting = {cid for cid, o in outcomes(events).items() if o.last_kind == "uncertain" and cid not in decided}
@@ -214,12 +273,10 @@ def _render(status: int = 200):
     language = select_locale()
     policy = _policy()
     modem = svc.modem_status() if svc.modem_status else None
-    planned = None
+    planned = planned_at = None
+    counter = planned_counter()
     if policy is not None:
-        try:
-            planned = planned_today(ledger, policy, now, tz)
-        except Exception:  # a planner failure must not take the home page with it
-            log.exception("today's plan could not be computed")
+        planned, planned_at = counter.get(ledger, policy, now, tz)
     balance = current_app.extensions.get("cobrador.balance")
     clock = policy.clock if policy is not None else None
     return render_template(
@@ -233,6 +290,9 @@ def _render(status: int = 200):
         box_time=format_when(now, language), box_epoch=int(now.timestamp()), clock_form=ClockForm(),
         paused=bool(ledger.settings.get("sending_paused")),
         numbers=today_numbers(ledger, now, tz), planned=planned,
+        planned_at=format_when(planned_at, language) if planned_at else "",
+        planned_state="none" if policy is None else ("failed" if counter.failed and planned is None else
+                                                     ("counting" if planned is None else "ok")),
         waiting=len(waiting_replies(ledger, now)),
         doubts=[(d, format_when(d.at, language)) for d in in_doubt(ledger, now)], decision_form=DecisionForm(),
         stats=ledger.stats(),
@@ -339,8 +399,7 @@ def decide(event_id):
     now = svc.now()
     item = next((d for d in in_doubt(svc.ledger, now) if d.event_id == event_id), None)
     if item is None:
-        known = any(e.id == event_id for e in svc.ledger.contacts(since=now - timedelta(days=WINDOW_DAYS),
-                                                                   kinds=("uncertain",)))
+        known = any(e.id == event_id for e in svc.ledger.contacts(since=recent_since(now), kinds=("uncertain",)))
         if not known:
             abort(404)
         return _refuse(_("Ese mensaje ya tiene una decisión."), 409)

@@ -8,7 +8,7 @@ with a ``note`` whose ``contact_id`` is the handled id + :data:`ATTENDED_SUFFIX`
 
 Routes (``lectura`` sees; ``operador`` acts; each action a POST form with its CSRF token):
 
-- ``GET /bandeja``: replies waiting (the last :data:`webui.dashboard.WINDOW_DAYS` days) and pending
+- ``GET /bandeja``: replies waiting (since :func:`webui.dashboard.recent_since`) and pending
   payment claims (``ledger.payments(status="pending")``);
 - ``GET /bandeja/respuesta/<note id>``: one reply — its text, the debtors on that number, what the responder
   understood, answers already planned — with the answer form;
@@ -34,13 +34,13 @@ import logging
 import threading
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from webui.access import current_user, role_required
-from webui.dashboard import WINDOW_DAYS, format_when
+from webui.dashboard import format_date, format_when, recent_since
 from webui.inbox_forms import ConfirmPaymentForm, RejectPaymentForm, ReplyForm
 
 log = logging.getLogger("cobrador.webui.inbox")
@@ -90,7 +90,7 @@ class WaitingReply:
 
 
 def _replies(ledger, now: datetime, *, include_attended: bool = False) -> list[WaitingReply]:
-    since = now - timedelta(days=WINDOW_DAYS)
+    since = recent_since(now)
     events = ledger.contacts(since=since, kinds=("note", "reply"))
     attended = {e.contact_id[: -len(ATTENDED_SUFFIX)] for e in events
                 if e.kind == "note" and e.contact_id.endswith(ATTENDED_SUFFIX)}
@@ -121,7 +121,8 @@ def _replies(ledger, now: datetime, *, include_attended: bool = False) -> list[W
 
 
 def waiting_replies(ledger, now: datetime) -> list[WaitingReply]:
-    """Replies of the last :data:`WINDOW_DAYS` days marked for the inbox and not yet handled, oldest first."""
+    """Replies since :func:`webui.dashboard.recent_since` marked for the inbox and not yet handled, oldest
+    first."""
     return _replies(ledger, now)
 
 
@@ -227,7 +228,7 @@ class Claim:
 
 
 def _claims(ledger) -> list[Claim]:
-    from scheduler.templates import format_day, format_money
+    from scheduler.templates import format_money
 
     country = getattr(services(), "country", "") or "CO"
     language = _language()
@@ -239,8 +240,7 @@ def _claims(ledger) -> list[Claim]:
         currency = loan.currency if loan is not None else (loans[0].currency if loans else "COP")
         out.append(Claim(payment, debtor.name if debtor is not None else payment.debtor_id,
                          format_money(payment.amount, currency, country),
-                         f"{format_day(payment.date, language)}/{payment.date.year}" if language != "en"
-                         else f"{format_day(payment.date, language)}, {payment.date.year}",
+                         format_date(payment.date, language),
                          tuple(l.external_id for l in loans)))
     return out
 
@@ -265,7 +265,7 @@ def _render_index(status: int = 200, errors: dict | None = None):
     items = [(item, format_when(item.at, language), _names(ledger, item))
              for item in waiting_replies(ledger, svc.now())]
     return render_template("inbox/index.html", items=items, claims=_claims(ledger), labels=INTENT_LABELS,
-                           errors=errors or {}, window=WINDOW_DAYS), status
+                           errors=errors or {}, since=format_date(recent_since(svc.now()).date(), language)), status
 
 
 @bp.get("/bandeja")

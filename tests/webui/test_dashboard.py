@@ -151,7 +151,7 @@ def test_modem_detail_is_escaped(admin, box):
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page and "<b>op</b>" not in page
 
 
-def test_today_numbers_and_planned(admin, ledger, box):
+def test_today_numbers_and_planned(app, admin, ledger, box):
     add_debtors(ledger, 5)  # d-3 and d-4 have no history: their first step is due today
     box.clock = ClockTrust(True, "network", "hora confirmada por la red móvil")
     start = NOW - timedelta(hours=1)
@@ -166,6 +166,9 @@ def test_today_numbers_and_planned(admin, ledger, box):
         ledger.append_contact(ContactEvent(start, debtor, "reply", direction="inbound", phone="+573001234500",
                                            contact_id="sms-in:abc", text="gracias"))
     uncertain(ledger, "d-2", "d-2:L2:1:z")
+    first = body(admin.get("/"))  # the plan is counted in the background: the page does not wait for it
+    assert 'id="n-planned">…<' in first and "Calculando" in first
+    app.extensions["cobrador.dashboard.planned"].join(30)
     page = body(admin.get("/"))
     for name, value in (("sent", 1), ("delivered", 1), ("failed", 1), ("expired", 1), ("uncertain", 1),
                         ("replies", 1)):
@@ -173,7 +176,32 @@ def test_today_numbers_and_planned(admin, ledger, box):
     snapshot = ledger.snapshot(contacts_since=NOW - timedelta(days=HISTORY_DAYS))
     decisions = plan(snapshot, box.policy().with_settings(ledger.settings.all()), NOW)
     expected = sum(1 for d in decisions if d.action == SEND or (d.action == WAIT and d.at.date() == NOW.date()))
-    assert expected >= 2 and f'id="n-planned">{expected}<' in page
+    assert expected >= 2 and f'id="n-planned">{expected}<' in page and "calculado: 26/11/2026 10:00" in page
+    admin.post("/envios/pausar", page="/")  # another state: the old count is not shown for it
+    assert 'id="n-planned">…<' in body(admin.get("/"))
+
+
+def test_a_failing_plan_count_is_said_and_the_page_still_works(app, admin, monkeypatch):
+    import webui.dashboard as dashboard
+
+    def broken(*args):
+        raise RuntimeError("planner bug")
+    monkeypatch.setattr(dashboard, "count_planned", broken)
+    assert admin.get("/").status_code == 200
+    app.extensions["cobrador.dashboard.planned"].join(30)
+    page = body(admin.get("/"))
+    assert 'id="n-planned">' in page and "No se pudo calcular" in page
+
+
+@pytest.mark.parametrize("now,since", [
+    (datetime(2026, 11, 26, 15, tzinfo=timezone.utc), datetime(2026, 10, 1, tzinfo=timezone.utc)),
+    (datetime(2027, 1, 15, 3, tzinfo=timezone.utc), datetime(2026, 12, 1, tzinfo=timezone.utc)),
+    (datetime(2027, 3, 1, 0, 0, tzinfo=timezone.utc), datetime(2027, 2, 1, tzinfo=timezone.utc)),
+])
+def test_pages_read_the_log_from_the_first_day_of_last_month(now, since):
+    from webui.dashboard import recent_since
+
+    assert recent_since(now) == since
 
 
 def test_planned_is_dash_without_a_policy(app, ledger, admin, services):

@@ -120,7 +120,7 @@ def test_replies_for_a_person_are_listed_once_with_the_debtors(admin, people):
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; ¿quién es usted?" in page
     assert page.count('<blockquote class="message-text">ya pagué 50000') == 1
     assert "Beto &lt;b&gt;Gómez&lt;/b&gt;, Carla Díaz" in page and "Número sin deudor" in page
-    assert "SALDO" not in page
+    assert "SALDO" not in page and "Mensajes desde el 01/10/2026" in page
     assert "otro mensaje" in page and "dice que pagó" in page  # what the responder understood
 
 
@@ -331,7 +331,7 @@ def test_inbox_in_english(admin, people):
     admin.post("/idioma/en", {"next": "/bandeja"}, page="/bandeja")
     page = body(admin.get("/bandeja"))
     for text in ("Inbox", "Replies to read", "Payments to confirm", "Confirm payment", "Reject", "other message",
-                 "Nov 25, 2026"):
+                 "Nov 25, 2026", "Messages since Oct 1, 2026"):
         assert text in page, text
     key = inbox_key(people, "k1")
     assert "Reply by SMS" in body(admin.get(f"/bandeja/respuesta/{key}"))
