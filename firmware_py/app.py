@@ -57,6 +57,9 @@ class Appliance:
     simulated day with it; the radio, the clock trust and the modem's reports stay on real time).
     """
 
+    STATUS_INTERVAL = 10.0
+    """Seconds between two writes of ``DATA/status.json`` (:mod:`firmware_py.status_file`, read by the CLI)."""
+
     def __init__(self, config: Config, *, simulate: bool = False, demo: bool = False, clock=None):
         self.config = config
         self.simulate = simulate
@@ -73,6 +76,7 @@ class Appliance:
         self._policy_overrides: dict = {}
         self._server = None
         self._closed = False
+        self._helpers: list = []        # status file, the CLI's control requests, clock keeping
         self.panel = None               # firmware_py.panel_link.LinkedPanel: the box's LEDs and button
         self.usb = None                 # firmware_py.usb.StickWatcher over USB_ROOT
         self._clock_confirmed = False   # staff confirmed the time on the web page (until restart)
@@ -139,7 +143,31 @@ class Appliance:
         self.dispatcher.start()
         self._start_usb()
         self._start_web()
+        self._start_helpers()
         log.info("cobrador %s started; data in %s", __version__, self.data_dir.resolve())
+
+    def _start_helpers(self) -> None:
+        """``DATA/status.json`` for ``cobrador status`` (:mod:`firmware_py.status_file`), the command's requests
+        in ``DATA/control`` (:mod:`firmware_py.control`: pause, resume, set-password) and the clock keeping
+        (:mod:`firmware_py.clock_loop`: last known time, network-time corrections)."""
+        from firmware_py.clock_loop import ClockLoop
+        from firmware_py.control import ControlWatcher, appliance_handlers
+        from firmware_py.status_file import StatusPublisher
+
+        self._helpers = [ControlWatcher(self.data_dir, appliance_handlers(self)),
+                         ClockLoop(self.data_dir, trust=lambda: self.policy().clock,
+                                   network_now=self.link.network_now),
+                         StatusPublisher(self, interval=self.STATUS_INTERVAL)]
+        for helper in self._helpers:
+            helper.start()
+
+    def password_reset_allowed(self) -> bool:
+        """The web page's password reset is open: the panel's button was held at start, or
+        ``cobrador set-password --allow-web-reset MINUTES`` opened it (``DATA/control/password-reset-until``)."""
+        from firmware_py.control import password_reset_open
+
+        panel = self.panel is not None and self.panel.password_reset_allowed()
+        return bool(panel) or password_reset_open(self.data_dir)
 
     def _start_engine(self) -> None:
         from firmware_py.modem_link import LinkedModem
@@ -280,7 +308,7 @@ class Appliance:
                         backup=self.backup_copy, restart=self.request_restart,
                         shutdown=self.poweroff if self.config.web.allow_poweroff else None,
                         recent_logs=self.recent_logs.lines if self.recent_logs is not None else None,
-                        password_reset_allowed=self.panel.password_reset_allowed,
+                        password_reset_allowed=self.password_reset_allowed,
                         secret_key=_secret_key(self.data_dir), country=self.config.cooperative.country,
                         timezone=self.config.cooperative.timezone, now=self.clock,
                         **importer_services(self.config, self.ledger, now=self.clock))
@@ -317,6 +345,8 @@ class Appliance:
         if self._closed:
             return
         self._closed = True
+        for helper in reversed(self._helpers):
+            helper.close()
         if self._server is not None:
             self._server.close()
         if self.dispatcher is not None:
