@@ -74,7 +74,8 @@ from firmware_py.errors import CobradorError
 from firmware_py.logs import setup_logging
 
 # Order here is the order in ``cobrador --help``.
-COMMAND_MODULES = ("run", "import_", "export", "plan", "examples")
+COMMAND_MODULES = ("run", "import_", "export", "plan", "examples", "status", "pause", "send_test", "set_password",
+                   "backup", "doctor", "clock")
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "cobrador"  # our Spanish texts -> English

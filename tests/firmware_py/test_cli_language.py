@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCALE = ROOT / "firmware_py" / "locale"
 LOANS = ROOT / "firmware_py" / "importer" / "examples" / "prestamos_una_fila_por_credito.csv"
 LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
-COMMANDS = ("run", "import", "export", "plan", "examples")
+COMMANDS = ("run", "import", "export", "plan", "examples", "status", "pause", "resume", "send-test", "set-password",
+            "backup", "restore", "doctor", "clock", "clock restore", "clock apply")
 SPANISH_ENV = {"LANG": "es_CO.UTF-8"}
 ENGLISH_ENV = {"LANG": "en_US.UTF-8"}
 ARGPARSE_ENGLISH = ("usage:", "options:", "positional arguments", "show this help", "invalid choice",
@@ -117,7 +118,7 @@ _NAMES = ("examples (ejemplos)", "FILE-rechazados.csv", "Cel. socio")
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_help_is_all_english_in_english(command):
-    out = cobrador(command, "--help", locale=ENGLISH_ENV).stdout
+    out = cobrador(*command.split(), "--help", locale=ENGLISH_ENV).stdout
     assert out.startswith(f"usage: cobrador {command}")
     text = out
     for name in _NAMES:
@@ -127,7 +128,7 @@ def test_every_command_help_is_all_english_in_english(command):
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_help_is_all_spanish_in_spanish(command):
-    out = cobrador(command, "--help", locale={}).stdout
+    out = cobrador(*command.split(), "--help", locale={}).stdout
     assert out.startswith(f"uso: cobrador {command}")
     assert "opciones:" in out and not any(word in out for word in ARGPARSE_ENGLISH), out
 
@@ -139,9 +140,17 @@ ERRORS = [  # (arguments, Spanish, English)
      "cobrador export: error: argument WHAT: invalid choice: loanz (choose from loans, payments, contacts)"),
     (("exportar",),
      "cobrador: error: argumento COMANDO: opción inválida: «exportar» (elija entre run, import, export, plan, "
-     "examples, ejemplos)",
+     "examples, ejemplos, status, pause, resume, send-test, set-password, backup, restore, doctor, clock)",
      "cobrador: error: argument COMMAND: invalid choice: exportar (choose from run, import, export, plan, "
-     "examples, ejemplos)"),
+     "examples, ejemplos, status, pause, resume, send-test, set-password, backup, restore, doctor, clock)"),
+    (("clock", "ajustar"),
+     "cobrador clock: error: argumento ACCIÓN: opción inválida: «ajustar» (elija entre restore, apply)",
+     "cobrador clock: error: argument ACTION: invalid choice: ajustar (choose from restore, apply)"),
+    (("set-password", "gerente", "--allow-web-reset", "0"),
+     "cobrador set-password: error: argumento --allow-web-reset: se esperaba un número entero mayor que cero, "
+     "no «0»",
+     "cobrador set-password: error: argument --allow-web-reset: expected a whole number greater than zero, not "
+     "'0'"),
     (("import",),
      "cobrador import: error: faltan argumentos obligatorios: ARCHIVO",
      "cobrador import: error: the following arguments are required: FILE"),
