@@ -7,14 +7,17 @@
 #
 # What it does: creates the system user "cobrador" (groups dialout, gpio), installs the program into a
 # virtual environment in /opt/cobrador/venv, writes /etc/cobrador/cobrador.toml if there is none, installs the
-# systemd units and the udev rule (ModemManager leaves the modem alone; stable /dev/cobrador-modem), then
-# enables and starts the service. Messages are in Spanish: the person running it is at the cooperative.
+# systemd units and the udev rule (ModemManager leaves the modem alone; stable /dev/cobrador-modem) and the
+# clock's root one-shots (cobrador-clock-restore.service at boot, cobrador-clock.path + .service for the
+# network-time corrections the service asks for), then enables and starts the service. Messages are in Spanish:
+# the person running it is at the cooperative.
 set -euo pipefail
 
 PREFIX=/opt/cobrador
 UNIT_DIR=/etc/systemd/system
 RULES_DIR=/etc/udev/rules.d
 CONFIG_DIR=/etc/cobrador
+CLOCK_UNITS="cobrador-clock-restore.service cobrador-clock.path cobrador-clock.service"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SOURCE="$(cd "$HERE/.." && pwd)"
 
@@ -26,9 +29,12 @@ command -v systemctl >/dev/null || die "este equipo no usa systemd; instale Cobr
 
 uninstall() {
     say "deteniendo y quitando el servicio"
-    systemctl disable --now cobrador.service 2>/dev/null || true
+    systemctl disable --now cobrador.service cobrador-clock.path cobrador-clock-restore.service 2>/dev/null || true
     rm -f "$UNIT_DIR/cobrador.service" "$UNIT_DIR/cobrador-usb@.service" "$RULES_DIR/99-cobrador-modem.rules" \
         "$RULES_DIR/99-cobrador-usb.rules"
+    for unit in $CLOCK_UNITS; do
+        rm -f "$UNIT_DIR/$unit"
+    done
     systemctl daemon-reload
     udevadm control --reload-rules 2>/dev/null || true
     rm -rf "$PREFIX"
@@ -68,12 +74,16 @@ install() {
     say "instalando el servicio y la regla del módem"
     install -m 0644 "$HERE/cobrador.service" "$UNIT_DIR/cobrador.service"
     install -m 0644 "$HERE/cobrador-usb@.service" "$UNIT_DIR/cobrador-usb@.service"
+    for unit in $CLOCK_UNITS; do
+        install -m 0644 "$HERE/$unit" "$UNIT_DIR/$unit"
+    done
     install -m 0644 "$HERE/99-cobrador-modem.rules" "$RULES_DIR/99-cobrador-modem.rules"
     install -m 0644 "$HERE/99-cobrador-usb.rules" "$RULES_DIR/99-cobrador-usb.rules"
     udevadm control --reload-rules 2>/dev/null || true
     udevadm trigger --subsystem-match=tty 2>/dev/null || true
     systemctl daemon-reload
-    systemctl enable cobrador.service >/dev/null
+    systemctl enable cobrador.service cobrador-clock-restore.service >/dev/null
+    systemctl enable --now cobrador-clock.path >/dev/null
     systemctl restart cobrador.service
     say "listo: Cobrador está funcionando. Abra http://$(hostname -I 2>/dev/null | awk '{print $1}'):8080/ en un navegador de la oficina."
 }

@@ -44,6 +44,55 @@ def test_usb_unit_verifies(tmp_path):
     assert "is not executable" not in result.stderr and "Unknown" not in result.stderr, result.stderr
 
 
+CLOCK_UNITS = ("cobrador-clock-restore.service", "cobrador-clock.path", "cobrador-clock.service")
+
+
+def clock_units_for_this_machine(tmp_path: Path) -> list[Path]:
+    """The clock's units with ExecStart pointing at this checkout's cobrador, side by side (the path unit names
+    its service)."""
+    targets = []
+    for name in CLOCK_UNITS:
+        target = tmp_path / name
+        target.write_text((UNITS / name).read_text().replace("/opt/cobrador/venv/bin/cobrador", str(COBRADOR)))
+        targets.append(target)
+    return targets
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+def test_clock_units_verify(tmp_path):
+    result = subprocess.run(["systemd-analyze", "verify", *map(str, clock_units_for_this_machine(tmp_path))],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_clock_units_run_the_clock_commands():
+    restore = (UNITS / "cobrador-clock-restore.service").read_text()
+    assert "Type=oneshot" in restore and "Before=cobrador.service" in restore
+    assert "WantedBy=multi-user.target" in restore and "cobrador clock restore " in restore
+    path = (UNITS / "cobrador-clock.path").read_text()
+    assert "PathChanged=/var/lib/cobrador/clock-request.json" in path and "Unit=cobrador-clock.service" in path
+    apply = (UNITS / "cobrador-clock.service").read_text()
+    assert "Type=oneshot" in apply and "cobrador clock apply " in apply and "CAP_SYS_TIME" in apply
+    service = (UNITS / "cobrador.service").read_text()
+    assert "ProtectClock=yes" in service   # only the one-shots may set the clock
+    installer = (UNITS / "install.sh").read_text()
+    for name in CLOCK_UNITS:
+        assert name in installer
+    assert "enable --now cobrador-clock.path" in installer and "disable --now cobrador.service cobrador-clock.path" \
+        in installer
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+def test_clock_units_hardening_exposure_is_at_most_4(tmp_path):
+    for unit in clock_units_for_this_machine(tmp_path):
+        if unit.suffix != ".service":
+            continue
+        result = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit)],
+                                capture_output=True, text=True, cwd=tmp_path)
+        score = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", result.stdout).group(1))
+        assert score <= 4.0, (unit.name, score)
+
+
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
 def test_hardening_exposure_is_at_most_4(tmp_path):
     result = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit_for_this_machine(tmp_path))],
