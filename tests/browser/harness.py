@@ -18,6 +18,7 @@ Playwright is imported lazily: without it (or without Chromium) the browser test
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -101,6 +102,30 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, message:
 
 
 # -- the appliance --------------------------------------------------------------------------------------------------
+class LogCatcher(logging.Handler):
+    """The appliance's warnings and errors, with their tracebacks (a server error's cause, for the report)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:
+            pass
+
+    def last_error(self) -> str:
+        """The newest error in short: its message and the exception's last line (the full traceback is in the
+        artifacts' appliance.log)."""
+        errors = [line for line in self.lines if " ERROR " in line or " CRITICAL " in line]
+        if not errors:
+            return ""
+        lines = errors[-1].strip().splitlines()
+        return lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1]}"
+
+
 @dataclass
 class Box:
     """A running appliance with the simulated modem; ``url`` ends without a slash."""
@@ -110,6 +135,7 @@ class Box:
     day: date
     url: str
     thread: threading.Thread
+    log: LogCatcher = field(default_factory=LogCatcher)
 
     @property
     def netloc(self) -> str:
@@ -129,6 +155,8 @@ def running_box(data_dir: Path, *, start: datetime, day: date):
 
     config = Config().with_overrides(data_dir=data_dir, host="127.0.0.1", port=0)
     clock = SimClock(start)
+    catcher = LogCatcher()
+    logging.getLogger().addHandler(catcher)
     appliance = Appliance(config, simulate=True, clock=clock)
     try:
         appliance.start()
@@ -141,9 +169,10 @@ def running_box(data_dir: Path, *, start: datetime, day: date):
         appliance.link.simulator.set_network_time(datetime.now(ZONE))
         wait_until(lambda: appliance.policy().clock.trusted, timeout=30,
                    message="the appliance does not trust its clock (no network time from the simulated modem)")
-        yield Box(appliance, clock, day, appliance.url.rstrip("/"), thread)
+        yield Box(appliance, clock, day, appliance.url.rstrip("/"), thread, catcher)
     finally:
         appliance.close()
+        logging.getLogger().removeHandler(catcher)
 
 
 # -- the page -------------------------------------------------------------------------------------------------------
@@ -288,17 +317,22 @@ class UI:
         return path
 
     def save_failure(self) -> None:
+        """A failed test leaves the page (screenshot and HTML) and the appliance's warnings and errors."""
         self.screenshot("fallo")
         try:
             (self.artifacts / "fallo.html").write_text(self.page.content(), encoding="utf-8")
         except Exception:
             pass
+        (self.artifacts / "appliance.log").write_text("\n".join(self.box.log.lines) + "\n", encoding="utf-8")
 
     def check(self, name: str) -> None:
         """The guards of the page(s) this step visited. A page that scrolls sideways at a phone's width is
         noted in :attr:`layout_problems` (the journey goes on, so one run lists every such page; the test
         fails on them at the end); anything else fails the step at once."""
         problems = self.trouble.items()
+        if self.trouble.server_errors and self.box.log.last_error():
+            problems.append(f"the appliance logged: {self.box.log.last_error()} (traceback: "
+                            f"{self.artifacts / 'appliance.log'})")
         self.trouble.clear()
         assert not problems, f"step «{name}»: " + "; ".join(problems)
         if self.phone:
