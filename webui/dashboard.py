@@ -10,7 +10,7 @@ Everyone who can log in sees (``lectura``):
 - sending running or paused (the ledger setting ``sending_paused``);
 - today's numbers in the cooperative's zone (:func:`today_numbers`, and :class:`PlannedToday`: the
   planner's count, made in the background — it reads four months of history — and shown with its time);
-- replies waiting for a person (:func:`webui.inbox.waiting_replies`), with a link to the inbox;
+- replies waiting for a person (:func:`webui.inbox.count_waiting`), with a link to the inbox;
 - contacts in doubt (:func:`in_doubt`: the modem could not say whether the SMS left), waiting for staff.
 
 Pages look back to :func:`recent_since` (the first day of last month, UTC): the ledger keeps the two newest
@@ -54,8 +54,9 @@ NAV = [("dashboard.index", "Inicio", "lectura")]
 
 CONFIRM_FRESH = timedelta(minutes=15)
 """A clock confirmation is refused when the time the person compared is older than this."""
-PLAN_TTL = 120.0
-"""Seconds a count of today's plan is shown before a new one is made (in the background)."""
+PLAN_TTL = 600.0
+"""Seconds a count of today's plan is shown before a new one is made (in the background). The count reads
+four months of history under the ledger's lock (seconds with a large history), so it is not made often."""
 DECISION_SUFFIX = ":decision"
 OUTCOMES = {"salio": "salió: el deudor lo recibió", "no_salio": "no salió"}
 
@@ -228,7 +229,9 @@ def in_doubt(ledger, now: datetime) -> list[InDoubt]:
     events = ledger.contacts(since=recent_since(now), kinds=OUTBOUND_KINDS | {"note"})
     decided = {e.contact_id[: -len(DECISION_SUFFIX)] for e in events
                if e.kind == "note" and e.contact_id.endswith(DECISION_SUFFIX)}
-    waiting = {cid for cid, o in outcomes(events).items() if o.last_kind == "uncertain" and cid not in decided}
+    candidates = {e.contact_id for e in events if e.kind == "uncertain"} - decided
+    events = [e for e in events if e.contact_id in candidates]  # a later report may have settled them
+    waiting = {cid for cid, o in outcomes(events).items() if o.last_kind == "uncertain"}
     last: dict[str, object] = {}
     text: dict[str, str] = {}
     for event in events:  # oldest first: the last uncertain event and the text sent are kept
@@ -264,7 +267,7 @@ def _policy():
 
 def _render(status: int = 200):
     from webui.i18n import select_locale
-    from webui.inbox import waiting_replies
+    from webui.inbox import count_waiting
 
     svc = services()
     ledger = svc.ledger
@@ -293,7 +296,7 @@ def _render(status: int = 200):
         planned_at=format_when(planned_at, language) if planned_at else "",
         planned_state="none" if policy is None else ("failed" if counter.failed and planned is None else
                                                      ("counting" if planned is None else "ok")),
-        waiting=len(waiting_replies(ledger, now)),
+        waiting=count_waiting(ledger, now),
         doubts=[(d, format_when(d.at, language)) for d in in_doubt(ledger, now)], decision_form=DecisionForm(),
         stats=ledger.stats(),
     ), status

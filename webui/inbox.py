@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
@@ -54,6 +54,8 @@ HANDLED_SUFFIX = ":tratado"  # firmware_py.responder.HANDLED_SUFFIX
 ATTENDED_SUFFIX = ":atendido"
 ANSWER_PREFIX = "auto:"      # scheduler.responder.ANSWER_PREFIX
 MAX_SEGMENTS = 3
+MAX_LISTED = 100
+"""Replies listed at once, oldest first (handling them brings the next ones)."""
 
 INTENT_LABELS = {
     "balance": "pide su saldo",
@@ -87,11 +89,12 @@ class WaitingReply:
     intent: str
     debtor_ids: tuple[str, ...]
     attended: bool = False
+    found: bool = True          # the reply itself was read (its text, its time)
 
 
-def _replies(ledger, now: datetime, *, include_attended: bool = False) -> list[WaitingReply]:
-    since = recent_since(now)
-    events = ledger.contacts(since=since, kinds=("note", "reply"))
+def _groups(events, *, include_attended: bool) -> tuple[dict[str, list], set[str]]:
+    """The inbox notes by handled id (several debtors on one number: one group) and the handled ids marked
+    attended, from ``events`` (oldest first)."""
     attended = {e.contact_id[: -len(ATTENDED_SUFFIX)] for e in events
                 if e.kind == "note" and e.contact_id.endswith(ATTENDED_SUFFIX)}
     groups: dict[str, list] = {}
@@ -99,6 +102,19 @@ def _replies(ledger, now: datetime, *, include_attended: bool = False) -> list[W
         if (event.kind == "note" and event.text == INBOX_MARK and event.contact_id.endswith(HANDLED_SUFFIX)
                 and (include_attended or event.contact_id not in attended)):
             groups.setdefault(event.contact_id, []).append(event)
+    return groups, attended
+
+
+def count_waiting(ledger, now: datetime) -> int:
+    """How many replies wait for a person (what :func:`waiting_replies` lists, without reading their texts)."""
+    return len(_groups(ledger.contacts(since=recent_since(now), kinds=("note",)), include_attended=False)[0])
+
+
+def _replies(ledger, now: datetime, *, include_attended: bool = False) -> list[WaitingReply]:
+    """The inbox items, oldest first. A reply older than the window (its note is not) has no text yet:
+    :func:`_with_text` reads it for the items shown."""
+    events = ledger.contacts(since=recent_since(now), kinds=("note", "reply"))
+    groups, attended = _groups(events, include_attended=include_attended)
     replies = {}
     for event in events:
         if event.kind == "reply" and event.direction == "inbound":
@@ -107,30 +123,42 @@ def _replies(ledger, now: datetime, *, include_attended: bool = False) -> list[W
     for handled_id, notes in groups.items():
         reply_id = handled_id[: -len(HANDLED_SUFFIX)]
         reply = replies.get(reply_id)
-        if reply is None:  # the reply is older than the window (its note is not)
-            found = ledger.contacts(debtor_id=notes[0].debtor_id, contact_id=reply_id, kinds=("reply",), limit=1)
-            reply = found[0] if found else None
         debtors = tuple(dict.fromkeys(n.debtor_id for n in notes if n.debtor_id))
         first = notes[0]
         items.append(WaitingReply(first.id, frozenset(n.id for n in notes), handled_id, reply_id, first.phone,
                                   reply.at if reply is not None else first.at,
                                   reply.text if reply is not None else "", reply.detail if reply is not None else "",
-                                  first.detail, first.reference, debtors, handled_id in attended))
+                                  first.detail, first.reference, debtors, handled_id in attended,
+                                  found=reply is not None))
     items.sort(key=lambda i: i.at)
     return items
 
 
-def waiting_replies(ledger, now: datetime) -> list[WaitingReply]:
+def _with_text(ledger, item: WaitingReply) -> WaitingReply:
+    """``item`` with its reply read from the debtor's history when the window did not hold it."""
+    if item.found:
+        return item
+    owner = item.debtor_ids[0] if item.debtor_ids else ""
+    found = ledger.contacts(debtor_id=owner, contact_id=item.reply_id, kinds=("reply",), limit=1)
+    if not found:
+        return item
+    reply = found[0]
+    return replace(item, at=reply.at, text=reply.text, detail=reply.detail, found=True)
+
+
+def waiting_replies(ledger, now: datetime, *, limit: int | None = None) -> list[WaitingReply]:
     """Replies since :func:`webui.dashboard.recent_since` marked for the inbox and not yet handled, oldest
-    first."""
-    return _replies(ledger, now)
+    first (the first ``limit`` with their texts, when given; all otherwise)."""
+    items = _replies(ledger, now)
+    shown = len(items) if limit is None else min(limit, len(items))
+    return [_with_text(ledger, i) for i in items[:shown]] + items[shown:]
 
 
 def _find(key: str) -> WaitingReply:
     svc = services()
     for item in _replies(svc.ledger, svc.now(), include_attended=True):
         if key in item.note_ids:
-            return item
+            return _with_text(svc.ledger, item)
     abort(404)
 
 
@@ -262,9 +290,10 @@ def _render_index(status: int = 200, errors: dict | None = None):
     svc = services()
     ledger = svc.ledger
     language = _language()
-    items = [(item, format_when(item.at, language), _names(ledger, item))
-             for item in waiting_replies(ledger, svc.now())]
-    return render_template("inbox/index.html", items=items, claims=_claims(ledger), labels=INTENT_LABELS,
+    waiting = waiting_replies(ledger, svc.now(), limit=MAX_LISTED)
+    items = [(item, format_when(item.at, language), _names(ledger, item)) for item in waiting[:MAX_LISTED]]
+    return render_template("inbox/index.html", items=items, more=max(len(waiting) - MAX_LISTED, 0),
+                           claims=_claims(ledger), labels=INTENT_LABELS,
                            errors=errors or {}, since=format_date(recent_since(svc.now()).date(), language)), status
 
 

@@ -133,6 +133,27 @@ def test_the_debtors_shown_are_those_on_the_number_now(admin, people):
     assert "Carla Díaz" in page and "lo comparten 2 deudores" in page
 
 
+def test_long_inbox_lists_the_oldest_first_and_says_how_many_more(admin, people, monkeypatch):
+    import webui.inbox as inbox
+
+    monkeypatch.setattr(inbox, "MAX_LISTED", 2)
+    for i in range(3):
+        receive(people, ANA, f"pregunta número {i}", f"k{i}", at=NOW - timedelta(hours=3 - i))
+    page = body(admin.get("/bandeja"))
+    assert "pregunta número 0" in page and "pregunta número 1" in page and "pregunta número 2" not in page
+    assert "Hay 1 respuestas más esperando" in page
+    assert 'id="n-waiting">3<' in body(admin.get("/"))
+
+
+def test_a_reply_older_than_the_window_is_read_for_its_note(admin, people):
+    old = datetime(2026, 9, 20, 15, tzinfo=timezone.utc)  # before the first day of last month
+    reply = people.append_contact(ContactEvent(old, "d-ana", "reply", direction="inbound", phone=ANA,
+                                               contact_id="sms-in:viejo", text="mensaje de septiembre"))
+    ReplyHandler(people, lambda: POLICY, clock=lambda: NOW - timedelta(hours=1)).handle(reply)  # caught up late
+    page = body(admin.get("/bandeja"))
+    assert "mensaje de septiembre" in page and "20/09/2026" in page
+
+
 def test_a_reader_sees_but_cannot_act(make_user, people, box):
     receive(people, ANA, "¿quién es usted?", "k1")
     people.record_payment("A1", Decimal(50000), date(2026, 11, 25), source="sms", status="pending",
