@@ -301,3 +301,15 @@ def test_huawei_ussd_needs_ussdmode_and_packed_hex():
             assert answer.endswith(",15") and unpack_gsm7(bytes.fromhex(hex_text)) == "Saldo $1.234"
             assert at.lines('AT+CUSD=1,"*611#",15') == ["OK"]          # text in, text out
             assert at.wait_for("+CUSD:") == '+CUSD: 0,"Saldo $1.234",15'
+
+
+
+def test_the_network_sends_its_time_when_the_host_asks_for_time_updates():
+    """A host that connects after the boot-time NITZ still learns the time: enabling +CTZR brings an update."""
+    from datetime import datetime, timezone
+
+    with Simulator("generic") as sim:
+        sim.set_network_time(datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc))
+        with open_client(sim) as at:
+            assert at.lines("AT+CTZR=1")[-1] == "OK"
+            wait_until(lambda: '+CCLK: "26/11/26,' in at.command("AT+CCLK?"))

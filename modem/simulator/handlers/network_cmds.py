@@ -192,7 +192,14 @@ def _nitz_setting(attr: str, high: int):
             return [f"{cmd.name}: (0-{high})"]
         if cmd.form != "set":
             raise Reject()
-        setattr(dev.settings, attr, int_arg(cmd.args[0] if cmd.args else "", 0, high))
+        value = int_arg(cmd.args[0] if cmd.args else "", 0, high)
+        setattr(dev.settings, attr, value)
+        network = dev.host.network
+        if value and dev.registered and getattr(network, "broadcasts_time", False):
+            # Modelled: the network's next time update (NITZ) follows soon after the host asks for them. A real
+            # network sends one at attach or a location update; the boot-time one may come before any host
+            # listens, and without this the host would never learn the time from a simulated network.
+            dev.host.call_later(0.2, network._push_time)
         return []
     return handler
 
