@@ -11,7 +11,7 @@ Definitions (the page's footnotes say the same in Spanish):
   ``auto:…``) that the modem accepted (a ``sent`` event); a reminder is in the period when its first
   ``sent`` event's local day is. Its template is read from its ``sending`` event ("paso -7, plantilla
   recordatorio_previo"); the log does not keep the segment, so a debtor's segment is the one the rules
-  give on the day the figures are read as of (:func:`segments_of`).
+  give on the day the figures are read (:func:`segments_of`).
 - **Delivery rate** = reminders with a delivery report (``delivered``) ÷ reminders sent.
 - **Reply rate** = reminders with a credited reply ÷ reminders sent. A reply (an inbound SMS of the
   debtor) is credited to the latest reminder sent to that debtor before it, if that reminder is at most
@@ -102,8 +102,8 @@ def outstanding_at(loan: Loan, payments: Iterable[Payment], day: date) -> tuple[
     the confirmed payments of the loan dated after ``day`` are given back, oldest instalments first."""
     later = sum((p.amount for p in payments
                  if p.counts and p.loan_external_id == loan.external_id and p.date > day), _ZERO)
-    if not later:
-        return tuple(i.outstanding for i in loan.instalments)
+    if not later:  # Instalment.outstanding, without the property call (this runs for every instalment)
+        return tuple(i.amount - i.paid_amount if i.amount > i.paid_amount else _ZERO for i in loan.instalments)
     remaining = max(loan.paid - later, _ZERO)
     owed = []
     for instalment in loan.instalments:
@@ -245,15 +245,23 @@ def loan_collections(loan: Loan, payments: Sequence[Payment], period: Period) ->
     return Collections(due, collected, overdue, min(collected, overdue))
 
 
+def total_of(items: Iterable[Collections]) -> Collections:
+    """The sum of several :class:`Collections`."""
+    due = collected = overdue = recovered = _ZERO
+    for item in items:
+        due += item.due
+        collected += item.collected
+        overdue += item.overdue_at_start
+        recovered += item.recovered
+    return Collections(due, collected, overdue, recovered)
+
+
 def collections(loans: Iterable[Loan], payments: Iterable[Payment], period: Period) -> Collections:
     """:class:`Collections` of ``loans`` (the sum of :func:`loan_collections`)."""
     by_loan: dict[str, list[Payment]] = {}
     for payment in payments:
         by_loan.setdefault(payment.loan_external_id, []).append(payment)
-    total = Collections()
-    for loan in loans:
-        total += loan_collections(loan, by_loan.get(loan.external_id, ()), period)
-    return total
+    return total_of(loan_collections(loan, by_loan.get(loan.external_id, ()), period) for loan in loans)
 
 
 # -- reminders, replies, promises --------------------------------------------------------------------------------------
@@ -272,39 +280,47 @@ class Reminder:
 
 
 def reminders(events: Iterable[ContactEvent]) -> tuple[Reminder, ...]:
-    """The reminders among contact-log ``events`` (see the module docstring), oldest first."""
-    grouped: dict[str, list[ContactEvent]] = {}
+    """The reminders among contact-log ``events`` (see the module docstring), oldest first. One pass over the
+    events; the template is read from the ``sending`` event (or, failing that, any event naming one)."""
+    found: dict[str, list] = {}  # contact id -> [debtor, loan, channel, first sent, delivered, template, from sending]
     for event in events:
-        if (event.contact_id and event.direction == "outbound"
-                and not event.contact_id.startswith(AUTO_ANSWER_PREFIX)):
-            grouped.setdefault(event.contact_id, []).append(event)
-    found = []
-    for contact_id, items in grouped.items():
-        sent = [e.at for e in items if e.kind == "sent"]
-        if not sent:
+        contact_id = event.contact_id
+        if not contact_id or event.direction != "outbound" or contact_id.startswith(AUTO_ANSWER_PREFIX):
             continue
-        template = ""
-        for event in sorted(items, key=lambda e: e.kind != "sending"):
+        state = found.get(contact_id)
+        if state is None:
+            state = found[contact_id] = [event.debtor_id, event.loan_external_id, event.channel, None, False, "",
+                                         False]
+        kind = event.kind
+        if kind == "sent":
+            if state[3] is None or event.at < state[3]:
+                state[3] = event.at
+        elif kind == "delivered":
+            state[4] = True
+        if not state[6] and event.detail and "plantilla" in event.detail:
             match = _TEMPLATE.search(event.detail)
             if match:
-                template = match.group(1)
-                break
-        first = items[0]
-        found.append(Reminder(contact_id, first.debtor_id, first.loan_external_id, min(sent), first.channel,
-                              template, any(e.kind == "delivered" for e in items)))
-    found.sort(key=lambda r: (r.sent_at, r.contact_id))
-    return tuple(found)
+                state[5] = match.group(1)
+                state[6] = kind == "sending"
+    out = [Reminder(contact_id, s[0], s[1], s[3], s[2], s[5], s[4]) for contact_id, s in found.items()
+           if s[3] is not None]
+    out.sort(key=lambda r: (r.sent_at, r.contact_id))
+    return tuple(out)
+
+
+def _sent_at(reminder: Reminder) -> datetime:
+    return reminder.sent_at
 
 
 class ReminderIndex:
     """Reminders by debtor, in time order: which one an inbound reply or a promise is credited to."""
 
     def __init__(self, all_reminders: Iterable[Reminder]):
-        by_debtor: dict[str, list[Reminder]] = {}
-        for reminder in all_reminders:
-            by_debtor.setdefault(reminder.debtor_id, []).append(reminder)
-        self._items = {d: sorted(rs, key=lambda r: r.sent_at) for d, rs in by_debtor.items()}
-        self._times = {d: [r.sent_at for r in rs] for d, rs in self._items.items()}
+        self._items: dict[str, list[Reminder]] = {}
+        self._times: dict[str, list[datetime]] = {}
+        for reminder in sorted(all_reminders, key=_sent_at):  # already in order: a linear pass
+            self._items.setdefault(reminder.debtor_id, []).append(reminder)
+            self._times.setdefault(reminder.debtor_id, []).append(reminder.sent_at)
 
     def latest(self, debtor_id: str, moment: datetime, window: timedelta) -> Reminder | None:
         """The latest reminder sent to ``debtor_id`` strictly before ``moment`` and at most ``window``
@@ -484,7 +500,7 @@ def build_report(*, loans: Sequence[Loan], payments: Sequence[Payment], promises
         group_states = [states[l.external_id] for l in group_loans]
         return GroupFigures(key, label, contact_figures(group_reminders),
                             promise_figures(group_promises, payments, today, grace_days),
-                            sum((money[l.external_id] for l in group_loans), Collections()),
+                            total_of(money[l.external_id] for l in group_loans),
                             par(group_states, 30), par(group_states, 90), aging(group_states),
                             sum(1 for l in group_loans if l.status == "active"))
 
