@@ -25,7 +25,8 @@ difference ("+12 envíos, −3 esperas…") and the first 20 decisions.
 
 from __future__ import annotations
 
-from collections import Counter
+import json
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -119,21 +120,34 @@ def tomorrow_at_nine(now: datetime, zone: ZoneInfo) -> datetime:
     return datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(9), tzinfo=zone)
 
 
-def compare(edits: EngineEdits, before, after=None) -> Comparison:
+PLANS_KEPT = 3
+"""How many simulated plans are kept (the plan in force is asked for again at each simulation)."""
+
+
+def compare(edits: EngineEdits, before: tuple, after: tuple | None = None) -> Comparison:
     """Plan at tomorrow 09:00 with ``before`` (the policy in force) and ``after`` (the changed one, or
-    ``None``: only the policy in force) on the same snapshot; see the module docstring."""
+    ``None``: only the policy in force) on the same snapshot; see the module docstring. Each is a pair
+    ``(policy, the edits it was made with)``: a plan is kept, by those edits, until the ledger changes."""
     ledger = _services().ledger
     zone = ZoneInfo(edits.timezone)
     at = tomorrow_at_nine(_services().now(), zone)
     snapshot = ledger.snapshot(contacts_since=at - timedelta(days=HISTORY_DAYS))
     trusted = ClockTrust(True, "simulation", "simulación desde la página de campañas")
+    kept = current_app.extensions.setdefault("cobrador.campaigns.plans", OrderedDict())
+    stats = ledger.stats()
 
-    def run(policy):
-        ready = replace(policy.with_settings(snapshot.settings).with_clock(trusted), paused=False)
-        return plan(snapshot, ready, at)
+    def run(policy, overrides):
+        key = (id(ledger), snapshot.seq, stats.get("contacts"), at, json.dumps(overrides, sort_keys=True, default=str))
+        found = kept.get(key)
+        if found is None:
+            ready = replace(policy.with_settings(snapshot.settings).with_clock(trusted), paused=False)
+            found = kept[key] = plan(snapshot, ready, at)
+            while len(kept) > PLANS_KEPT:
+                kept.popitem(last=False)
+        return found
 
-    old = run(before)
-    new = run(after) if after is not None else old
+    old = run(*before)
+    new = run(*after) if after is not None else old
     count_old = Counter((d.action, d.reason.value) for d in old)
     count_new = Counter((d.action, d.reason.value) for d in new)
     keys = sorted(set(count_old) | set(count_new),
@@ -141,6 +155,7 @@ def compare(edits: EngineEdits, before, after=None) -> Comparison:
     rows = tuple(Row(a, r, count_old[(a, r)], count_new[(a, r)]) for a, r in keys)
     totals = tuple(Row(a, "", sum(v for (x, _), v in count_old.items() if x == a),
                        sum(v for (x, _), v in count_new.items() if x == a)) for a in ACTIONS)
+
     def decisions(plan_):
         return {(d.debtor_id, d.loan): (d.action, d.reason, d.step, d.channel, d.template, d.at) for d in plan_}
 
@@ -231,12 +246,12 @@ def _apply(edits: EngineEdits, change, on_error, rerender):
     ``on_error(exc)`` shows a ``PolicyError`` next to its field; ``rerender(comparison, status)`` draws
     the page."""
     action = request.form.get("action", "simulate")
-    before = edits.current()
+    before = edits.in_force()
     try:
         if action == "save":
-            after = edits.save(change)
+            overrides, policy = edits.save_with_edits(change)
         else:
-            after = edits.candidate(change)[1]
+            overrides, policy = edits.candidate(change)
     except PolicyError as exc:
         on_error(exc)
         return rerender(None, 400)
@@ -244,7 +259,7 @@ def _apply(edits: EngineEdits, change, on_error, rerender):
         flash(_("Cambios guardados. El próximo plan de envíos ya los usa; abajo, lo que cambia mañana."), "ok")
     else:
         flash(_("Simulación: nada se guardó. Abajo, lo que cambiaría mañana con estos cambios."), "warn")
-    return rerender(compare(edits, before, after), 200)
+    return rerender(compare(edits, before, (policy, overrides)), 200)
 
 
 @bp.post("/campanas/reglas")
@@ -518,5 +533,5 @@ def simulation():
         edits = _edits()
     except EngineUnavailable as exc:
         return _unavailable(exc)
-    return render_template("campaigns/simulation.html", comparison=compare(edits, edits.current()),
+    return render_template("campaigns/simulation.html", comparison=compare(edits, edits.in_force()),
                            **_view_helpers())

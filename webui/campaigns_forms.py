@@ -91,10 +91,15 @@ class EngineEdits:
     def current(self) -> Policy:
         """The policy in force: the stored edits, or the file's alone if they no longer validate (as the
         appliance does)."""
+        return self.in_force()[0]
+
+    def in_force(self) -> tuple[Policy, dict]:
+        """``(policy in force, the edits it was made with)`` (``{}`` when the stored ones no longer validate)."""
+        overrides = self.overrides()
         try:
-            return self.load()
+            return self.load(overrides), overrides
         except PolicyError:
-            return self.load({})
+            return self.load({}), {}
 
     def candidate(self, change: Callable[[dict], None]) -> tuple[dict, Policy]:
         """``change(overrides)`` applied to a copy of the stored edits, validated: ``(overrides, policy)``.
@@ -106,10 +111,14 @@ class EngineEdits:
     def save(self, change: Callable[[dict], None]) -> Policy:
         """Apply ``change`` to the stored edits and store them if they validate; returns the new policy.
         Raises ``PolicyError`` (nothing stored). Changes are applied one at a time."""
+        return self.save_with_edits(change)[1]
+
+    def save_with_edits(self, change: Callable[[dict], None]) -> tuple[dict, Policy]:
+        """:meth:`save`, returning ``(the edits stored, the new policy)``."""
         with _LOCK:
             overrides, policy = self.candidate(change)
             self.ledger.settings.set(SETTINGS_KEY, overrides)
-            return policy
+            return overrides, policy
 
     def section(self, name: str) -> Any:
         """The merged value of one section (a copy)."""
