@@ -66,7 +66,7 @@ class ContactHistory:
             self._check_open()
             found = []
             if debtor_id is None and self._recent_loaded().covers(since):
-                source = self._recent.select(None)  # recent history of everyone: already decoded
+                source = self._recent.select(None, since, until)  # recent history of everyone: decoded, in order
             else:  # one debtor: the index reads only their lines
                 source = self._decode_contacts(self._contacts.docs(debtor_id=debtor_id, since=since, until=until))
             for event in source:

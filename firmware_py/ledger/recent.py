@@ -10,11 +10,14 @@ fills it on the first query that needs it (so opening stays fast) and keeps
 it current with every append after that.
 
 Memory: about two months of events (a 5,000-member cooperative: ~40k events,
-tens of MB); ``months`` can lower it.
+tens of MB); ``months`` can lower it. The events are kept in time order, so a
+query for a recent window (today's numbers on the dashboard) finds its slice by
+binary search instead of walking two months of events.
 """
 
 from __future__ import annotations
 
+import bisect
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
 
@@ -42,6 +45,7 @@ class RecentContacts:
         self.floor: datetime = EVERYTHING
         self.newest: str = ""
         self.events: list[ContactEvent] = []
+        self._times: list[datetime] = []  # events[i].at, for bisect
         self.loaded = False
 
     def load(self, names: list[str], read: Callable[[str], Iterable[ContactEvent]]) -> None:
@@ -54,6 +58,8 @@ class RecentContacts:
             self.floor = month_start(keep[0])
         for name in keep:
             self.events.extend(read(name))
+        self.events.sort(key=lambda e: e.at)
+        self._times = [e.at for e in self.events]
         self.loaded = True
 
     def add(self, event: ContactEvent) -> None:
@@ -66,15 +72,28 @@ class RecentContacts:
             floor = month_start(oldest_kept)
             if floor > self.floor:
                 self.floor = floor
-                self.events = [e for e in self.events if e.at >= floor]
+                cut = bisect.bisect_left(self._times, floor)
+                del self.events[:cut]
+                del self._times[:cut]
         if event.at >= self.floor:
-            self.events.append(event)
+            if not self._times or event.at >= self._times[-1]:
+                self.events.append(event)
+                self._times.append(event.at)
+            else:  # an event stamped earlier than the newest (a driver's report time): keep the order
+                index = bisect.bisect_right(self._times, event.at)
+                self.events.insert(index, event)
+                self._times.insert(index, event.at)
 
     def covers(self, since: datetime | None) -> bool:
         return self.floor == EVERYTHING or (since is not None and since >= self.floor)
 
-    def select(self, debtor_id: str | None) -> Iterator[ContactEvent]:
-        for event in self.events:
+    def select(self, debtor_id: str | None, since: datetime | None = None,
+               until: datetime | None = None) -> Iterator[ContactEvent]:
+        """Events (of one debtor, or all) with since <= at < until, in time order."""
+        start = bisect.bisect_left(self._times, since) if since is not None else 0
+        stop = bisect.bisect_left(self._times, until) if until is not None else len(self.events)
+        for index in range(start, stop):
+            event = self.events[index]
             if debtor_id is None or event.debtor_id == debtor_id:
                 yield event
 

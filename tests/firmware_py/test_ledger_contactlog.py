@@ -192,3 +192,20 @@ def test_recent_months_cache_prunes_when_months_roll_over():
     assert [e.at.month for e in recent.select(None)] == [12, 1]
     recent.add(contact("d-a", T0 + timedelta(days=1)))  # a late event older than the window: not kept
     assert len(recent) == 2 and not recent.covers(T0) and recent.covers(T0 + timedelta(days=31))
+
+
+def test_recent_history_is_kept_in_time_order_and_sliced_by_time():
+    """Events appended out of order (a report stamped by the modem's clock) still come back in time order,
+    and a window query sees exactly its slice."""
+    from datetime import datetime, timedelta, timezone
+
+    from firmware_py.ledger import Ledger
+    from scheduler.model import ContactEvent
+
+    t0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+    with Ledger.memory(clock=lambda: t0) as ledger:
+        for minutes in (0, 30, 10, 50, 20, 40):
+            ledger.append_contact(ContactEvent(t0 + timedelta(minutes=minutes), "d-1", "sent", contact_id=f"c{minutes}"))
+        assert [e.contact_id for e in ledger.contacts(since=t0)] == ["c0", "c10", "c20", "c30", "c40", "c50"]
+        window = ledger.contacts(since=t0 + timedelta(minutes=15), until=t0 + timedelta(minutes=45))
+        assert [e.contact_id for e in window] == ["c20", "c30", "c40"]
