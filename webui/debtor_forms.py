@@ -21,6 +21,7 @@ views in :mod:`webui.debtors` read the validated values and write.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import unicodedata
 from datetime import date, timedelta
@@ -39,7 +40,7 @@ from scheduler.rules.profiles import BUILTIN
 
 MAX_AMOUNT = Decimal("1000000000000")  # a trillion: more than any cooperative's loan, fewer digits than a typo
 MAX_INSTALMENTS = 600  # as the importer
-MAX_PHONES = 8
+MAX_PHONES = 20
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_PROMISE_DAYS = 60
 """A promise to pay is for a date from today to this many days ahead."""
@@ -388,6 +389,7 @@ class PhoneRow(Form):
     call = BooleanField(_l("Llamada"))
 
 
+@functools.lru_cache(maxsize=1)
 def timezone_names() -> tuple[str, ...]:
     """The zones the form's list suggests (America, Europe/Madrid); any IANA name is accepted."""
     import zoneinfo

@@ -41,7 +41,8 @@ from scheduler.segments import debtor_features, segment_for
 from scheduler.templates import format_money
 from webui import debtor_script, timeline
 from webui.access import current_user, role_required
-from webui.debtor_forms import (CURRENCY_BY_COUNTRY, LOAN_STATUS_LABELS, MAX_PAYMENT_AGE_DAYS, MAX_PROMISE_DAYS,
+from webui.debtor_forms import (CURRENCY_BY_COUNTRY, LOAN_STATUS_LABELS, MAX_PAYMENT_AGE_DAYS, MAX_PHONES,
+                                MAX_PROMISE_DAYS,
                                 CallForm, DebtorForm, LoanForm, PaymentForm,
                                 PhoneActionForm, PromiseForm, SearchForm, SendNowForm, new_debtor_id, spread_paid,
                                 timezone_names)
@@ -243,6 +244,8 @@ def _debtor_form(debtor: Debtor | None) -> DebtorForm:
         data["phones"].append({"number": "", "kind": "personal", "sms": True, "call": False})
         form = DebtorForm(formdata=None, data=data)
     form.country = _country()
+    if debtor is not None and debtor.language not in form.language.values():
+        form.language.choices = list(form.language.choices) + [(debtor.language, debtor.language)]
     for code in {_country(), debtor.jurisdiction if debtor is not None else _country()}:
         if code not in form.jurisdiction.values():  # a jurisdiction an import brought, kept as it is
             form.jurisdiction.choices = list(form.jurisdiction.choices) + [(code, code)]
@@ -294,7 +297,8 @@ def _save_debtor(form: DebtorForm, debtor: Debtor | None):
 
 
 def _render_debtor_form(form: DebtorForm, debtor: Debtor | None, status: int):
-    return render_template("debtors/form.html", form=form, debtor=debtor, zones=timezone_names()), status
+    return render_template("debtors/form.html", form=form, debtor=debtor, zones=timezone_names(),
+                           max_phones=MAX_PHONES), status
 
 
 @bp.route("/deudores/nuevo", methods=["GET", "POST"])
@@ -554,8 +558,9 @@ def show(debtor_id):
 
 # -- actions ------------------------------------------------------------------------------------------------------
 def _signed(note: str) -> str:
-    user = current_user()
-    who = _("registrado por %(name)s", name=user.name)
+    """``note`` with who recorded it. Stored texts are the cooperative's (Spanish), whatever the page's
+    language."""
+    who = f"registrado por {current_user().name}"
     return f"{note} ({who})" if note else who
 
 
@@ -643,14 +648,14 @@ def phone_action(debtor_id):
         ledger.record_opt_out(phone.number, source="web", now=now)
         ledger.append_contact(ContactEvent(now, debtor.id, "note", channel="sms", direction="internal",
                                            phone=phone.number, reference=timeline.OPT_OUT,
-                                           detail=_("baja registrada en la oficina por %(name)s", name=user)))
+                                           detail=f"baja registrada en la oficina por {user}"))
         flash(_("El número %(number)s ya no recibirá mensajes ni llamadas (para todos los deudores que lo usan).",
                 number=fmt_phone(phone.number)), "ok")
     else:
         ledger.clear_opt_out(phone.number)
         ledger.append_contact(ContactEvent(now, debtor.id, "note", channel="sms", direction="internal",
                                            phone=phone.number, reference=timeline.OPT_IN,
-                                           detail=_("autorizado de nuevo en la oficina por %(name)s", name=user)))
+                                           detail=f"autorizado de nuevo en la oficina por {user}"))
         flash(_("El número %(number)s puede recibir mensajes otra vez.", number=fmt_phone(phone.number)), "ok")
     return redirect(url_for("debtors.show", debtor_id=debtor.id) + "#telefonos")
 
@@ -667,8 +672,7 @@ def call(debtor_id):
         kind = "delivered" if form.result.data == "contestada" else "expired"
         _ledger().append_contact(ContactEvent(_now(), debtor.id, kind, channel="call", direction="outbound",
                                               phone=form.number.data, text=form.note.data or "",
-                                              detail=_("llamada hecha desde la oficina por %(name)s",
-                                                       name=current_user().name)))
+                                              detail=f"llamada hecha desde la oficina por {current_user().name}"))
         flash(_("Llamada registrada."), "ok")
         return redirect(url_for("debtors.show", debtor_id=debtor.id) + "#historial")
     return _render_show(debtor, 400, call=form)

@@ -171,7 +171,3 @@ def build(events: Iterable[ContactEvent], payments: Iterable[Payment], promises:
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries
 
-
-def contact_label(kind: str) -> str:
-    """A label for a contact kind alone (Spanish), for places without a channel."""
-    return _contact_titles().get(("sms", kind), (kind, ""))[0]

@@ -741,3 +741,24 @@ def test_the_appliance_keeps_the_list_warm(ledger, services):
     finally:
         warmer.stop()
     assert "cobrador.debtors.warmer" not in create_app(services, testing=True).extensions
+
+
+JUNK = ["", "<script>alert(1)</script>", "x" * 10_000, "-1", "1e309", "NaN", "\x00\x1f", "٣", "../../etc", "'; DROP --",
+        "2026-02-30", "9" * 40]
+FIELDS = ["name", "document", "phones-0-number", "phones-0-kind", "phones-0-sms", "phones-7-number", "officer", "group",
+          "tags", "language", "timezone", "jurisdiction", "profile", "loan_id", "product", "currency", "status", "mode",
+          "total", "count", "first_due", "frequency", "rows", "loan", "amount", "day", "reference", "note", "number",
+          "action", "result"]
+
+
+@pytest.mark.parametrize("path", ["/deudores/nuevo", "/editar", "/creditos/nuevo", "/creditos/CR-1/editar", "/pago",
+                                  "/promesa", "/telefono", "/llamada", "/enviar"])
+def test_junk_never_makes_a_500(ledger, admin, ana, path):
+    url = path if path.startswith("/deudores") else f"/deudores/{ana.id}{path}"
+    token = admin.token(f"/deudores/{ana.id}")
+    for n, junk in enumerate(JUNK):
+        data = {field: JUNK[(n + k) % len(JUNK)] for k, field in enumerate(FIELDS)}
+        data["csrf_token"] = token
+        response = admin.http.post(url, data=data)
+        assert response.status_code < 500, (url, junk)
+        assert "<script>alert(1)</script>" not in response.get_data(as_text=True)

@@ -9,7 +9,8 @@ document.addEventListener("DOMContentLoaded", function () {
     add.hidden = false;
     add.addEventListener("click", function () {
       var all = rows.querySelectorAll("[data-phone-row]");
-      if (all.length >= 8) { add.hidden = true; return; }
+      var max = parseInt(rows.getAttribute("data-max"), 10) || 20;
+      if (all.length >= max) { add.hidden = true; return; }
       var last = all[all.length - 1];
       var copy = last.cloneNode(true);
       var next = all.length;
