@@ -227,10 +227,13 @@ class Inbox:
             try:
                 if switched:
                     m.command(f'AT+CPMS="{memory}"')
+                if index in self.offered:
+                    return          # an SMS offered there and not acked yet: the report was taken already
                 pdu = self._read(index)
                 if pdu is not None:
-                    self.on_report_pdu(pdu)
-                    self._delete_now([index], track=False)
+                    # Normally the report; but if a sweep took that report first, the slot may hold a new SMS
+                    # by now: _handle applies and deletes a report, offers an SMS (deleted only on its ack).
+                    self._handle(pdu, index, None)
             finally:
                 if switched:
                     try:

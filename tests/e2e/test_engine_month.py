@@ -334,7 +334,7 @@ class Harness:
                 short = {n: (self.incoming[n], c) for n, c in incoming.items() if self.incoming[n] < c}
                 raise AssertionError(f"{what}: reports missing {missing[:5]}, replies missing {short}; the SMSC holds "
                                      f"{self.sim.network.waiting}, the SIM {len(self.sim.storage)}; last wire "
-                                     f"traffic:\n{self.sim.transcript(40)}")
+                                     f"traffic:\n{self.sim.transcript(400)}")
             self.pump(0.05)
         while self.pump():
             pass
@@ -421,7 +421,11 @@ def test_a_month_of_reminders_for_200_debtors(tmp_path):
     finally:
         h.close()
     elapsed = time.monotonic() - started
-    print(f"month: {len(all_specs)} debtors, {len(h.radio.log)} sends, {len(TICKS)} ticks, {elapsed:.1f} s")
+    reminders = sum(1 for s in h.radio.log if not s.message_id.startswith("auto:"))
+    skipped = sum(len(expected_plan(s).skipped) for s in all_specs)
+    print(f"month: {len(all_specs)} debtors, {reminders} reminders ({skipped} steps rightly not sent), "
+          f"{len(h.radio.log) - reminders} answers, {len(h.sim.network.submissions)} submissions, "
+          f"{sum(h.incoming.values())} replies, {len(TICKS)} ticks, {elapsed:.1f} s")
     assert elapsed < 180
 
 

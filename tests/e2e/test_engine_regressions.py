@@ -141,3 +141,31 @@ def test_the_driver_connects_to_a_modem_left_at_the_sms_prompt(tmp_path):
         with Modem(sim.port, profile="generic", boot_settle=0.1) as modem:
             assert modem.send_sms("+573001234567", "hola", message_id="c-1").state == "sent"
         assert [s.text for s in sim.network.submitted] == ["hola"]
+
+
+def test_a_stale_report_notice_never_deletes_an_sms_unread(tmp_path):
+    """Profiles that store status reports with the messages (+CDSI: "SM",<i>): when a sweep had taken the
+    report first, the slot could hold a debtor's SMS by the time the +CDSI was handled; the driver read it
+    as a report ("+CDS carried a Deliver"), and DELETED it unread: a reply (a BAJA) lost. Now it is offered
+    like any SMS and stays on the SIM until acknowledged."""
+    import time
+
+    from modem.driver import Modem
+    from modem.events import IncomingSms
+    from modem.pdu import encode_deliver
+    from modem.simulator import Simulator
+
+    with Simulator("generic", link=tmp_path / "tty", boot_time=0.05) as sim:
+        with Modem(sim.port, profile="generic", boot_settle=0.1, sim_sweep_interval=3600) as modem:
+            deliver = encode_deliver("+573009998877", "BAJA", NOW)[0]
+            slot = sim.store_message(deliver.hex, deliver.tpdu_length, announce=False)
+            modem.inbox.on_stored_report("SM", slot.index)          # the stale +CDSI for that slot
+            deadline = time.monotonic() + 5
+            found = None
+            while found is None and time.monotonic() < deadline:
+                event = modem.events.get(timeout=5)
+                found = event if isinstance(event, IncomingSms) else None
+            assert found is not None and found.text == "BAJA"
+            assert [m.index for m in sim.storage] == [slot.index]      # not deleted before the ack
+            found.ack()
+            assert sim.storage == []
