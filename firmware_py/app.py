@@ -115,7 +115,8 @@ class Appliance:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CobradorError(f"No se puede crear el directorio de datos {self.data_dir}: {exc.strerror}.") from exc
-        self.ledger = Ledger.open(self.data_dir)
+        # the planner and the dispatcher read HISTORY_DAYS (120) of contacts on every pass: keep that much decoded
+        self.ledger = Ledger.open(self.data_dir, recent_months=5)
         choice = choose_radio(self.config.modem.port, simulate=self.simulate)
         log.info("radio: %s", choice.reason)
         if self.demo and choice.kind == "simulator":

@@ -33,6 +33,8 @@ from scheduler.model import ContactEvent
 log = logging.getLogger("cobrador.responder")
 
 HANDLED_SUFFIX = ":tratado"
+MAX_ANSWERS_PER_DAY = 3
+"""Automatic answers per number in a day (the opt-out confirmation aside); more go to a person."""
 INBOX = "bandeja"
 
 
@@ -90,6 +92,12 @@ class ReplyHandler:
             ledger.record_payment(c.loan_external_id or None, c.amount, local_today, debtor_id=c.debtor_id,
                                   source="sms", status="pending", note=f"por SMS: «{(reply.text or '')[:120]}»",
                                   payment_id=f"pay-{source_id}", now=now)
+        if effects.answer is not None and not effects.answer.exempt and self._answers_today(reply.phone, now) >= \
+                MAX_ANSWERS_PER_DAY:
+            # a phone that answers every SMS automatically would otherwise trade messages with us all day
+            effects = replace(effects, answer=None, inbox=True,
+                              note=effects.note + f"; ya se enviaron {MAX_ANSWERS_PER_DAY} respuestas automáticas hoy a "
+                                                  "este número: esta queda para una persona")
         if effects.answer is not None:
             a = effects.answer
             planned = ContactEvent(now, a.debtor_id, "planned", channel="sms", direction="outbound", phone=a.phone,
@@ -118,6 +126,13 @@ class ReplyHandler:
                         and event.contact_id != effects.answer.contact_id):
                     return True
         return False
+
+    def _answers_today(self, phone: str, now: datetime) -> int:
+        """Automatic answers already planned for ``phone`` in the last day."""
+        if not phone:
+            return 0
+        events = self.ledger.contacts(since=now - timedelta(days=1), kinds=("planned",))
+        return sum(1 for e in events if e.phone == phone and e.contact_id.startswith("auto:"))
 
     def catch_up(self, *, days: int = 30) -> int:
         """Handle every stored reply of the last ``days`` not yet handled (after a restart). Returns how many."""

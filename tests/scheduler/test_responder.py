@@ -149,3 +149,12 @@ def test_inbox_note_on_the_timeline():
     ReplyHandler(ledger, lambda: POLICY, clock=lambda: NOW).handle(stored(ledger, "<script>alert(1)</script>"))
     note = [e for e in ledger.contacts() if e.kind == "note"][0]
     assert note.text == INBOX and note.debtor_id == "d-ana"
+
+
+def test_a_phone_that_answers_everything_does_not_get_answers_all_day():
+    ledger = make_ledger()
+    handler = ReplyHandler(ledger, lambda: POLICY, clock=lambda: NOW)
+    results = [handler.handle(stored(ledger, "SALDO", key=f"k{i}")) for i in range(6)]
+    answered = [r for r in results if r.answer is not None]
+    assert len(answered) == 3 and all(r.inbox for r in results[3:])
+    assert len([e for e in ledger.contacts(kinds=("planned",)) if e.contact_id.startswith("auto:")]) == 3
