@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any, Callable
@@ -176,6 +177,15 @@ def valid_day(form, field):
         raise ValidationError(_l("Esa fecha no existe. Escríbala como AAAA-MM-DD (por ejemplo 2026-12-24)."))
 
 
+def printable(form, field):
+    """A validator: no invisible control or format character (a new line is allowed): they cannot be sent
+    by SMS, or silently make a message cost more."""
+    text = field.data or ""
+    if any(unicodedata.category(c) in ("Cc", "Cf") and c != "\n" for c in text):
+        raise ValidationError(_l("El texto tiene caracteres invisibles que no se pueden enviar. Bórrelos y "
+                                 "escríbalo de nuevo."))
+
+
 def valid_hour(form, field):
     """A validator: ``HH:MM`` between 00:00 and 23:59."""
     try:
@@ -287,7 +297,8 @@ class HolidayForm(FlaskForm):
     day = StringField(_l("Fecha"), validators=[DataRequired(message=_l("Escriba la fecha, por ejemplo 2026-12-24.")),
                                                Length(max=10, message=_l("Escriba la fecha como AAAA-MM-DD.")),
                                                valid_day])
-    name = StringField(_l("Motivo (opcional)"), validators=[Length(max=80, message=_l("Máximo 80 caracteres."))])
+    name = StringField(_l("Motivo (opcional)"), validators=[Length(max=80, message=_l("Máximo 80 caracteres.")),
+                                                            printable])
 
 
 class HolidayRemoveForm(FlaskForm):
@@ -350,7 +361,8 @@ class LadderForm(FlaskForm):
     """A ladder's label and steps (add, remove and move steps are buttons of the same form)."""
 
     label = StringField(_l("Nombre visible"), validators=[DataRequired(message=_l("Escriba un nombre para la escalera.")),
-                                                           Length(max=60, message=_l("Máximo 60 caracteres."))])
+                                                           Length(max=60, message=_l("Máximo 60 caracteres.")),
+                                                           printable])
     steps = FieldList(FormField(StepForm), min_entries=0, max_entries=30)
 
     def set_templates(self, names) -> None:

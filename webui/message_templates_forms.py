@@ -14,6 +14,8 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
+from webui.campaigns_forms import printable
+
 MAX_TEXT = 1000
 """The longest template text accepted (about six SMS in the GSM alphabet)."""
 
@@ -31,7 +33,7 @@ _TOO_LONG = _l("El texto es demasiado largo: máximo %(n)d caracteres. Acórtelo
 
 
 def _text(label, *, required: bool):
-    validators = [Length(max=MAX_TEXT, message=_TOO_LONG)]
+    validators = [Length(max=MAX_TEXT, message=_TOO_LONG), printable]
     if required:
         validators.insert(0, DataRequired(message=_l("Escriba el texto: no puede quedar vacío.")))
     return TextAreaField(label, validators=validators, filters=[_clean])
@@ -52,7 +54,8 @@ class TemplateForm(FlaskForm):
     en = _text(_l("Inglés — teléfono personal"), required=False)
     en_compartido = _text(_l("Inglés — teléfono compartido"), required=False)
     debtor = StringField(_l("Vista previa para el deudor (nombre, documento o código; vacío: un ejemplo)"),
-                         validators=[Length(max=100, message=_l("Máximo 100 caracteres."))], filters=[_clean])
+                         validators=[Length(max=100, message=_l("Máximo 100 caracteres.")), printable],
+                         filters=[_clean])
     transliterate = BooleanField(_l("Quitar tildes (á é í ó ú) cuando así el mensaje cabe en el alfabeto GSM"))
 
     def texts(self) -> dict[str, str]:

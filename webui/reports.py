@@ -124,6 +124,8 @@ def _period_and_form():
     today = services.now().astimezone(ZoneInfo(services.timezone)).date()
     form = PeriodForm(request.args)
     period = form.period(today) if form.validate() else None
+    if period is not None:  # the form shows the days the figures are for
+        form.desde.data, form.hasta.data = period.start.isoformat(), period.end.isoformat()
     return form, period, today
 
 

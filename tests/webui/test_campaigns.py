@@ -196,6 +196,13 @@ def test_impossible_days_off_are_refused(admin, ledger, day):
     assert admin.post("/campanas/feriados/quitar", {"day": day}, page="/campanas").status_code == 400
 
 
+def test_invisible_characters_are_refused(admin, ledger):
+    response = admin.post("/campanas/feriados", {"day": "2026-12-31", "name": "Fin\x07 de año", "action": "save"},
+                          page="/campanas")
+    assert response.status_code == 400 and "caracteres invisibles" in text(response)
+    assert stored(ledger) == {}
+
+
 def test_a_day_off_written_the_office_way(admin, ledger):
     assert admin.post("/campanas/feriados", {"day": "31/12/2026", "action": "save"}, page="/campanas").status_code == 200
     assert {"date": "2026-12-31", "name": ""} in stored(ledger)["rules"]["extra_holidays"]
@@ -373,3 +380,28 @@ def test_every_text_of_the_page_is_in_the_english_catalogue():
     po = "webui/translations/campaigns/en/LC_MESSAGES/messages.po"
     files = ["webui/campaigns.py", "webui/campaigns_forms.py", *glob("webui/templates/campaigns/*.html")]
     assert untranslated(po, *files) == []
+
+
+def test_hostile_posts_never_fail_with_500(admin, ledger, due_friday):
+    """Random junk in every field of every form of the page: a message and a 4xx (or a simulation), never an
+    error page."""
+    import random
+
+    rng = random.Random(11)
+    junk = ["", "x", "-1", "0", "9" * 30, "<script>alert(1)</script>", "\x00", "2026-02-30", "y", "sms", "custom",
+            "al_dia", "remove-0", "up-3", "down-9", "save", "simulate", "add", "a" * 3000, "🙂", "24:00", "07:00-19:00"]
+    fields = ["action", "profile", "hours_0", "hours_4", "max_per_day", "max_sms_per_week", "sms_min_gap_days",
+              "holidays_closed", "one_channel_per_week", "day", "name", "ladders-0", "ladders-7", "ladders-x", "label",
+              "steps-0-offset", "steps-0-hour", "steps-0-channel", "steps-0-fallback", "steps-0-template",
+              "steps-0-repeat_every", "steps-1-offset", "steps-999-offset", "steps-x-offset", "copy_from"]
+    urls = ["/campanas/reglas", "/campanas/feriados", "/campanas/feriados/quitar", "/campanas/segmentos",
+            "/campanas/escaleras", "/campanas/escaleras/al_dia", "/campanas/escaleras/%3Cb%3E",
+            "/campanas/escaleras/al_dia/restablecer"]
+    token = admin.token("/campanas")
+    for _ in range(150):
+        data = {f: rng.choice(junk) for f in rng.sample(fields, rng.randint(0, 12))}
+        data["csrf_token"] = token
+        url = rng.choice(urls)
+        response = admin.http.post(url, data=data)
+        assert response.status_code < 500, (url, data)
+        assert "<script>alert(1)" not in response.get_data(as_text=True)

@@ -143,6 +143,8 @@ def test_reader_may_preview(make_user):
     ("es", "{cooperativa}: una llave { sola", "llave"),
     ("es", "", "no puede quedar vacío"),
     ("es", "{cooperativa} " + "x" * 10_000, "demasiado largo"),
+    ("es", "{cooperativa}: hola\x00 {nombre}", "caracteres invisibles"),
+    ("en", "{cooperativa}: hi\u200b {nombre}", "caracteres invisibles"),            # a zero-width space
 ])
 def test_bad_texts_are_refused_next_to_the_field(admin, ledger, field, value, message):
     response = admin.post(URL, edit_form(**{field: value}), page=URL)
@@ -344,3 +346,24 @@ def test_worst_case_ranking_agrees_with_costing_every_rendering(app, ledger, ser
                 language = "en" if name.startswith("en") else "es"
                 every = [substitute(text, placeholder_values(f, cooperative, language)) for f in facts]
                 assert found.variants[name] == worst_case(every, transliterate=transliterate), (name, transliterate)
+
+
+def test_hostile_posts_never_fail_with_500(admin, ledger):
+    """Random junk in every field of every form of the page: a message and a 4xx, never an error page."""
+    import random
+
+    rng = random.Random(7)
+    junk = ["", "x", "-1", "9" * 30, "<script>alert(1)</script>", "\x00", "{", "}}", "%s%d", "{nombre", "y", "save",
+            "preview", "a" * 3000, "🙂", "d-0000", "recordatorio_previo"]
+    fields = ["action", "tone", "es", "es_compartido", "en", "en_compartido", "debtor", "transliterate", "name",
+              "copy_from"]
+    urls = [URL, "/plantillas/vista-previa", "/plantillas/nueva", "/plantillas/transliteracion",
+            "/plantillas/recordatorio_previo/restablecer", "/plantillas/%3Cb%3E"]
+    token = admin.token(URL)
+    for _ in range(150):
+        data = {f: rng.choice(junk) for f in rng.sample(fields, rng.randint(0, len(fields)))}
+        data["csrf_token"] = token
+        url = rng.choice(urls)
+        response = admin.http.post(url, data=data)
+        assert response.status_code < 500, (url, data)
+        assert "<script>alert(1)" not in response.get_data(as_text=True)

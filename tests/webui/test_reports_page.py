@@ -80,6 +80,7 @@ def test_default_period_figures(admin, portfolio):
     body = text(response)
     assert response.status_code == 200
     assert "Del 28/10/2026 al 26/11/2026" in body
+    assert 'value="2026-10-28"' in body and 'value="2026-11-26"' in body  # the form shows the period's days
     assert "60,0 %" in body and "36,0 %" in body                          # PAR30, PAR90
     assert "133,3 %" in body and "$ 400 / $ 300" in body                  # collected vs due
     assert "31,6 %" in body and "$ 300 / $ 950" in body                   # recovery
