@@ -32,7 +32,9 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable
+from decimal import Decimal
+from operator import itemgetter
+from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from scheduler.contact_state import OUTBOUND_KINDS, REACHED, outcomes
@@ -128,9 +130,16 @@ def _plan(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | N
     sms_today = 0
     coop_zone = _zone(policy.timezone)
     coop_today = now.astimezone(coop_zone).date()
+    # an event written more than two days from coop_today (in its own offset) is not on it in any zone
+    near = (coop_today - _TWO_DAYS, coop_today + _TWO_DAYS)
     for event in snapshot.contacts:
-        by_debtor.setdefault(event.debtor_id, []).append(event)
+        events = by_debtor.get(event.debtor_id)
+        if events is None:
+            by_debtor[event.debtor_id] = [event]
+        else:
+            events.append(event)
         if (event.kind == "sent" and event.channel == "sms" and event.direction == "outbound"
+                and (not shortcuts or near[0] <= event.at.date() <= near[1])
                 and event.at.astimezone(coop_zone).date() == coop_today):
             sms_today += 1
     budget = _Budget(None if policy.daily_sms_cap is None else max(policy.daily_sms_cap - sms_today, 0),
@@ -141,9 +150,41 @@ def _plan(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | N
     for debtor in sorted(snapshot.debtors, key=lambda d: d.id):
         if wanted is not None and debtor.id not in wanted:
             continue
-        _plan_debtor(decisions, snapshot, run, debtor, by_debtor.get(debtor.id, _NO_HISTORY), budget)
-    decisions.sort(key=lambda d: (_ORDER[d.action], d.at, d.debtor_id, d.loan, d.step))
+        _plan_debtor(decisions, snapshot, run, debtor, by_debtor.get(debtor.id, ()), budget)
+    if shortcuts:
+        _sort(decisions)
+    else:
+        decisions.sort(key=_order)
     return tuple(decisions)
+
+
+def _order(decision: Decision) -> tuple:
+    """The order of the plan: sends, waits, skips; then by time, debtor, loan and step."""
+    return _ORDER[decision.action], decision.at, decision.debtor_id, decision.loan, decision.step
+
+
+def _sort(decisions: list[Decision]) -> None:
+    """``decisions.sort(key=_order)``, faster. Comparing two instants of different zones converts
+    both; when no ``at`` is ambiguous or skipped by a clock change (its offset does not depend on
+    ``fold``), every comparison — in one zone or across zones — is that of the UTC instants, which
+    the sort then compares instead."""
+    instants: dict[int, datetime] = {}
+    keys = []
+    for decision in decisions:
+        at = decision.at
+        instant = instants.get(id(at))
+        if instant is None:
+            offset = at.utcoffset()
+            if at.replace(fold=1 - at.fold).utcoffset() != offset:
+                decisions.sort(key=_order)
+                return
+            instant = instants[id(at)] = at.replace(tzinfo=None) - offset
+        keys.append((_ORDER[decision.action], instant, decision.debtor_id, decision.loan, decision.step))
+    ordered = sorted(zip(keys, decisions), key=_first)
+    decisions[:] = [decision for _, decision in ordered]
+
+
+_first = itemgetter(0)
 
 
 @dataclass
@@ -207,7 +248,8 @@ class _Run:
       ladder, the due date and the day;
     - :func:`~scheduler.rules.check.earliest_allowed` for a debtor whose attempts cannot matter from
       the start instant on (:meth:`_History.may_matter`), where it equals the answer without
-      attempts, keyed by the zone, the profile, the channel and the start.
+      attempts, keyed by the start (the timeline of the step, or now in the zone), the profile and
+      the channel.
 
     Without ``shortcuts`` both are computed for every loan, with the debtor's own attempts."""
 
@@ -261,17 +303,20 @@ class _Run:
         return found
 
     def earliest_allowed(self, profile, zone_name: str, channel: str, start: datetime, day: date,
-                         history: _History) -> tuple[datetime | None, Any]:
+                         history: _History, place: object) -> tuple[datetime | None, Any]:
         """:func:`~scheduler.rules.check.earliest_allowed` for a debtor of ``profile`` in ``zone_name``
-        with this ``history``; ``day`` is the local day of ``start``."""
-        zone = self.zone(zone_name)[0]
-        if not self.shortcuts or history.may_matter(day, self.lookbacks(profile, channel)):
-            return earliest_allowed(profile, self.calendar(profile), zone, channel, start, history.attempts())
-        key = (zone_name, id(profile), channel, start, start.fold)
-        found = self._allowed.get(key)
-        if found is None:
-            found = self._allowed[key] = earliest_allowed(profile, self.calendar(profile), zone, channel, start, [])
-        return found
+        with this ``history``; ``day`` is the local day of ``start``, ``place`` what stands for the
+        zone and ``start`` in this run (the id of the timeline whose step starts then, or the zone's
+        name for now)."""
+        if self.shortcuts and not history.may_matter(day, profile, channel):
+            key = (place, id(profile), channel)
+            found = self._allowed.get(key)
+            if found is None:
+                found = self._allowed[key] = earliest_allowed(profile, self.calendar(profile), self.zone(zone_name)[0],
+                                                              channel, start, [])
+            return found
+        return earliest_allowed(profile, self.calendar(profile), self.zone(zone_name)[0], channel, start,
+                                history.attempts())
 
 
 class _History:
@@ -284,7 +329,10 @@ class _History:
     the events every contact with an outbound event is settled, so ``done`` needs no folding
     either."""
 
-    def __init__(self, events: list[ContactEvent], zone: ZoneInfo, today: date, run: _Run) -> None:
+    __slots__ = ("run", "_events", "_zone", "_today", "_sorted", "_attempts", "_sends", "replies", "done", "_written",
+                 "_latest")
+
+    def __init__(self, events: Sequence[ContactEvent], zone: ZoneInfo, today: date, run: _Run) -> None:
         self.run = run
         self._events = events
         self._zone = zone
@@ -292,33 +340,33 @@ class _History:
         self._sorted: list[ContactEvent] | None = None
         self._attempts: list[Attempt] | None = None
         self._sends: list[str] = []
-        self.replies = [e for e in (events if run.shortcuts else self.events)
-                        if e.kind == "reply" and e.direction == "inbound"]
+        self._latest: dict[str, date] = {}
         if not run.shortcuts:
+            self.replies = [e for e in self.events if e.kind == "reply" and e.direction == "inbound"]
             contacts = outcomes(self.events)
             self._attempts = attempts_from_events(self.events, contacts)
             self.done = {cid for cid, outcome in contacts.items() if outcome.settled}
             return
-        contacted: set[str] = set()
-        days: dict[str, date] = {}
-        retried = False
-        for event in events:
-            if event.direction != "outbound":
-                continue
-            day = event.at.date()
-            if day > days.get(event.channel, date.min):
-                days[event.channel] = day
-            if event.contact_id and event.kind in OUTBOUND_KINDS:
-                contacted.add(event.contact_id)
-                retried = retried or event.kind == "retry"
-        if retried:
+        if not events:
+            self.replies, self.done, self._written = [], _NOBODY, {}
+            return
+        self.replies = [e for e in events if e.kind == "reply" and e.direction == "inbound"]
+        outbound = [e for e in events if e.direction == "outbound"]
+        tried = [e for e in outbound if e.contact_id and e.kind in OUTBOUND_KINDS]
+        if any(e.kind == "retry" for e in tried):
             self.done = {cid for cid, outcome in outcomes(self.events).items() if outcome.settled}
         else:
-            self.done = contacted
+            self.done = {e.contact_id for e in tried}
+        written: dict[str, date] = {}  # channel -> the last day an outbound event was written on
+        for event in outbound:
+            day = event.at.date()
+            if day > written.get(event.channel, date.min):
+                written[event.channel] = day
+        self._written = written
         # Per channel, a local day no attempt is after: an attempt's instant is an outbound event's,
-        # whose day in the debtor's zone is at most two after its own (offsets differ by < 48 h).
-        self._latest = {channel: day + _TWO_DAYS for channel, day in days.items()}
-        self._exact = False
+        # whose day in the debtor's zone is at most two after the day it was written on (offsets
+        # differ by less than 48 hours).
+        self._latest = {channel: day + _TWO_DAYS for channel, day in written.items()}
 
     @property
     def events(self) -> list[ContactEvent]:
@@ -336,23 +384,27 @@ class _History:
                 self._attempts.sort()
         return self._attempts
 
-    def may_matter(self, day: date, rules: tuple[Lookback, ...]) -> bool:
-        """Whether an attempt could change a contact rule on local ``day`` or later
-        (:func:`~scheduler.rules.check.attempts_matter`): first with the days the events were
-        written on, then, if that cannot tell, with their days in the debtor's zone."""
+    def may_matter(self, day: date, profile, channel: str) -> bool:
+        """Whether an attempt could change a rule of ``profile`` for a contact on ``channel`` on local
+        ``day`` or later (:func:`~scheduler.rules.check.attempts_matter`): first with the days the
+        events were written on, then, if that cannot tell, with their days in the debtor's zone."""
+        if not self._latest:
+            return False
+        rules = self.run.lookbacks(profile, channel)
         if not attempts_matter(self._latest, day, rules):
             return False
-        if not self._exact:
-            self._exact = True
+        if self._written:
+            # In the debtor's zone, only events written at most four days before a channel's last
+            # one can fall on its last local day.
             exact: dict[str, date] = {}
             for event in self._events:
-                if event.direction == "outbound":
+                if event.direction == "outbound" and event.at.date() >= self._written[event.channel] - _FOUR_DAYS:
                     local = event.at.astimezone(self._zone).date()
                     if local > exact.get(event.channel, date.min):
                         exact[event.channel] = local
-            for channel in self._sends:
-                exact[channel] = max(exact.get(channel, date.min), self._today)
-            self._latest = exact
+            for channel_sent in self._sends:
+                exact[channel_sent] = self._today
+            self._latest, self._written = exact, {}
             return attempts_matter(self._latest, day, rules)
         return True
 
@@ -368,17 +420,20 @@ class _History:
 
 
 _TWO_DAYS = timedelta(days=2)
-_NO_HISTORY: list[ContactEvent] = []
+_FOUR_DAYS = timedelta(days=4)
+_NOBODY: frozenset[str] = frozenset()
+_ZERO = Decimal(0)
 
 
-def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, events: list[ContactEvent],
+def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, events: Sequence[ContactEvent],
                  budget: _Budget) -> None:
     loans = snapshot.loans_of(debtor.id)
     if not loans:
         return
     policy, now = run.policy, run.now
     zone, local_now, today = run.zone(debtor.timezone)
-    loans = sorted(loans, key=lambda l: l.external_id)
+    if len(loans) > 1:
+        loans = sorted(loans, key=lambda l: l.external_id)
     payments = snapshot.payments_of(debtor.id)
     promises = snapshot.promises_of(debtor.id)
     features = debtor_features(loans, payments, promises, today, tags=debtor.tags, officer=debtor.loan_officer,
@@ -430,7 +485,7 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
         start = timeline.times[following]
         channel, phone, _ = _route(debtor, occurrence.step)
         at, _block = run.earliest_allowed(profile, debtor.timezone, channel or occurrence.step.channel, start,
-                                          start.date(), history)
+                                          start.date(), history, id(timeline))
         decision(loan, instalment.number, occurrence.step, occurrence.id, channel or occurrence.step.channel,
                  phone.number if phone else "", "", at or start, WAIT, Reason.SCHEDULED, timeline.detail)
 
@@ -459,7 +514,7 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
         if policy.transliterate and channel != "visit":
             text = transliterated(text)
         number_text = phone.number if phone is not None else ""
-        at, block = run.earliest_allowed(profile, debtor.timezone, channel, now, today, history)
+        at, block = run.earliest_allowed(profile, debtor.timezone, channel, now, today, history, debtor.timezone)
         if at is None:
             decision(loan, number, step, step_id, channel, number_text, text, local_now, SKIP,
                      block.reason if block else Reason.NO_WINDOW, block.detail if block else "")
@@ -510,7 +565,8 @@ def _when(occurrence: Occurrence, zone: ZoneInfo, hour: time | None, profile) ->
 
 def _route(debtor: Debtor, step: Step) -> tuple[str, Phone | None, Reason | None]:
     """``(channel, phone, refusal)``: the step's channel (or its fallback) and the phone to use —
-    personal numbers first. A visit needs no phone."""
+    the first personal number authorised and not opted out, else the first such shared one. A
+    visit needs no phone."""
     refusal = None
     for channel in (step.channel, step.fallback):
         if channel is None:
@@ -518,11 +574,15 @@ def _route(debtor: Debtor, step: Step) -> tuple[str, Phone | None, Reason | None
         if channel == "visit":
             return channel, None, None
         needed = "call" if channel in ("call", "ring") else channel
-        authorised = [p for p in debtor.phones if needed in p.channels]
-        usable = [p for p in authorised if not p.opted_out]
-        if usable:
-            usable.sort(key=lambda p: not p.personal)
-            return channel, usable[0], None
+        authorised = False
+        usable = None
+        for phone in debtor.phones:
+            if needed in phone.channels:
+                authorised = True
+                if not phone.opted_out and (usable is None or (phone.personal and not usable.personal)):
+                    usable = phone
+        if usable is not None:
+            return channel, usable, None
         if refusal is None:
             refusal = (Reason.NO_VALID_PHONE if not debtor.phones else
                        Reason.OPTED_OUT if authorised or all(p.opted_out for p in debtor.phones)
@@ -551,8 +611,17 @@ def _replied_since_previous(replies: list[ContactEvent], events: Iterable[Contac
 
 def _facts(debtor: Debtor, loan: Loan, instalment: Instalment, today: date) -> MessageFacts:
     return MessageFacts(debtor.name, instalment.outstanding, instalment.number, len(loan.instalments),
-                        loan.outstanding, instalment.due_date, (today - instalment.due_date).days, debtor.loan_officer,
-                        loan.external_id, loan.currency)
+                        _outstanding(loan), instalment.due_date, (today - instalment.due_date).days,
+                        debtor.loan_officer, loan.external_id, loan.currency)
+
+
+def _outstanding(loan: Loan) -> Decimal:
+    """:attr:`Loan.outstanding`: the same sum, in the same order, without a call per instalment."""
+    total = _ZERO
+    for instalment in loan.instalments:
+        owed = instalment.amount - instalment.paid_amount
+        total += _ZERO if owed < _ZERO else owed
+    return total
 
 
 def to_utc(moment: datetime) -> datetime:

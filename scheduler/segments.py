@@ -54,7 +54,7 @@ def debtor_features(loans: Iterable[Loan], payments: Iterable[Payment], promises
     amounts (the same sums, in the same order, as :class:`~scheduler.model.Loan`'s properties) and
     its lateness history; payment dates are only allocated for a loan that has dated payments."""
     loans = [l for l in loans if l.status == "active"]
-    payments = [p for p in payments if p.counts]
+    payments = [p for p in payments if p.counts] if payments else []
     days_late = 0
     outstanding = overdue = _ZERO
     late = due_count = 0
@@ -63,7 +63,7 @@ def debtor_features(loans: Iterable[Loan], payments: Iterable[Payment], promises
     for payment in payments:
         by_loan.setdefault(payment.loan_external_id, []).append(payment)
     for loan in loans:
-        dated = by_loan.get(loan.external_id)
+        dated = by_loan.get(loan.external_id) if by_loan else None
         # without unreconciled dated payments no instalment gets a cover date (see _cover_dates)
         paid_on = _cover_dates(loan, sorted(dated, key=lambda p: p.date)) if dated else {}
         loan_outstanding = loan_overdue = _ZERO
@@ -88,7 +88,8 @@ def debtor_features(loans: Iterable[Loan], payments: Iterable[Payment], promises
                 late_days_total += (covered - due).days
         outstanding += loan_outstanding
         overdue += loan_overdue
-    broken = sum(1 for p in promises if promise_status(p, payments, today, grace_days=grace_days) == "broken")
+    broken = sum(1 for p in promises if promise_status(p, payments, today, grace_days=grace_days) == "broken") \
+        if promises else 0
     return Features(days_late, outstanding, overdue, late / due_count if due_count else 0.0,
                     late_days_total / due_count if due_count else 0.0, broken,
                     frozenset(l.product for l in loans if l.product), frozenset(tags), officer, due_count)
