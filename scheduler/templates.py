@@ -318,7 +318,10 @@ def transliterated(text: str) -> str:
 
     That is ``modem.pdu.plan(text, True).text``: the transliterated text, split into segments and
     joined again. Only what ``plan`` could refuse (not a text, a lone surrogate, more than 255
-    segments) goes through it; the rest skips counting segments."""
+    segments) goes through it; the rest skips counting segments. An ASCII text is sent as it is:
+    it is already composed and nothing in it is transliterated."""
+    if isinstance(text, str) and text.isascii() and len(text) <= _SEGMENTS_NEVER_EXCEEDED:
+        return text
     try:
         text.encode("utf-16-be")
     except (AttributeError, UnicodeEncodeError):

@@ -32,6 +32,7 @@ ATTEMPT_KINDS = frozenset({"sending", "sent", "delivered", "uncertain", "expired
 before it left (``failed`` with no ``sent``) nor one the radio never sent (``retry``)."""
 
 _DAY = timedelta(days=1)
+_MIDNIGHT = time(0)
 _WEEK = timedelta(days=7)
 _FAMILY = {"call": "voice", "ring": "voice"}
 
@@ -105,7 +106,10 @@ def blocking_rule(profile: ContactProfile, calendar: HolidayCalendar, zone: Zone
     if not windows:
         return Block(Reason.SUNDAY if weekday == 6 else Reason.CLOSED_DAY, _midnight(today + _DAY, zone))
     moment = local.time()
-    if not profile.within_hours(moment, weekday):
+    for start, end in windows:  # profile.within_hours(moment, weekday), with the windows at hand
+        if start <= moment and (end == _MIDNIGHT or moment < end):
+            break
+    else:
         later = [start for start, _ in windows if start > moment]
         return Block(Reason.QUIET_HOURS, _at(today, later[0], zone) if later else _midnight(today + _DAY, zone))
     if attempts and attempts[-1].at > at:  # usually every attempt is in the past: no need to cut

@@ -6,13 +6,14 @@ loan the long way. For random worlds — the property tests' ``worlds()``, and c
 several debtors share due dates, ladders and zones with different histories (steps already tried,
 retried, failed; older and newer logs written in several offsets; replies; payments in the app) —
 both give exactly the same decisions. The helpers the shortcuts rest on are checked against their
-plain definitions: old attempts change no contact rule (``lookbacks``/``attempts_matter``), the
-segment rule chosen without writing the risk reasons, debtor features in one pass, templates cut
-once, transliteration without counting segments.
+plain definitions: old attempts change no contact rule (``lookbacks``/``attempts_matter``), each
+rule checked as it was first written, the segment rule chosen without writing the risk reasons,
+debtor features in one pass, templates cut once, transliteration without counting segments.
 """
 
 from __future__ import annotations
 
+import bisect
 import random
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
@@ -30,7 +31,7 @@ from modem.pdu import plan as pdu_plan
 from scheduler.model import ContactEvent, Instalment, Loan, Payment, Promise
 from scheduler.planner import contact_id, plan, reference_plan
 from scheduler.rules import BUILTIN, HolidayCalendar, profile_from_config
-from scheduler.rules.check import Attempt, attempts_matter, earliest_allowed, lookbacks
+from scheduler.rules.check import Attempt, attempts_matter, blocking_rule, earliest_allowed, lookbacks
 from scheduler.segments import (DEFAULT_SEGMENTS, NO_SEGMENT, Features, SegmentRule, _cover_dates, debtor_features,
                                 risk_points, risk_score, segment_for, segment_rule_for)
 from scheduler.templates import DEFAULT_TEMPLATES, _substituted, substitute, transliterated
@@ -157,6 +158,77 @@ def test_attempts_that_cannot_matter_change_nothing(history):
         earliest_allowed(profile, calendar, zone, channel, start, [])
 
 
+def blocking_rule_as_first_written(profile, calendar, zone, channel, at, attempts):
+    """blocking_rule before it was made faster: every attempt cut by bisect, the profile's own
+    within_hours, the next midnight computed up front."""
+    from scheduler.reasons import Reason
+    from scheduler.rules.check import Block, channel_family
+
+    week = timedelta(days=7)
+    local = at.astimezone(zone)
+    today = local.date()
+    next_day = datetime.combine(today + timedelta(days=1), time(0), tzinfo=zone)
+    holiday = calendar.holiday_name(today) if profile.closed_on_holidays else None
+    if holiday:
+        return Block(Reason.HOLIDAY, next_day, holiday)
+    windows = profile.windows_on(local.weekday())
+    if not windows:
+        return Block(Reason.SUNDAY if local.weekday() == 6 else Reason.CLOSED_DAY, next_day)
+    moment = local.time()
+    if not profile.within_hours(moment, local.weekday()):
+        later = [start for start, _ in windows if start > moment]
+        return Block(Reason.QUIET_HOURS, datetime.combine(today, later[0], tzinfo=zone) if later else next_day)
+    past = attempts[:bisect.bisect_right(attempts, Attempt(at, "\uffff"))]
+    for cap in profile.caps:
+        if not cap.applies_to(channel):
+            continue
+        if cap.limit == 0:
+            return Block(Reason.DAILY_CAP if cap.period == "day" else Reason.WEEKLY_CAP, None)
+        relevant = [a.at for a in past if a.channel in cap.channels]
+        if not relevant:
+            continue
+        if cap.limit is not None and cap.period == "day":
+            if sum(1 for t in relevant if t.astimezone(zone).date() == today) >= cap.limit:
+                return Block(Reason.DAILY_CAP, next_day)
+        if cap.limit is not None and cap.period == "week":
+            rolling = [t for t in relevant if t > at - week]
+            if len(rolling) >= cap.limit:
+                return Block(Reason.WEEKLY_CAP, rolling[len(rolling) - cap.limit] + week)
+            week_start = today - timedelta(days=local.weekday())
+            if len([t for t in relevant if t.astimezone(zone).date() >= week_start]) >= cap.limit:
+                return Block(Reason.WEEKLY_CAP, datetime.combine(week_start + week, time(0), tzinfo=zone))
+        if cap.min_gap_days:
+            last_day = relevant[-1].astimezone(zone).date()
+            if (today - last_day).days < cap.min_gap_days:
+                return Block(Reason.MIN_GAP, datetime.combine(last_day + timedelta(days=cap.min_gap_days), time(0),
+                                                              tzinfo=zone))
+    if profile.one_channel_per_week:
+        family = channel_family(channel)
+        others = [a.at for a in past if channel_family(a.channel) != family]
+        frees = []
+        if others and others[-1] > at - week:
+            frees.append(others[-1] + week)
+        week_start = today - timedelta(days=local.weekday())
+        if others and others[-1].astimezone(zone).date() >= week_start:
+            frees.append(datetime.combine(week_start + week, time(0), tzinfo=zone))
+        if frees:
+            return Block(Reason.OTHER_CHANNEL_WEEK, max(frees))
+    return None
+
+
+@PROPERTY
+@given(histories(), st.integers(0, 5 * 24 * 60))
+def test_blocking_rule_is_as_first_written(history, minutes):
+    profile, zone, channel, start, attempts = history
+    calendar = HolidayCalendar(profile.code if profile.code in BUILTIN else "CO")
+    for at in (start, start + timedelta(minutes=minutes), (start + timedelta(minutes=minutes)).astimezone(timezone.utc)):
+        fast = blocking_rule(profile, calendar, zone, channel, at, attempts)
+        slow = blocking_rule_as_first_written(profile, calendar, zone, channel, at, attempts)
+        assert fast == slow
+        assert (fast.until.isoformat() if fast and fast.until else None) == \
+            (slow.until.isoformat() if slow and slow.until else None)
+
+
 def test_lookbacks_follow_the_rules():
     co = lookbacks(BUILTIN["CO"], "sms")
     assert [(rule.days, rule.counts("sms"), rule.counts("call")) for rule in co] == [(1, True, True), (9, False, True)]
@@ -269,7 +341,7 @@ def test_a_template_cut_once_fills_like_substitute(text):
     assert _substituted(text, {}) == substitute(text, {})
 
 
-texts = st.one_of(st.text(), st.text(alphabet="aáéíóúñÑ¿¡ “”‘’–—…€{}[]~^|\\ x\n"),
+texts = st.one_of(st.text(), st.text(alphabet="aáéíóúñÑ¿¡ “”‘’–—…€{}[]~^|\\ x\n"), st.text(alphabet=[chr(c) for c in range(128)]),
                   st.sampled_from([t.personal for v in DEFAULT_TEMPLATES.values() for t in v.texts.values()]))
 
 
