@@ -403,7 +403,7 @@ class _History:
                     if local > exact.get(event.channel, date.min):
                         exact[event.channel] = local
             for channel_sent in self._sends:
-                exact[channel_sent] = self._today
+                exact[channel_sent] = max(exact.get(channel_sent, date.min), self._today)
             self._latest, self._written = exact, {}
             return attempts_matter(self._latest, day, rules)
         return True
