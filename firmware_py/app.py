@@ -80,6 +80,7 @@ class Appliance:
         self.panel = None               # firmware_py.panel_link.LinkedPanel: the box's LEDs and button
         self.usb = None                 # firmware_py.usb.StickWatcher over USB_ROOT
         self._clock_confirmed = False   # staff confirmed the time on the web page (until restart)
+        self._clock_was_trusted = False
         self._restart_requested = False
         self.recent_logs = None         # firmware_py.logs.RecentLines, attached to the root logger at start
 
@@ -204,8 +205,12 @@ class Appliance:
             self._policy_overrides = overrides
         now = datetime.now(timezone.utc)
         network = self.link.network_now() if self.link is not None else None
-        return self._policy.with_clock(system_clock_trust(now, network_now=network,
-                                                          confirmed_by_staff=self._clock_confirmed))
+        policy = self._policy.with_clock(system_clock_trust(now, network_now=network,
+                                                            confirmed_by_staff=self._clock_confirmed))
+        if policy.clock.trusted and not self._clock_was_trusted and self.dispatcher is not None:
+            self.dispatcher.wake()  # the time just became trusted: what waited for it goes now, not at the next tick
+        self._clock_was_trusted = policy.clock.trusted
+        return policy
 
     # -- what the web page may ask -------------------------------------------
     def confirm_clock(self) -> None:
