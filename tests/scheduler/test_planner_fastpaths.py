@@ -51,7 +51,7 @@ def _offset(draw, moment: datetime, zone: str) -> datetime:
 def crowded_worlds(draw):
     """A world of :func:`worlds` where each debtor has up to two copies: same loans (so due dates and
     ladders repeat), maybe another zone, their log shifted older by a few hours to three weeks, and
-    steps of their own already tried."""
+    steps of their own already tried (some logged after ``now``)."""
     snapshot, policy, now = draw(worlds())
     debtors, loans, payments, promises, contacts = [], [], [], [], []
     for debtor in snapshot.debtors:
@@ -74,7 +74,8 @@ def crowded_worlds(draw):
                 for _ in range(draw(st.integers(0, 2))):  # a step of this loan already tried
                     cid = contact_id(did, lid, unpaid.number, draw(st.sampled_from(STEP_IDS)))
                     channel = draw(st.sampled_from(["sms", "sms", "call", "ring", "visit"]))
-                    at = now - shift - timedelta(minutes=draw(st.integers(0, 4 * 24 * 60)))
+                    # mostly the last days; now and then after now (a clock that was ahead)
+                    at = now - shift - timedelta(minutes=draw(st.integers(-36 * 60, 4 * 24 * 60)))
                     step = timedelta(seconds=draw(st.sampled_from([0, 1, 40])))
                     for n, kind in enumerate(draw(st.sampled_from(TRIES))):
                         contacts.append(ContactEvent(_offset(draw, at + n * step, zone), did, kind, channel=channel,
