@@ -754,9 +754,15 @@ def test_e2e_unplug_mid_batch(tmp_path, n, moment):
         assert pool.health()[victim].failures == 0
         assert [s.text for s in sims[victim].network.submitted][-2:] == [
             f"Luego {i}" for i, r in enumerate(later) if r.member == f"sim{victim}"]
-        # every message sent is delivered once, with the caller's id (the victim's last reports,
-        # held by its SMSC while it was unplugged, arrive after the replug)
+        # every message sent is delivered once, with the caller's id (reports the victim's SMSC held
+        # while it was unplugged arrive after the replug). The one exception is real: a report the
+        # victim had already printed (+CDS) but the host had not read when the plug was pulled is
+        # lost with the modem's UART buffer; that contact's receipt then expires. Such a report can
+        # only belong to what the victim sent before the unplug, and is never counted twice.
         sent_ids = [r.sent.message_id for r in results + later if r.sent.state == "sent"]
-        delivered = delivered_ids(modems, sent_ids)
-        assert all(delivered[mid] == 1 for mid in sent_ids), delivered
+        before_unplug = {r.sent.message_id for r in results if r.member == f"sim{victim}"}
+        must_arrive = [mid for mid in sent_ids if mid not in before_unplug]
+        delivered = delivered_ids(modems, must_arrive)
+        assert all(delivered[mid] == 1 for mid in must_arrive), delivered
+        assert all(delivered[mid] <= 1 for mid in before_unplug), delivered
         assert max(received_counts(sims).values()) == 1
