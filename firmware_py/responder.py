@@ -19,6 +19,13 @@ to the ledger:
 The note is written last and marks the reply as handled: after a crash in
 the middle, :meth:`ReplyHandler.catch_up` handles it again and every write
 above is idempotent.
+
+Replies on the ``call`` channel are the keys a debtor pressed during a
+reminder call (:mod:`scheduler.keypad`: 1 promise, 2 call me back, 9 opt-out)
+or a call the debtor placed to the box (``reference == "llamada entrante"``,
+no text): that one goes to the inbox for a call back, or — when the
+cooperative turned ``inbound_call_balance`` on — is answered like SALDO
+(only to a registered personal number, within the contact hours).
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ HANDLED_SUFFIX = ":tratado"
 MAX_ANSWERS_PER_DAY = 3
 """Automatic answers per number in a day (the opt-out confirmation aside); more go to a person."""
 INBOX = "bandeja"
+INBOUND_CALL = "llamada entrante"
+"""``reference`` of the ``reply`` the recorder stores for a call a debtor placed to the box."""
 
 
 def handled_id(reply: ContactEvent) -> str:
@@ -48,12 +57,17 @@ class ReplyHandler:
     ``wake``: called after an answer was planned (the dispatcher's ``wake``)."""
 
     def __init__(self, ledger, policy: Callable, *, words=None, wake: Callable[[], None] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 keypad_promise_days: int | None = None, inbound_call_balance: bool = False):
+        from scheduler.keypad import DEFAULT_PROMISE_DAYS
+
         self.ledger = ledger
         self.policy = policy
         self.words = words
         self.wake = wake
         self.clock = clock
+        self.keypad_promise_days = DEFAULT_PROMISE_DAYS if keypad_promise_days is None else keypad_promise_days
+        self.inbound_call_balance = inbound_call_balance
 
     def handle(self, reply: ContactEvent) -> object | None:
         """Understand and apply one stored reply (idempotent). Returns the effects, or None when it was
@@ -70,8 +84,11 @@ class ReplyHandler:
         now = self.clock()
         policy = self.policy().with_settings(ledger.settings.all())
         local_today = now.astimezone(_zone(policy.timezone)).date()
-        understood = understand(reply.text or "", today=local_today,
-                                words=self.words or getattr(policy, "reply_words", None) or DEFAULT_WORDS)
+        if reply.channel == "call":
+            understood = self._understand_call(reply, local_today)
+        else:
+            understood = understand(reply.text or "", today=local_today,
+                                    words=self.words or getattr(policy, "reply_words", None) or DEFAULT_WORDS)
         debtors = ledger.debtors_by_phone(reply.phone) if reply.phone else ()
         loans = {d.id: ledger.loans(d.id) for d in debtors}
         effects = respond(reply, understood, debtors, loans, policy, now)
@@ -81,17 +98,20 @@ class ReplyHandler:
             # auto-responder answering our confirmation) is noted, never confirmed again.
             effects = replace(effects, answer=None,
                               note=effects.note + "; ya estaba dado de baja y confirmado: no se confirma otra vez")
+        source = "call" if reply.channel == "call" else "sms"
+        said = (f"por teclado: «{(reply.text or '')[:40]}»" if source == "call"
+                else f"por SMS: «{(reply.text or '')[:120]}»")
         if effects.opt_out:
-            ledger.record_opt_out(effects.opt_out, source="sms", now=now)
+            ledger.record_opt_out(effects.opt_out, source=source, now=now)
         if effects.promise is not None:
             p = effects.promise
-            ledger.record_promise(p.debtor_id, p.due_date, p.amount, source="sms", loan_external_id=p.loan_external_id,
-                                  note=f"por SMS: «{(reply.text or '')[:120]}»", promise_id=f"prm-{source_id}", now=now)
+            ledger.record_promise(p.debtor_id, p.due_date, p.amount, source=source,
+                                  loan_external_id=p.loan_external_id, note=said, promise_id=f"prm-{source_id}",
+                                  now=now)
         if effects.claim is not None and effects.claim.amount is not None:
             c = effects.claim
             ledger.record_payment(c.loan_external_id or None, c.amount, local_today, debtor_id=c.debtor_id,
-                                  source="sms", status="pending", note=f"por SMS: «{(reply.text or '')[:120]}»",
-                                  payment_id=f"pay-{source_id}", now=now)
+                                  source="sms", status="pending", note=said, payment_id=f"pay-{source_id}", now=now)
         if effects.answer is not None and not effects.answer.exempt and self._answers_today(reply.phone, now) >= \
                 MAX_ANSWERS_PER_DAY:
             # a phone that answers every SMS automatically would otherwise trade messages with us all day
@@ -105,7 +125,7 @@ class ReplyHandler:
                                    reference="exento" if a.exempt else "")
             if not ledger.contacts(debtor_id=a.debtor_id, contact_id=a.contact_id, kinds=("planned",), limit=1):
                 ledger.append_contact(planned)
-        note = ContactEvent(now, owner, "note", channel="sms", direction="internal", phone=reply.phone,
+        note = ContactEvent(now, owner, "note", channel=source, direction="internal", phone=reply.phone,
                             contact_id=handled_id(reply), text=INBOX if effects.inbox else "",
                             detail=effects.note, reference=effects.intent)
         ledger.append_contact(note)
@@ -113,6 +133,18 @@ class ReplyHandler:
         if effects.answer is not None and self.wake is not None:
             self.wake()
         return effects
+
+    def _understand_call(self, reply: ContactEvent, today):
+        """A ``call`` reply as a :class:`scheduler.replies.Reply`: the keys pressed, or a call placed to us."""
+        from scheduler.keypad import understand_keys
+        from scheduler.replies import Reply
+
+        if reply.reference == INBOUND_CALL:
+            if self.inbound_call_balance:
+                return Reply("balance", matched="llamada entrante")
+            return Reply("other", matched="llamada entrante", reason="llamó al equipo: devolver la llamada")
+        understood = understand_keys(reply.text, today=today, promise_days=self.keypad_promise_days)
+        return understood or Reply("other", reason=f"marcó teclas sin opción ({reply.text[:20]})")
 
     def _confirmed_before(self, effects, debtors) -> bool:
         """The number is opted out already and an earlier reply's opt-out confirmation was planned for it

@@ -175,6 +175,8 @@ def respond(reply: ContactEvent, understood, debtors: Sequence[Debtor], loans: M
                        promise=PromiseToRecord(one.id, understood.date, amount, loan_id),
                        answer=answer("promise", one, {"nombre": _first(one.name),
                                                       "vence": format_day(understood.date, language)}))
+    if reply.channel == "call":  # keys pressed during a call, or a call to the box (scheduler.keypad)
+        return Effects(intent, f"{understood.reason or 'llamada para una persona'}: a la bandeja", inbox=True)
     return Effects(intent, "mensaje para una persona: a la bandeja", inbox=True)
 
 
