@@ -126,6 +126,8 @@ class Device:
         self.command_log: deque[str] = deque(maxlen=COMMAND_LOG_SIZE)
         self.noise_in_responses = False   # Huawei-style ^RSSI between a response's lines (b47)
         self.service_urcs = False         # Huawei ^SRVST on every registration change (opt-in, see Simulator)
+        self.calls: list = []             # voice calls in progress (modem.simulator.calls.SimCall)
+        self.last_call_cause = 0          # 24.008 cause of the last released call (AT+CEER)
         self._line = bytearray()
         self._last_line = ""
         self._skip_lf = False
@@ -313,6 +315,9 @@ class Device:
         self._prompt, self._body = None, bytearray()
         self._busy, self._queued = False, bytearray()
         self.cnma_waiting.clear()
+        if self.calls:
+            from modem.simulator.calls import drop_all
+            drop_all(self)                # a power cycle drops every call
         self.cfun = 1
         self.clock = ModemClock()
         self.clts_active = self.saved.clts
@@ -348,6 +353,12 @@ class Device:
         for line in lines[start + 1:]:
             self.urc(line)
         self.host.network.modem_ready()
+
+    def connected_call(self):
+        """The connected voice call (a :class:`modem.simulator.calls.SimCall` with ``number`` and
+        ``started``, monotonic time of the answer), or None."""
+        from modem.simulator.calls import connected_call
+        return connected_call(self)
 
     # ------------------------------------------------------------------ network view
     @property

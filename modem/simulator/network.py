@@ -21,6 +21,11 @@ reordered, or with parts dropped). Whatever the modem cannot take now (off,
 unregistered, storage full) waits in the network and is retried when the
 modem is ready again or frees memory, in order - like a real SMSC.
 
+Voice: each phone has a ``script`` (:class:`modem.simulator.calls.CallScript`: answers after N s,
+busy, no answer, rejects, switched off, presses keys, hangs up) that decides what an ``ATD`` to it
+does, and keeps the calls it lived in ``calls``; :meth:`VirtualNetwork.call_in` makes a phone call
+the modem. See :mod:`modem.simulator.calls`.
+
 All methods run under the simulator's lock; timing uses ``host.call_later``.
 """
 
@@ -32,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from modem.pdu import Submit, encode_deliver, encode_deliver_data, encode_status_report
+from modem.simulator.calls import CallRecord, CallScript
 
 log = logging.getLogger("cobrador.modem.simulator.network")
 
@@ -71,7 +77,9 @@ class VirtualPhone:
 
     Settable: ``outcome`` (see the module table), ``report_delay`` (None: the
     network's), ``late_delay``, ``failure_status``, ``pending_status``,
-    ``auto_reply`` (text this phone answers every complete message with).
+    ``auto_reply`` (text this phone answers every complete message with),
+    ``script`` (a :class:`CallScript`: what it does when called). ``calls``: the
+    :class:`CallRecord` of every call it took part in, oldest first.
     """
 
     def __init__(self, network: "VirtualNetwork", number: str):
@@ -84,6 +92,8 @@ class VirtualPhone:
         self.pending_status = 0x20
         self.auto_reply: str | None = None
         self.received: list[ReceivedSms] = []
+        self.script: CallScript = network.default_script
+        self.calls: list[CallRecord] = []
         self._partial: dict[tuple[int, int], dict[int, str]] = {}
 
     def __repr__(self) -> str:
@@ -108,6 +118,10 @@ class VirtualPhone:
             encoded = encode_deliver_data(self.number, data, self.network.now(), smsc=self.network.smsc,
                                           message_class=message_class)
             self.network.host.call_later(0.0, self.network._offer, "deliver", encoded.hex, encoded.tpdu_length)
+
+    def call(self, *, ring_for: float = 30.0) -> bool:
+        """Call the modem from this phone (thread-safe); see :meth:`VirtualNetwork.call_in`."""
+        return self.network.call_in(self.number, ring_for=ring_for)
 
     # -- network side
     def _take_part(self, message: Submit) -> ReceivedSms | None:
@@ -147,6 +161,11 @@ class VirtualNetwork:
                                      "*100#": "Saldo: $5.000"}
         self.broadcasts_time = True
         self.default_auto_reply: str | None = None     # auto_reply of phones created from now on
+        self.default_script = CallScript()              # script of phones created from now on
+        self.call_setup_delay = 0.2      # ATD -> ringing (or busy / absent), seconds
+        self.no_answer_after = 30.0      # the network stops a call nobody answers (NO ANSWER, cause 19)
+        self.ring_interval = 3.0         # RING / +CLIP repeat while an incoming call rings
+        self.call_log: list[tuple[str, CallRecord]] = []   # (number, record) of every call, oldest first
         self.submitted: list[Submit] = []
         self.submissions: list[Submission] = []
         self.phones: dict[str, VirtualPhone] = {}
@@ -161,6 +180,17 @@ class VirtualNetwork:
                 self.phones[number] = VirtualPhone(self, number)
                 self.phones[number].auto_reply = self.default_auto_reply
             return self.phones[number]
+
+    def call_in(self, from_number: str, *, ring_for: float = 30.0) -> bool:
+        """Phone ``from_number`` calls the modem and rings up to ``ring_for`` seconds (the modem
+        prints RING / +CLIP ...). False when the modem cannot take a call now (off, unregistered,
+        already in a call): the caller gets busy. Thread-safe."""
+        from modem.simulator.calls import incoming
+        with self.host.lock:
+            self.phone(from_number)
+            taken = incoming(self.host.device, from_number, ring_for) is not None
+            self.host.call_later(0.0, lambda: None)      # wake the serving thread to write the URCs
+            return taken
 
     def now(self) -> datetime:
         """Network time: real time in Bogotá (UTC-5) unless :meth:`set_time` moved it."""
