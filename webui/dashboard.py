@@ -13,6 +13,13 @@ Everyone who can log in sees (``lectura``):
 - replies waiting for a person (:func:`webui.inbox.count_waiting`), with a link to the inbox;
 - contacts in doubt (:func:`in_doubt`: the modem could not say whether the SMS left), waiting for staff.
 
+Today's numbers, the replies waiting and the contacts in doubt are kept until the ledger changes
+(:func:`recent_figures`: keyed by the ledger's journal sequence and contact count, the day and the window's
+start), so a page load that finds nothing new reads no history.
+
+The page header (every page) shows :meth:`webui.services.Services.cooperative_name` — the name edited in
+Settings wins over the configuration's — through this module's ``cooperative_shown`` template variable.
+
 Pages look back to :func:`recent_since` (the first day of last month, UTC): the ledger keeps the two newest
 months of the contact log in memory, so these reads never touch the card; older history costs seconds on a
 Raspberry Pi for every page load.
@@ -253,6 +260,61 @@ def in_doubt(ledger, now: datetime) -> list[InDoubt]:
     return items
 
 
+@dataclass(frozen=True)
+class RecentFigures:
+    """What the page reads from the recent contact log: :func:`today_numbers`, :func:`in_doubt`,
+    :func:`webui.inbox.count_waiting`."""
+
+    numbers: dict
+    doubts: tuple
+    waiting: int
+
+
+_FIGURES_LOCK = threading.Lock()
+
+
+def figures_key(ledger, now: datetime, tz: ZoneInfo) -> tuple:
+    """What the recent figures depend on: the ledger (its journal sequence moves with every record and
+    setting, its contact count with every event of the append-only log), today in ``tz`` and the start of
+    the window read (:func:`recent_since`)."""
+    stats = ledger.stats()
+    return (id(ledger), stats.get("seq"), stats.get("contacts"), now.astimezone(tz).date(), recent_since(now))
+
+
+def recent_figures(ledger, now: datetime, tz: ZoneInfo) -> RecentFigures:
+    """The page's figures from the contact log, made again only when :func:`figures_key` changes (reading a
+    month and more of history for each page load cost the dashboard most of its time)."""
+    from webui.inbox import count_waiting
+
+    key = figures_key(ledger, now, tz)
+    cached = current_app.extensions.get("cobrador.dashboard.figures")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    with _FIGURES_LOCK:  # one computation at a time: concurrent loads after a change wait for the first
+        cached = current_app.extensions.get("cobrador.dashboard.figures")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        found = RecentFigures(today_numbers(ledger, now, tz), tuple(in_doubt(ledger, now)),
+                              count_waiting(ledger, now))
+        if figures_key(ledger, now, tz) == key:  # nothing was written while it was read
+            current_app.extensions["cobrador.dashboard.figures"] = (key, found)
+        return found
+
+
+@bp.app_context_processor
+def cooperative_shown() -> dict:
+    """``cooperative_shown`` for the header of every page: the name edited in Settings, else the
+    configuration's (a ledger that cannot be read leaves the configuration's)."""
+    svc = current_app.extensions.get("cobrador")
+    if svc is None:
+        return {}
+    try:
+        return {"cooperative_shown": svc.cooperative_name()}
+    except Exception:  # a closed or failing ledger must not take an error page with it
+        log.exception("the cooperative's name could not be read")
+        return {"cooperative_shown": svc.cooperative}
+
+
 def _policy():
     """The live policy with the ledger's settings, or None when the appliance gives none (or it fails)."""
     svc = services()
@@ -267,7 +329,6 @@ def _policy():
 
 def _render(status: int = 200):
     from webui.i18n import select_locale
-    from webui.inbox import count_waiting
 
     svc = services()
     ledger = svc.ledger
@@ -282,6 +343,7 @@ def _render(status: int = 200):
         planned, planned_at = counter.get(ledger, policy, now, tz)
     balance = current_app.extensions.get("cobrador.balance")
     clock = policy.clock if policy is not None else None
+    recent = recent_figures(ledger, now, tz)
     return render_template(
         "dashboard/index.html",
         modem=modem, state_label=STATE_LABELS.get(getattr(modem, "state", ""), ""),
@@ -292,12 +354,12 @@ def _render(status: int = 200):
         clock_confirmable=clock is not None and clock.source in CONFIRMABLE and svc.confirm_clock is not None,
         box_time=format_when(now, language), box_epoch=int(now.timestamp()), clock_form=ClockForm(),
         paused=bool(ledger.settings.get("sending_paused")),
-        numbers=today_numbers(ledger, now, tz), planned=planned,
+        numbers=recent.numbers, planned=planned,
         planned_at=format_when(planned_at, language) if planned_at else "",
         planned_state="none" if policy is None else ("failed" if counter.failed and planned is None else
                                                      ("counting" if planned is None else "ok")),
-        waiting=count_waiting(ledger, now),
-        doubts=[(d, format_when(d.at, language)) for d in in_doubt(ledger, now)], decision_form=DecisionForm(),
+        waiting=recent.waiting,
+        doubts=[(d, format_when(d.at, language)) for d in recent.doubts], decision_form=DecisionForm(),
         stats=ledger.stats(),
     ), status
 

@@ -58,6 +58,8 @@ class Services:
       a Spanish ``str`` when the system refuses;
     - ``recent_logs() -> list[str]``: the newest log lines of this process (oldest first, at most 200);
     - ``extra``: anything else a page needs, by name (documented where it is used).
+
+    :meth:`cooperative_name` is the name shown to staff (the Settings value wins over ``cooperative``).
     """
 
     ledger: Any
@@ -81,3 +83,10 @@ class Services:
     country: str = "CO"
     timezone: str = "America/Bogota"
     extra: dict = field(default_factory=dict)
+
+    def cooperative_name(self) -> str:
+        """The cooperative's name as staff see it now: the one edited in Settings (the ledger setting
+        ``cooperative_name``, as ``Policy.with_settings`` reads it: the placeholder "Cooperativa" does not
+        count) when there is one, else the configuration's :attr:`cooperative`."""
+        name = self.ledger.settings.get("cooperative_name")
+        return str(name) if name and name != "Cooperativa" else self.cooperative
