@@ -115,6 +115,23 @@ PANEL_PINS = ("listo", "senal", "actividad", "alerta", "boton")
 
 
 @dataclass(frozen=True)
+class VoiceConfig:
+    """Reminder calls (ladder steps ``call`` and ``ring``; :mod:`firmware_py.voice_link`)."""
+
+    enabled: bool = True
+    ring_seconds: int = 15  # a ring reminder rings this long, then hangs up before anyone answers
+    ring_timeout: int = 30  # a spoken call gives up after ringing this long (no answer)
+    repeat: int = 2  # the spoken message is played this many times once answered
+    espeak_voice: str = "es-419"  # espeak-ng voice of the spoken messages
+    audio_port: str = ""  # the modem's audio serial port (Huawei/SIM7600 voice port), "" = none
+    keypad_promise_days: int = 7  # pressing 1 during a call promises to pay within this many days
+    inbound_call_balance: bool = False  # a debtor who calls the box gets an SMS with the balance
+
+
+VOICE_LIMITS = {"ring_seconds": (5, 60), "ring_timeout": (10, 90), "repeat": (1, 3), "keypad_promise_days": (1, 60)}
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. ``source`` is the file it came from, if any."""
 
@@ -123,6 +140,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     data: DataConfig = field(default_factory=DataConfig)
     panel: PanelConfig = field(default_factory=PanelConfig)
+    voice: VoiceConfig = field(default_factory=VoiceConfig)
     log_level: str = "INFO"
     source: Path | None = None
     engine: dict = field(default_factory=dict)  # the engine's raw sections, validated at load
@@ -162,7 +180,7 @@ class Config:
 
 
 _SECTIONS = {"cooperative": CooperativeConfig, "modem": ModemConfig, "web": WebConfig, "data": DataConfig,
-             "panel": PanelConfig}
+             "panel": PanelConfig, "voice": VoiceConfig}
 
 
 def default_config_path() -> Path | None:
@@ -265,6 +283,10 @@ def _validate(cfg: Config, path: Path) -> None:
             raise ConfigError(f"En {path}, panel.{key} usa el mismo pin ({pin}) que panel.{used[pin]}.",
                               path=path, key=f"panel.{key}")
         used[pin] = key
+    for key, (low, high) in VOICE_LIMITS.items():
+        if not low <= getattr(cfg.voice, key) <= high:
+            raise ConfigError(f"En {path}, voice.{key} debe estar entre {low} y {high}.", path=path,
+                              key=f"voice.{key}")
     from scheduler.errors import PolicyError
 
     try:

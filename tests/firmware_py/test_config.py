@@ -81,3 +81,14 @@ def test_missing_and_malformed_files(tmp_path):
         load_config(tmp_path / "absent.toml")
     with pytest.raises(ConfigError, match="error de formato"):
         load_config(write(tmp_path, "[web\n"))
+
+
+def test_voice_section_is_read_and_bounded(tmp_path):
+    cfg = load_config(write(tmp_path, "[voice]\nring_seconds = 20\nrepeat = 1\ninbound_call_balance = true\n"))
+    assert (cfg.voice.ring_seconds, cfg.voice.repeat, cfg.voice.inbound_call_balance) == (20, 1, True)
+    assert cfg.voice.enabled and cfg.voice.espeak_voice == "es-419"
+    for text, key in [("ring_seconds = 300", "voice.ring_seconds"), ("repeat = 0", "voice.repeat"),
+                      ("keypad_promise_days = 90", "voice.keypad_promise_days")]:
+        with pytest.raises(ConfigError, match="entre") as info:
+            load_config(write(tmp_path, f"[voice]\n{text}\n"))
+        assert info.value.key == key
