@@ -320,17 +320,27 @@ class Modem:
         self.require_ready()     # never into a modem that is rebooting or not re-initialised yet
         return self._transact(line, timeout=self.timeouts.send, body=body, progress=progress)
 
-    def _transact(self, line: str, *, timeout: float, body: str | None = None,
-                  progress: SendProgress | None = None) -> Response:
+    def transact_upload(self, line: str, data: bytes, *, prompt: bytes = b">", timeout: float = 60.0) -> Response:
+        """``line`` → ``prompt`` (``> ``, or Quectel's ``CONNECT``) → ``data`` as is (no Ctrl-Z) → final
+        result, as ONE transaction: file uploads (SIM800 ``AT+FSWRITE``, Quectel ``AT+QFUPL``). Raises
+        like :meth:`command` (a non-OK result raises CommandError/CmeError)."""
+        self.require_ready()
+        response = self._transact(line, timeout=timeout, body=bytes(data), prompt=prompt)
+        if not response.result.ok:
+            response.result.raise_for(redact(line))
+        return response
+
+    def _transact(self, line: str, *, timeout: float, body: str | bytes | None = None,
+                  progress: SendProgress | None = None, prompt: bytes = b">") -> Response:
         with self._txn_lock:
             if not self._port_open.is_set() or self._closing.is_set():
                 raise ModemDisconnected(f"{self.url} is not open")
             txn = Transaction(line)
             with self._parser_lock:
                 self._txn = txn
-                data = self._parser.command(line, expect_prompt=body is not None)
+                data = self._parser.command(line, expect_prompt=body is not None, prompt=prompt)
             try:
-                if body is not None and self.last_cmgs_final is not None:
+                if isinstance(body, str) and self.last_cmgs_final is not None:
                     gap = time.monotonic() - self.last_cmgs_final
                     if len(self.dead_times) < 100_000:
                         self.dead_times.append(gap)
@@ -339,11 +349,13 @@ class Modem:
                     self._wait(txn, self.timeouts.prompt, want_prompt=True)
                     if txn.response is None:
                         with self._parser_lock:
-                            payload = self._parser.body(body)
-                        progress.body_written = True
+                            payload = (self._parser.body(body) if isinstance(body, str)
+                                       else self._parser.raw_body(body))
+                        if progress is not None:
+                            progress.body_written = True
                         self._write(payload)
                 self._wait(txn, timeout, want_prompt=False)
-                if body is not None:
+                if isinstance(body, str):
                     self.last_cmgs_final = txn.final_at
                 return txn.response
             finally:

@@ -71,6 +71,7 @@ class _Pending:
     command: str
     expect: Expectation
     expect_prompt: bool
+    prompt: bytes = b">"         # what starts the prompt line (Quectel file uploads: b"CONNECT")
     state: str = "sent"          # see TRANSITIONS
     lines: list[str] = field(default_factory=list)
     echo_seen: bool = False
@@ -122,13 +123,14 @@ class AtParser:
         return len(self._buf)
 
     def command(self, line: str, *, expect_prompt: bool = False, expect: tuple[str, ...] | str | None = None,
-                bare: bool | None = None) -> bytes:
+                bare: bool | None = None, prompt: bytes = b">") -> bytes:
         """Mark ``line`` outstanding and return the bytes to write (``b"AT...\\r"``).
 
         ``line`` may omit the leading ``AT``. ``expect_prompt``: the command
         (``AT+CMGS=<len>``) answers with ``"> "`` first. ``expect`` / ``bare``
         override the information-line prefixes / bare-line acceptance derived
-        from the command. Raises :class:`~modem.errors.AtProtocolError` if a
+        from the command. ``prompt``: the bytes that start the prompt (``b">"``; Quectel's
+        ``AT+QFUPL`` answers ``CONNECT``). Raises :class:`~modem.errors.AtProtocolError` if a
         command is already outstanding, or ``line`` has line endings, Ctrl-Z/ESC
         or non-ASCII characters.
         """
@@ -145,7 +147,7 @@ class AtParser:
             derived = Expectation(prefixes, derived.bare, derived.pdu_follows, derived.call_results)
         if bare is not None:
             derived = Expectation(derived.prefixes, bare, derived.pdu_follows, derived.call_results)
-        self._pending = _Pending(line, derived, expect_prompt)
+        self._pending = _Pending(line, derived, expect_prompt, prompt)
         return line.encode("ascii") + b"\r"
 
     def body(self, payload: str) -> bytes:
@@ -163,6 +165,16 @@ class AtParser:
             raise AtProtocolError("invalid characters in SMS body")
         pending.state, pending.payload = TRANSITIONS[pending.state, "body"], payload
         return payload.encode("ascii") + _CTRL_Z
+
+    def raw_body(self, data: bytes) -> bytes:
+        """After a :class:`Prompt`: ``data`` exactly as given, no terminator (a file upload of a
+        counted length: SIM800 ``AT+FSWRITE``, Quectel ``AT+QFUPL``). Raises
+        :class:`~modem.errors.AtProtocolError` when no prompt is waiting."""
+        pending = self._pending
+        if pending is None or (pending.state, "body") not in TRANSITIONS:
+            raise AtProtocolError("raw_body() without a prompt waiting for it")
+        pending.state = TRANSITIONS[pending.state, "body"]
+        return bytes(data)
 
     def cancel_body(self) -> bytes:
         """The bytes that abort a prompt (``b"\\x1b"``). The command stays outstanding:
@@ -225,11 +237,11 @@ class AtParser:
     def _take_prompt(self, raw: bytes, events: list[Event]) -> bytes | None:
         """If ``raw`` (the start of a line) is the prompt, emit it and return what follows ``>``."""
         stripped = raw.lstrip(b" \t\x00")
-        if stripped.startswith(b">"):
-            assert self._pending is not None
+        assert self._pending is not None
+        if stripped.startswith(self._pending.prompt):
             self._pending.state = TRANSITIONS[self._pending.state, "prompt"]
             events.append(Prompt())
-            return stripped[1:]
+            return stripped[len(self._pending.prompt):]
         return None
 
     def _raw_line(self, raw: bytes, events: list[Event]) -> None:

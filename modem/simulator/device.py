@@ -193,6 +193,13 @@ class Device:
                 return
 
     def _feed_body(self, b: int) -> None:
+        if self._prompt.length is not None:      # raw upload: counted bytes, any value
+            self._body.append(b)
+            if len(self._body) >= self._prompt.length:
+                prompt, body = self._prompt, bytes(self._body)
+                self._prompt, self._body = None, bytearray()
+                self._answer([], lambda: prompt.on_body(body))
+            return
         if b == CTRL_Z:
             prompt, body = self._prompt, self._body.decode("latin-1")
             self._prompt, self._body = None, bytearray()
@@ -250,7 +257,7 @@ class Device:
                 if any(lines):
                     self.emit("".join("\r\n" + "\r\n".join(b) + "\r\n" for b in lines if b))
                 self._prompt, self._body = result, bytearray()
-                self.emit("\r\n> ")
+                self.emit("\r\n" + result.text)
                 return
             if isinstance(result, Later):
                 self._defer(lines, result)

@@ -78,10 +78,15 @@ class Prompt:
     """Show ``\\r\\n> `` and hand the text typed up to Ctrl-Z to ``on_body`` (which answers like a handler).
 
     ``forced_reply``: a scripted fault reply (``fail_next``) given after the body instead of running it.
+    ``length``: a raw upload (SIM800 ``AT+FSWRITE``, Quectel ``AT+QFUPL``): exactly this many bytes,
+    any values, no echo and no Ctrl-Z; ``on_body`` then gets them as ``bytes``. ``text``: what the
+    modem prints as the prompt (``"> "``; Quectel uploads: ``"CONNECT\r\n"``).
     """
 
     on_body: Callable[[str], object]
     forced_reply: str | None = None
+    length: int | None = None
+    text: str = "> "
 
 
 @dataclass(frozen=True)
