@@ -99,6 +99,8 @@ def contact_entries(events: Iterable[ContactEvent]) -> list[Entry]:
             later.setdefault(event.contact_id, set()).add(event.kind)
     titles = _contact_titles()
     intents = _intent_titles()
+    rings = {"sent": _("Timbrazo hecho (llamada perdida)"), "delivered": _("Timbrazo: el teléfono sonó"),
+             "failed": _("Timbrazo fallido")}
     out: list[Entry] = []
     for event in events:
         kinds = later.get(event.contact_id, set()) if event.contact_id else set()
@@ -107,7 +109,13 @@ def contact_entries(events: Iterable[ContactEvent]) -> list[Entry]:
         if event.kind == "sending" and kinds & _SETTLED:
             continue
         if event.kind == "reply":
-            out.append(Entry(event.at, "reply", _("Respuesta del deudor"), _("recibida"), "", event.text,
+            if event.channel == "call" and event.reference == "llamada entrante":
+                title = _("El deudor llamó al equipo")
+            elif event.channel == "call":
+                title = _("Teclas marcadas durante la llamada")
+            else:
+                title = _("Respuesta del deudor")
+            out.append(Entry(event.at, "reply", title, _("recibida"), "", event.text,
                              event.detail, event.phone, event.loan_external_id))
             continue
         if event.kind == "note":
@@ -127,7 +135,7 @@ def contact_entries(events: Iterable[ContactEvent]) -> list[Entry]:
         family = _family(event.channel)
         title, tone = titles.get((family, event.kind), (f"{event.channel} {event.kind}", ""))
         if event.channel == "ring":
-            title = _("Timbrazo (llamada perdida)") + " — " + title
+            title = rings.get(event.kind) or _("Timbrazo (llamada perdida)") + " — " + title
         out.append(Entry(event.at, "contact", title, "", tone, event.text, event.detail, event.phone,
                          event.loan_external_id))
     return out

@@ -762,3 +762,26 @@ def test_junk_never_makes_a_500(ledger, admin, ana, path):
         response = admin.http.post(url, data=data)
         assert response.status_code < 500, (url, junk)
         assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
+
+
+def test_calls_rings_and_keys_on_the_timeline(ledger, admin, ana):
+    phone = ana.phones[0].number
+    at = NOW - timedelta(days=1)
+    ledger.append_contacts([
+        ContactEvent(at, ana.id, "sending", channel="ring", phone=phone, contact_id="r1", loan_external_id="CR-1"),
+        ContactEvent(at + timedelta(seconds=16), ana.id, "sent", channel="ring", phone=phone, contact_id="r1",
+                     detail="módem 1; llamada perdida; sonó 15 s"),
+        ContactEvent(at + timedelta(seconds=16), ana.id, "delivered", channel="ring", phone=phone, contact_id="r1",
+                     detail="sonó 15 s: quedó como llamada perdida"),
+        ContactEvent(at + timedelta(hours=1), ana.id, "sending", channel="call", phone=phone, contact_id="c1"),
+        ContactEvent(at + timedelta(hours=1, seconds=40), ana.id, "delivered", channel="call", phone=phone,
+                     contact_id="c1", detail="contestó; habló 32 s; marcó 1"),
+        ContactEvent(at + timedelta(hours=1, seconds=41), ana.id, "reply", channel="call", direction="inbound",
+                     phone=phone, contact_id="c1:teclas", text="1", reference="teclado"),
+        ContactEvent(at + timedelta(hours=3), ana.id, "reply", channel="call", direction="inbound", phone=phone,
+                     contact_id="in:1", reference="llamada entrante"),
+    ])
+    page = text_of(admin.get(f"/deudores/{ana.id}"))
+    assert "Timbrazo: el teléfono sonó" in page and "Timbrazo hecho (llamada perdida)" in page
+    assert "Llamada contestada" in page and "contestó; habló 32 s; marcó 1" in page
+    assert "Teclas marcadas durante la llamada" in page and "El deudor llamó al equipo" in page
