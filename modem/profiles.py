@@ -299,8 +299,10 @@ _HUAWEI_E173 = Profile(
     model="E173",
     revision="11.126.85.00.209",
     imei="357165041234568",
-    init_commands=_init("2,1,0,1,0", "SM", ("CREG",), "AT^USSDMODE=0"),
-    best_effort_commands=("AT+CTZR=1",),
+    init_commands=_init("2,1,0,1,0", "SM", ("CREG",)),
+    # ^USSDMODE=1 is the power-on default; set again because another program (python-gsmmodem sets 0) may have
+    # changed it, and best effort because some E173 firmwares lack the command (they are always transparent).
+    best_effort_commands=("AT+CTZR=1", "AT^USSDMODE=1"),
     cnmi="2,1,0,1,0",
     status_report_delivery="cds",
     status_report_storage=None,
@@ -329,12 +331,11 @@ _HUAWEI_E173 = Profile(
     call_urc_prefixes=("^ORIG:", "^CONF:", "^CONN:", "^CEND:", "^DTMF:"),
     extra_urc_prefixes=("^CVOICE:",),
     extra_urc_words=(),
-    notes="Noisy ^RSSI/^BOOT/^MODE/^DSFLOWRPT (b47: ^RSSI inside a +CMGR answer). USSD modelled on "
-          "python-gsmmodem's E1752 fake: +CUSD is rejected until AT^USSDMODE=0, then requests and answers "
-          "are GSM-7 packed hex (DCS 15). CAVEAT, unverified on hardware: Huawei documents ^USSDMODE=1 "
-          "(default, 'transparent') as packed hex and 0 as plain text; if a real E173 answers text after "
-          "AT^USSDMODE=0, drop that command from init_commands (keeping hex) and change the simulator's "
-          "USSD handler with it. "
+    notes="Noisy ^RSSI/^BOOT/^MODE/^DSFLOWRPT (b47: ^RSSI inside a +CMGR answer). USSD in the stick's "
+          "default ^USSDMODE=1 ('transparent'): requests and answers are GSM-7 packed hex (DCS 15; UCS-2 answers "
+          "UTF-16 hex, DCS 72), as gammu's ENCODED_USSD models (E173 among them) send and read them; a "
+          "plain-text request is refused (+CME ERROR, python-gsmmodem's E1752 capture). ^USSDMODE=0, which "
+          "python-gsmmodem sets, switches to plain text both ways. "
           "Answers COMMAND NOT SUPPORT instead of ERROR. Status reports as +CDS and the boot lines "
           "are modelled.",
 )

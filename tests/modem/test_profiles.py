@@ -166,7 +166,7 @@ def test_vendor_specific_quirks():
     assert {"AT+CTZU=3", "AT+CTZR=2"} <= set(ec25.network_time.enable_commands)
     assert "+CTZE:" in ec25.urc_prefixes()
     huawei = PROFILES["huawei-e173"]
-    assert "AT^USSDMODE=0" in huawei.init_commands
+    assert "AT^USSDMODE=1" in huawei.best_effort_commands and not any("USSDMODE" in c for c in huawei.init_commands)
     assert {"^RSSI:", "^BOOT:", "^MODE:"} <= set(huawei.noise_urcs)
     assert "VOICE CALL:" in PROFILES["sim7600"].urc_prefixes()
     for name in ("sim7600", "quectel-ec25"):

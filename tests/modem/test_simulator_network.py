@@ -287,21 +287,20 @@ def test_ussd_in_ucs2_charset_is_hex_both_ways():
             assert answer == f'+CUSD: 0,"{"Señor".encode("utf-16-be").hex().upper()}",72'
 
 
-def test_huawei_ussd_needs_ussdmode_and_packed_hex():
+def test_huawei_ussd_is_packed_hex_by_default_and_text_after_ussdmode_0():
     from modem.simulator.handlers.ussd import pack_gsm7, unpack_gsm7
     with Simulator("huawei-e173") as sim:
         sim.network.ussd["*611#"] = "Saldo $1.234"
         with open_client(sim) as at:
             packed = pack_gsm7("*611#").hex().upper()
-            assert at.lines(f'AT+CUSD=1,"{packed}",15') == ["+CME ERROR: 100"]   # before ^USSDMODE=0
-            assert at.lines("AT^USSDMODE=0") == ["OK"]
+            assert at.lines('AT+CUSD=1,"*611#",15') == ["+CME ERROR: 100"]   # default ^USSDMODE=1: hex only
             assert at.lines(f'AT+CUSD=1,"{packed}",15') == ["OK"]
             answer = at.wait_for("+CUSD:")
             hex_text = answer.split('"')[1]
             assert answer.endswith(",15") and unpack_gsm7(bytes.fromhex(hex_text)) == "Saldo $1.234"
+            assert at.lines("AT^USSDMODE=0") == ["OK"]
             assert at.lines('AT+CUSD=1,"*611#",15') == ["OK"]          # text in, text out
             assert at.wait_for("+CUSD:") == '+CUSD: 0,"Saldo $1.234",15'
-
 
 
 def test_the_network_sends_its_time_when_the_host_asks_for_time_updates():

@@ -3,11 +3,21 @@
 Answers come from ``network.ussd`` after ``device.latency`` (at least 50 ms).
 Text profiles answer the text as is; with ``AT+CSCS="UCS2"`` requests and
 answers are UTF-16 hex (answers with DCS 72), as gammu uses them.
-Huawei (``ussd_encoding == "hex"``) rejects +CUSD until ``AT^USSDMODE=0``;
-then a GSM-7 packed hex request (what the shared profile tells our driver to
-send) gets a packed hex answer (DCS 15), and a plain-text request (what
-python-gsmmodem sends after ``^USSDMODE=0``) gets a text answer. An unknown code answers ``+CUSD: 4`` (operation
-not supported); ``AT+CUSD=2`` cancels a session.
+
+Huawei (``ussd_encoding == "hex"``) models the E173's two ``^USSDMODE`` modes:
+
+- ``1`` (the default at power-on, "transparent"): the host encodes and decodes.
+  The request is GSM-7 packed hex (what gammu sends for its ``ENCODED_USSD``
+  Huawei models, and our driver); anything else is refused with ``+CME ERROR:
+  100``, as python-gsmmodem's E1752 capture shows for a plain-text request. The
+  answer is the network's raw string as hex: packed GSM-7 with DCS 15, or
+  UTF-16 with DCS 72 when the text needs UCS-2. ``AT+CSCS`` plays no part.
+- ``0`` ("non-transparent", what python-gsmmodem sets): the modem encodes and
+  decodes; requests and answers are text in the ``AT+CSCS`` character set, as
+  on the text profiles. A hex request is taken literally, i.e. an unknown code.
+
+An unknown code answers ``+CUSD: 4`` (operation not supported); ``AT+CUSD=2``
+cancels a session.
 """
 
 from __future__ import annotations
@@ -70,40 +80,52 @@ def cusd(dev, cmd):
     dev.settings.cusd = n
     if len(cmd.args) < 2:
         return []
-    if _hex_mode(dev) and dev.settings.ussdmode != 0:
-        raise CmeReject(100)
     if not dev.registered:
         raise CmeReject(30)
     request = cmd.args[1]
-    packed = False
-    if not _hex_mode(dev) and dev.settings.cscs == "UCS2":
+    transparent = _hex_mode(dev) and dev.settings.ussdmode != 0
+    if transparent:
+        request = _unpacked(request)
+        if request is None:
+            raise CmeReject(100)
+    elif dev.settings.cscs == "UCS2":
         try:
             request = binascii.unhexlify(request).decode("utf-16-be")
         except (binascii.Error, ValueError):
             raise CmeReject(100) from None
-    if _hex_mode(dev) and _looks_packed(request):
-        request, packed = unpack_gsm7(binascii.unhexlify(request)), True
     answer = dev.host.network.ussd_answer(request)
-    dev.host.call_later(max(dev.latency, 0.05), _reply, dev, dev.generation, answer, packed)
+    dev.host.call_later(max(dev.latency, 0.05), _reply, dev, dev.generation, answer, transparent)
     return []
 
 
-def _looks_packed(request: str) -> bool:
+def _unpacked(request: str) -> str | None:
+    """The text of a GSM-7 packed hex request, or None when it is not one (odd length, not hex, no code)."""
     try:
         text = unpack_gsm7(binascii.unhexlify(request))
     except (binascii.Error, ValueError):
+        return None
+    return text if text and all(ch in "0123456789*#+" for ch in text) else None
+
+
+def _gsm7_safe(text: str) -> bool:
+    try:
+        text.encode("gsm03.38")
+    except UnicodeEncodeError:
         return False
-    return bool(text) and all(ch in "0123456789*#+" for ch in text)
+    return True
 
 
-def _reply(dev, generation: int, answer: str | None, packed: bool) -> None:
+def _reply(dev, generation: int, answer: str | None, transparent: bool) -> None:
     if generation != dev.generation:
         return
     if answer is None:
         dev.urc("+CUSD: 4")
         return
-    if packed:
-        dev.urc(f'+CUSD: 0,"{pack_gsm7(answer).hex().upper()}",15')
+    if transparent:
+        if _gsm7_safe(answer):
+            dev.urc(f'+CUSD: 0,"{pack_gsm7(answer).hex().upper()}",15')
+        else:
+            dev.urc(f'+CUSD: 0,"{answer.encode("utf-16-be").hex().upper()}",72')
     elif dev.settings.cscs == "UCS2":
         dev.urc(f'+CUSD: 0,"{answer.encode("utf-16-be").hex().upper()}",72')
     else:
