@@ -37,6 +37,12 @@ Typical use::
         if isinstance(event, IncomingSms):
             ledger.store(event); event.ack()      # deleted from the SIM only now
 
+Calls: :meth:`Modem.call` dials and follows a call to its outcome, :meth:`Modem.ring`
+rings and hangs up (a ring reminder); both return :class:`modem.voice.calls.CallResult`
+and hold ``radio_lock`` (the lock of a whole SMS send) from dial to hang-up. Incoming
+calls are rejected (``incoming_calls="reject"``, or "answer" / "ignore") and reported
+as :class:`modem.events.IncomingCall`. See :mod:`modem.voice.calls`.
+
 Sending: :meth:`Modem.send_sms` returns :class:`modem.sending.SentSms` (see
 its docstring for the states ``sent`` / ``failed`` / ``uncertain``); it
 raises :class:`ModemDisconnected` only when nothing reached the modem (safe
@@ -82,6 +88,7 @@ class Modem:
     ``report_expiry``: seconds without a final status report before a part is
     ``expired``; ``reassembly_timeout``: seconds before a partial multipart is
     delivered incomplete. ``send_backoff``: retries for temporary CMS errors.
+    ``incoming_calls``: "reject" (default), "answer" or "ignore" (see :mod:`modem.voice.calls`).
     """
 
     def __init__(self, url: str, *, profile: Profile | str = "generic", pin: str | None = None,
@@ -91,10 +98,12 @@ class Modem:
                  report_expiry: float = 2 * 86400.0, report_retention: float | None = None,
                  reassembly_timeout: float = 3600.0, liveness_interval: float = 30.0,
                  sim_sweep_interval: float = 300.0, maintenance_interval: float = 1.0,
-                 boot_settle: float = 0.5, persist_delay: float = 0.05, baudrate: int = 115200):
+                 boot_settle: float = 0.5, persist_delay: float = 0.05, baudrate: int = 115200,
+                 incoming_calls: str = "reject"):
         from modem.incoming import Inbox
         from modem.sending import Sender
         from modem.supervisor import Supervisor
+        from modem.voice.calls import Voice
 
         self.url = str(url)
         self.profile = get_profile(profile)
@@ -135,6 +144,9 @@ class Modem:
         self.sender = Sender(self)
         self.inbox = Inbox(self)
         self.supervisor = Supervisor(self)
+        self.radio_lock = self.sender._lock       # a whole SMS send, or a whole call: never both at once
+        self.voice = Voice(self, incoming_calls=incoming_calls)
+        self.supervisor.router.call_handlers[self.profile.call_urc_style] = self.voice.on_urc
         self._reader = threading.Thread(target=self._read_loop, name="cobrador-modem-reader", daemon=True)
 
     # -- lifecycle -------------------------------------------------------
@@ -174,6 +186,7 @@ class Modem:
         self._closing.set()
         self.ready.clear()
         self._port_open.clear()
+        self.voice.close()
         self._fail_transaction(ModemDisconnected("modem closed"))   # wakes a supervisor mid-command
         self.supervisor.stop()
         self._fail_transaction(ModemDisconnected("modem closed"))
@@ -454,6 +467,21 @@ class Modem:
     def maintain(self) -> None:
         """Run the report-expiry and reassembly-timeout sweeps now (the supervisor also runs them)."""
         self.supervisor.maintain()
+
+    def call(self, number: str, *, call_id: str | None = None, ring_timeout: float = 30.0, message=None,
+             repeat: int = 2, listen_after: float = 6.0, player=None):
+        """Dial ``number`` and follow the call to its outcome: :class:`modem.voice.calls.CallResult`
+        (answered / busy / no_answer / rejected / unreachable / failed). Hangs up ``ring_timeout`` s
+        after it began to ring; when answered, plays ``message`` with ``player`` ``repeat`` times,
+        listens ``listen_after`` s for keys, hangs up. Raises ModemDisconnected only when nothing
+        was dialled, ValueError for a number that cannot be dialled. See :mod:`modem.voice.calls`."""
+        return self.voice.call(number, call_id=call_id, ring_timeout=ring_timeout, message=message, repeat=repeat,
+                               listen_after=listen_after, player=player)
+
+    def ring(self, number: str, *, seconds: float = 15.0, call_id: str | None = None):
+        """A ring reminder ("llamada perdida"): ring ``seconds`` and hang up before an answer.
+        Outcome rang / busy / unreachable / rejected / failed, or answered (hung up at once)."""
+        return self.voice.ring(number, seconds=seconds, call_id=call_id)
 
     @property
     def call_handlers(self) -> dict:

@@ -197,3 +197,14 @@ class CallUrc:
     value: str
     line: str
     at: float
+
+
+@dataclass(frozen=True)
+class IncomingCall:
+    """Someone called the modem: ``number`` (caller id; None when withheld or unknown) and what the
+    voice layer did: ``action`` "rejected" (hung up), "answered", "ignored" (left ringing, reported
+    once) or "missed" (it stopped ringing before we acted). See :mod:`modem.voice.calls`."""
+
+    number: str | None
+    at: float
+    action: str

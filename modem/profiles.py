@@ -142,8 +142,10 @@ class Profile:
     #: ``+CLCC`` lines carry an 8th alpha field (``...,129,""``) — python-gsmmodem bug 5.
     clcc_alpha_field: bool
     call_urc_style: str
-    #: Commands that turn on the call URCs of ``call_urc_style`` (sent by the voice layer).
+    #: Commands that turn on the call URCs of ``call_urc_style``, caller id and key (DTMF) detection
+    #: (sent by the voice layer before its first call and after every re-init; an ERROR is logged).
     call_enable_commands: tuple[str, ...]
+    #: Call-state and key URC prefixes (with colon) this modem prints.
     call_urc_prefixes: tuple[str, ...]
     #: Other URC prefixes (with colon) and bare words this modem is known to print.
     extra_urc_prefixes: tuple[str, ...] = ()
@@ -160,6 +162,11 @@ class Profile:
     #: after a PIN entry, ``+CFUN: 1`` after ``AT+CFUN=1``, Huawei ``^SRVST``/``^SIMST``
     #: on every service change) and must not trigger a re-init.
     reboot_urcs: tuple[str, ...] = ()
+    #: The command that ends a voice call (SIMCom's LTE modules want ``AT+CHUP``).
+    hangup_command: str = "ATH"
+    #: Seconds between ``AT+CLCC`` polls while a call is up: the only progress indication of a modem
+    #: without call URCs (generic), a safety net against a lost URC elsewhere.
+    call_poll_interval: float = 2.0
 
     # -- derived views -------------------------------------------------
 
@@ -243,7 +250,7 @@ _SIM800 = Profile(
     storage_capacity=30,
     clcc_alpha_field=True,
     call_urc_style="clcc",
-    call_enable_commands=("AT+CLCC=1", "AT+MORING=1", "AT+DDET=1"),
+    call_enable_commands=("AT+CLIP=1", "AT+CLCC=1", "AT+MORING=1", "AT+DDET=1"),
     call_urc_prefixes=("+CLCC:", "+DTMF:"),
     extra_urc_prefixes=("+CMTE:",),
     extra_urc_words=(
@@ -283,8 +290,9 @@ _SIM7600 = Profile(
     storage_capacity=255,
     clcc_alpha_field=False,
     call_urc_style="simcom-voice-call",
-    call_enable_commands=("AT+CLCC=1",),
-    call_urc_prefixes=("VOICE CALL:", "MISSED_CALL:", "+CLCC:"),
+    call_enable_commands=("AT+CLIP=1", "AT+CLCC=1"),
+    call_urc_prefixes=("VOICE CALL:", "MISSED_CALL:", "+CLCC:", "+RXDTMF:"),
+    hangup_command="AT+CHUP",
     extra_urc_prefixes=("+CGEV:",),
     extra_urc_words=("START", "CALL READY"),
     notes="Status reports stored in SR and announced as +CDSI: \"SR\",<n> (modelled after the EC25 "
@@ -327,7 +335,7 @@ _HUAWEI_E173 = Profile(
     storage_capacity=50,
     clcc_alpha_field=False,
     call_urc_style="huawei-orig-conn-cend",
-    call_enable_commands=(),
+    call_enable_commands=("AT+CLIP=1",),
     call_urc_prefixes=("^ORIG:", "^CONF:", "^CONN:", "^CEND:", "^DTMF:"),
     extra_urc_prefixes=("^CVOICE:",),
     extra_urc_words=(),
@@ -368,8 +376,8 @@ _QUECTEL_EC25 = Profile(
     storage_capacity=255,
     clcc_alpha_field=False,
     call_urc_style="quectel-dsci",
-    call_enable_commands=("AT^DSCI=1",),
-    call_urc_prefixes=("^DSCI:", "+CLCC:"),
+    call_enable_commands=("AT+CLIP=1", "AT^DSCI=1", "AT+QTONEDET=1"),
+    call_urc_prefixes=("^DSCI:", "+CLCC:", "+QTONEDET:"),
     extra_urc_prefixes=("+QSTK:", "+QNTP:"),
     extra_urc_words=("POWERED DOWN",),
     notes="Status reports stored in SR, +CDSI: \"SR\",<n>. AT+CTZU=3 keeps the RTC on network time, "
@@ -404,8 +412,9 @@ _GENERIC = Profile(
     storage_capacity=30,
     clcc_alpha_field=False,
     call_urc_style="clcc",
-    call_enable_commands=("AT+CLCC=1",),
+    call_enable_commands=("AT+CLIP=1",),
     call_urc_prefixes=("+CLCC:",),
+    call_poll_interval=0.5,
     notes="The least common denominator; +CDSI reports stored on the SIM.",
 )
 

@@ -1,6 +1,13 @@
-"""Voice reminders: placing calls and what is said in them.
+"""Voice: calls placed and followed on a modem, ring reminders, keys pressed, inbound calls.
 
-:mod:`.audio` (clips and the formats modems play), :mod:`.speech` (Spanish text to speech
-with espeak-ng), :mod:`.playback` (how each modem family plays a clip into a call).
-Submodules are imported where used, so the package itself pulls in nothing.
+``modem.voice.calls`` is the contract (``OUTCOMES``, ``CallResult``, the per-modem
+``Voice`` behind ``Modem.call`` / ``Modem.ring``); ``call_urcs`` parses every modem
+family's call-progress lines and ``watch`` follows one call. Message audio
+(clips, speech, playback through the modem) lives in the sibling modules
+``audio``, ``speech`` and ``playback``, imported by their own names so that
+``import modem.voice`` stays light.
 """
+
+from modem.voice.calls import OUTCOMES, CallResult
+
+__all__ = ["OUTCOMES", "CallResult"]
