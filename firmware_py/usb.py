@@ -26,7 +26,6 @@ links, and every error is a Spanish line in the report instead of a crash.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import os
@@ -149,7 +148,7 @@ def process_stick(mount: Path, ledger, config, *, now: datetime,
         buffer = io.BytesIO()
         export_csv(ledger, what, buffer, country=country, timezone=tz)
         outputs[name] = buffer.getvalue()
-    outputs["visitas.csv"] = visit_list_csv(ledger, zone)
+    outputs["visitas.csv"] = visit_list_csv(ledger, zone, now)
     outputs["informe.txt"] = ("Cobrador — resultado de la memoria USB\n"
                               f"{now.astimezone(zone):%d/%m/%Y %H:%M}\n\n" + "\n".join(report.lines or
                                                                                     ["No había listas para importar "
@@ -171,21 +170,12 @@ def process_stick(mount: Path, ledger, config, *, now: datetime,
     return report
 
 
-def visit_list_csv(ledger, zone: ZoneInfo) -> bytes:
-    """The officers' visit list: every visit step planned, newest first (UTF-8 with BOM, ``;``)."""
-    from firmware_py.importer.cells import neutralise
+def visit_list_csv(ledger, zone: ZoneInfo, now: datetime) -> bytes:
+    """The officers' visit list: the visits not made yet (:func:`scheduler.visits.gather`), as the web page's
+    CSV download writes it (:func:`scheduler.visits.visit_list_csv`: UTF-8 with BOM, ``;``)."""
+    from scheduler import visits
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["Fecha", "Asesor", "Deudor", "Documento", "Teléfono", "Crédito", "Detalle"])
-    visits = [e for e in ledger.contacts(kinds=("sent",)) if e.channel == "visit"]
-    for event in sorted(visits, key=lambda e: e.at, reverse=True):
-        debtor = ledger.debtor(event.debtor_id)
-        writer.writerow([neutralise(v) for v in (
-            f"{event.at.astimezone(zone):%d/%m/%Y}", debtor.loan_officer if debtor else "",
-            debtor.name if debtor else "", debtor.document if debtor else "",
-            debtor.phones[0].number if debtor and debtor.phones else "", event.loan_external_id, event.text)])
-    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+    return visits.visit_list_csv(visits.gather(ledger, now, zone), zone)
 
 
 class StickWatcher:

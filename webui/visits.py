@@ -1,0 +1,189 @@
+"""Visits (``/visitas``): the loan officers' list of debtors whose reminder ladder reached a visit step.
+
+The list is :func:`scheduler.visits.gather` (visit steps of the last :data:`scheduler.visits.WINDOW_DAYS`
+days not marked done), one block per debtor, grouped by loan officer, the most days late first; the same
+list the USB stick's ``visitas.csv`` holds.
+
+Routes:
+
+- ``GET /visitas`` (``lectura``): the list, filtered by loan officer (``asesor``) and zone (``zona``: the
+  debtor's group); each debtor with phones, zone, days late, overdue and total balance, the loans the
+  visit is for, the last contacts and promises, a link to the debtor's page; operators and administrators
+  also get the "Visita hecha" form;
+- ``GET /visitas/imprimir`` (``lectura``): the same list on its own page for paper (no menu, one debtor per
+  block, never split across pages: ``static/visits.css``), with a print button (``static/visits.js``);
+- ``GET /visitas.csv`` (``lectura``): :func:`scheduler.visits.visit_list_csv` of the filtered list (UTF-8
+  with BOM, ``;``, formula-safe; headers in the page's language);
+- ``POST /visitas/<debtor id>/hecha`` (``operador``; CSRF): the visit made, with its result (pagó, prometió
+  pagar, no estaba, otro) and a note: :func:`scheduler.visits.done_events` appended to the contact log (a
+  ``note`` on the ``visit`` channel per pending visit step, naming who recorded it), so the debtor leaves
+  the list. A debtor with nothing pending: 404 when unknown, 409 when already visited; a bad form: 400.
+"""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from scheduler import visits as visit_list
+from scheduler.csvcells import spreadsheet_conventions
+from scheduler.templates import format_money
+from webui.access import current_user, role_required
+from webui.contacts_log import CONTACT_CHANNEL_ES, debtor_links, format_phone, kind_label
+from webui.visits_forms import RESULT_LABELS, VisitDoneForm
+
+log = logging.getLogger("cobrador.webui.visits")
+
+ORDER = 25
+bp = Blueprint("visits", __name__)
+NAV = [("visits.index", "Visitas", "lectura")]
+
+MAX_FILTER = 100
+PROMISE_STATUS_ES = {"pending": "pendiente", "kept": "cumplida", "broken": "incumplida"}
+CSV_HEADER_ES = {c: c for c in visit_list.CSV_COLUMNS}
+
+
+def _services():
+    return current_app.extensions["cobrador"]
+
+
+def _zone() -> ZoneInfo:
+    try:
+        return ZoneInfo(_services().timezone or "America/Bogota")
+    except (ValueError, KeyError):
+        return ZoneInfo("America/Bogota")
+
+
+def _filters() -> dict:
+    """The officer and zone asked for (``""``: all), cut to :data:`MAX_FILTER` characters."""
+    return {"asesor": request.args.get("asesor", "")[:MAX_FILTER], "zona": request.args.get("zona", "")[:MAX_FILTER]}
+
+
+def _gather(filters: dict) -> tuple[list, list, list]:
+    """``(the filtered list, every officer, every zone)`` — the choices come from the whole list."""
+    services = _services()
+    everyone = visit_list.gather(services.ledger, services.now(), _zone())
+    officers = sorted({v.officer for v in everyone}, key=str.casefold)
+    zones = sorted({v.zone for v in everyone if v.zone}, key=str.casefold)
+    shown = [v for v in everyone if (not filters["asesor"] or v.officer == filters["asesor"])
+             and (not filters["zona"] or v.zone == filters["zona"])]
+    return shown, officers, zones
+
+
+def _when(moment, zone: ZoneInfo) -> str:
+    return f"{moment.astimezone(zone):%d/%m/%Y %H:%M}"
+
+
+def _blocks(items: list) -> list[dict]:
+    """What the templates show of each debtor (texts in the page's language, money the country's way)."""
+    services = _services()
+    zone, country = _zone(), services.country
+    debtor_url = debtor_links()
+    blocks = []
+    for item in items:
+        debtor = item.debtor
+        money = (lambda amount, currency=item.currency: format_money(amount, currency or "COP", country))
+        blocks.append({
+            "item": item, "id": item.debtor_id, "name": item.name, "officer": item.officer, "zone": item.zone,
+            "document": debtor.document if debtor else "",
+            "phones": [format_phone(p.number, country) for p in debtor.phones] if debtor else [],
+            "url": debtor_url(item.debtor_id) if debtor else None,
+            "since": f"{item.visit.at.astimezone(zone):%d/%m/%Y}", "loans": item.loans,
+            "days_late": item.days_late, "overdue": money(item.overdue), "balance": money(item.balance),
+            "recent": [{"when": _when(e.at, zone), "channel": _(CONTACT_CHANNEL_ES.get(e.channel, e.channel)),
+                        "kind": _(kind_label(e)), "text": e.text or e.detail} for e in item.recent],
+            "promises": [{"due": f"{p.due_date:%d/%m/%Y}", "amount": money(p.amount),
+                          "status": _(PROMISE_STATUS_ES.get(status, status)), "status_code": status}
+                         for p, status in item.promises],
+        })
+    return blocks
+
+
+def _groups(blocks: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The blocks by loan officer (officers in alphabetical order, the debtors without one last)."""
+    groups: dict[str, list] = {}
+    for block in blocks:
+        groups.setdefault(block["officer"], []).append(block)
+    return sorted(groups.items(), key=lambda kv: (kv[0] == "", kv[0].casefold()))
+
+
+def _page(template: str, *, status: int = 200, forms: dict | None = None):
+    filters = _filters()
+    items, officers, zones = _gather(filters)
+    user = current_user()
+    can_record = bool(user and user.can("operador"))
+    blocks = _blocks(items)
+    if can_record:
+        forms = forms or {}
+        for block in blocks:
+            block["form"] = forms.get(block["id"]) or VisitDoneForm(formdata=None)
+    return render_template(template, groups=_groups(blocks), total=len(blocks), filters=filters,
+                           officers=officers, zones=zones, can_record=can_record,
+                           now=_when(_services().now(), _zone()), query={k: v for k, v in filters.items() if v}), \
+        status
+
+
+@bp.get("/visitas")
+@role_required("lectura")
+def index():
+    """The visit list (see the module docstring)."""
+    return _page("visits/index.html")
+
+
+@bp.get("/visitas/imprimir")
+@role_required("lectura")
+def printable():
+    """The visit list for paper: no menu, one debtor per block."""
+    return _page("visits/print.html")
+
+
+@bp.get("/visitas.csv")
+@role_required("lectura")
+def export():
+    """The filtered visit list as the office's CSV (see :func:`scheduler.visits.visit_list_csv`)."""
+    services = _services()
+    items, _officers, _zones = _gather(_filters())
+    _delimiter, decimal_mark = spreadsheet_conventions(services.country)
+    header = {c: _(c) for c in CSV_HEADER_ES}
+    data = visit_list.visit_list_csv(items, _zone(), decimal_mark=decimal_mark, header=header,
+                                     phone=lambda n: format_phone(n, services.country))
+    stamp = f"{services.now().astimezone(_zone()):%Y%m%d-%H%M}"
+    return Response(data, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="visitas-{stamp}.csv"'})
+
+
+@bp.post("/visitas/<debtor_id>/hecha")
+@role_required("operador")
+def done(debtor_id):
+    """Record a visit made (see the module docstring)."""
+    services = _services()
+    now = services.now()
+    item = next((v for v in visit_list.gather(services.ledger, now, _zone()) if v.debtor_id == debtor_id), None)
+    if item is None:
+        if services.ledger.debtor(debtor_id) is None:
+            abort(404)
+        flash(_("Esa visita ya estaba anotada: el deudor no está en la lista."), "error")
+        return _page("visits/index.html", status=409)
+    form = VisitDoneForm()
+    if not form.validate():
+        messages = [str(m) for field in (form.result, form.note) for m in field.errors]
+        if form.csrf_token.errors:  # the security module answers a missing token before this; a stale one here
+            messages.append(_("La página caducó. Vuelva a cargarla e inténtelo de nuevo."))
+        flash(" ".join(messages) or _("Vuelva a cargar la página e inténtelo de nuevo."), "error")
+        return _page("visits/index.html", status=400, forms={debtor_id: form})
+    events = visit_list.done_events(item, form.result.data, form.note.data or "", current_user().name, now)
+    try:
+        for event in events:
+            services.ledger.append_contact(event)
+    except OSError as exc:  # the ledger's write error: a Spanish sentence saying what to do
+        flash(str(exc), "error")
+        return _page("visits/index.html", status=503, forms={debtor_id: form})
+    log.info("visit to %s recorded by %s: %s", debtor_id, current_user().name, form.result.data)
+    flash(_("Visita a %(name)s anotada: %(result)s.", name=item.name, result=RESULT_LABELS[form.result.data]), "ok")
+    if form.result.data == "promesa":
+        flash(_("Anote la fecha y el monto prometidos en la página del deudor, para que los recordatorios esperen."),
+              "warn")
+    return redirect(url_for("visits.index", **{k: v for k, v in _filters().items() if v}))
