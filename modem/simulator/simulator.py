@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 from modem.pdu import encode_deliver
+from modem.simulator.audio import AudioSink
 from modem.simulator.device import Device, FailRule
 from modem.simulator.network import BOGOTA, VirtualNetwork
 from modem.simulator.persona import persona_for
@@ -77,6 +78,7 @@ class Simulator:
                              smsc=self.network.smsc)
         self.device.noise_in_responses = noise_in_responses
         self.device.service_urcs = service_urcs
+        self.audio = AudioSink(self)     # what the far phones heard; Huawei/SIM7600 voice port
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> "Simulator":
@@ -90,6 +92,7 @@ class Simulator:
             os.set_blocking(self._wake_r, False)
             os.set_blocking(self._wake_w, False)
             self._link.plug()
+            self.audio.plug()
             self._thread = threading.Thread(target=self._serve, name=f"modem-simulator-{self.profile.name}",
                                             daemon=True)
             self._thread.start()
@@ -111,6 +114,7 @@ class Simulator:
             thread.join(timeout=5)
         with self.lock:
             self._link.unplug()
+            self.audio.unplug()
             for fd in (self._wake_r, self._wake_w):
                 if fd is not None:
                     os.close(fd)
@@ -131,6 +135,11 @@ class Simulator:
     @property
     def slave_path(self) -> str | None:
         return self._link.slave_path
+
+    @property
+    def voice_port(self) -> str | None:
+        """The raw PCM voice tty of Huawei / SIM7600 (None for other modems): see :mod:`.audio`."""
+        return self.audio.port
 
     # ------------------------------------------------------------------ control API
     @property
@@ -217,6 +226,7 @@ class Simulator:
         with self.lock:
             self.device.power_off()
             self._link.unplug()
+            self.audio.unplug()
             self._wake()
 
     def replug(self) -> None:
@@ -225,6 +235,7 @@ class Simulator:
             if self._closed:
                 raise RuntimeError("simulator is closed")
             self._link.plug()
+            self.audio.plug()
             self.device.boot()
             self._wake()
 
@@ -351,6 +362,9 @@ class Simulator:
                 if self._timers:
                     timeout = max(0.0, self._timers[0][0] - time.monotonic())
                 readers = [self._wake_r] + ([fd] if fd is not None else [])
+                voice_fd = self.audio.fd
+                if voice_fd is not None:
+                    readers.append(voice_fd)
                 writers = [fd] if fd is not None and self._link.has_output else []
             try:
                 readable, _, _ = select.select(readers, writers, [], timeout)
@@ -370,6 +384,8 @@ class Simulator:
                     if data:
                         self._record("in", data)
                         self._safely(self.device.feed, data)
+                if voice_fd is not None and voice_fd in readable and voice_fd == self.audio.fd:
+                    self._safely(self.audio.read_port)
                 self._run_timers()
                 self._link.flush()
 

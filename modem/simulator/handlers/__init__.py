@@ -10,7 +10,8 @@ fail. Register one with::
 ``needs_sim=True`` makes the command answer ``+CME ERROR: 11`` (or 12) while
 the SIM is locked. One module per area: :mod:`.basic` (V.250 and identity),
 :mod:`.simcard`, :mod:`.network_cmds`, :mod:`.sms`, :mod:`.ussd`,
-:mod:`.voice` (the place where call commands go), :mod:`.probes`
+:mod:`.voice` (the place where call commands go), :mod:`.audio` (uploads and playing
+clips into a call), :mod:`.probes`
 (phonebook and other commands clients such as gammu probe).
 """
 
@@ -58,4 +59,4 @@ def int_arg(value: str, low: int, high: int) -> int:
     return number
 
 
-from modem.simulator.handlers import basic, network_cmds, probes, simcard, sms, ussd, voice  # noqa: E402,F401
+from modem.simulator.handlers import audio, basic, network_cmds, probes, simcard, sms, ussd, voice  # noqa: E402,F401
