@@ -4,7 +4,8 @@ Checks, in order: the configuration file; whether the service runs; the modem (f
 ``/dev/serial/by-id``, :mod:`firmware_py.radio`); ModemManager kept away from it (``systemctl is-active
 ModemManager`` and the udev rule ``/etc/udev/rules.d/99-cobrador-modem.rules``); the SIM (PIN); signal;
 the SMS centre (``AT+CSCA?``); network registration; the clock (:mod:`firmware_py.timekeeping`, with the
-modem's network time); the data; free space in the data folder (✗ under 500 MB); under-voltage
+modem's network time); the spoken messages (espeak-ng and the modem's audio path,
+:mod:`firmware_py.commands.doctor_audio`); the data; free space in the data folder (✗ under 500 MB); under-voltage
 (``vcgencmd get_throttled``, bits 0 and 16, on a Raspberry Pi).
 
 The service owns the modem: while it runs, the modem checks read what it publishes
@@ -112,6 +113,7 @@ def main(args: argparse.Namespace, config, *, env: Environment | None = None, si
 def run_checks(config_path, data_dir, *, simulate: bool = False, env: Environment | None = None,
                simulator=None) -> list[Check]:
     """Every check, in the order shown."""
+    from firmware_py.commands.doctor_audio import audio_checks
     from firmware_py.config import Config, load_config
     from firmware_py.status_file import read_status
 
@@ -140,6 +142,7 @@ def run_checks(config_path, data_dir, *, simulate: bool = False, env: Environmen
         checks += _modem_from_service(service.data, env)
     else:
         checks += _modem_directly(config, simulate, env, simulator)
+    checks += audio_checks(config)
     checks.append(_data_check(folder))
     checks.append(_disk_check(folder, env))
     checks.append(_power_check(env))
