@@ -45,6 +45,17 @@ install() {
     command -v python3 >/dev/null || die "falta python3: sudo apt-get install python3 python3-venv"
     python3 -c 'import venv' 2>/dev/null || die "falta python3-venv: sudo apt-get install python3-venv"
 
+    # spoken reminders: espeak-ng (the Spanish voice), sox + libsox-fmt-base (AMR-NB for SIM800 modems)
+    local audio_packages=(espeak-ng sox libsox-fmt-base) audio_missing=() p
+    for p in "${audio_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || audio_missing+=("$p")
+    done
+    if [ "${#audio_missing[@]}" -gt 0 ]; then
+        say "instalando los paquetes de los mensajes de voz: ${audio_missing[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${audio_missing[@]}" >/dev/null \
+            || say "no se pudieron instalar ${audio_missing[*]}: las llamadas usarán timbre o SMS (vea cobrador doctor)"
+    fi
+
     if ! id cobrador >/dev/null 2>&1; then
         say "creando el usuario del sistema cobrador"
         useradd --system --home-dir /var/lib/cobrador --no-create-home --shell /usr/sbin/nologin cobrador
