@@ -65,6 +65,20 @@ members give N parallel sends; the pool's lock is never held while a modem
 sends, so ``send`` blocks only on its chosen member (callers beyond N wait
 for a member to be freed). The dispatcher gets the most from N threads.
 
+Calls (:meth:`ModemPool.call`, :meth:`ModemPool.ring`) go through the same
+members (a member's ``modem`` must then also have ``call``/``ring``, as
+:class:`modem.driver.Modem` does): the next member that is not parked and not
+busy — a call and a send never share a member at once, so one modem never has
+two calls — regardless of the SMS daily cap and pacing (a call is not an SMS).
+Calls queued by one thread go back to back on the free member, with no wait
+between them. Outcomes: a :class:`modem.voice.calls.CallResult` is returned as
+is; outcome ``failed`` (including a modem that dropped mid-call: the number
+may have rung, so it is NEVER placed again on another member) counts one
+failure, any other outcome clears the count. ``ModemDisconnected`` /
+``CommandTimeout`` raised by the member (nothing was dialled) count one
+failure and the call goes to the next member (``PoolCall.rerouted_from``).
+``ValueError`` (a number that cannot be dialled) is raised, no failure.
+
 Time: ``clock`` (monotonic seconds, injectable) measures gaps and parkings;
 ``retry_at`` and ``parked_until`` are on that clock. ``wall_clock`` (epoch
 seconds) and ``day`` (epoch → a day key, default the local date) decide when
@@ -85,6 +99,7 @@ from modem.errors import CommandTimeout, ModemDisconnected, NoModemAvailable
 
 if TYPE_CHECKING:
     from modem.sending import SentSms
+    from modem.voice.calls import CallResult
 
 log = logging.getLogger("cobrador.modem.pool")
 
@@ -160,6 +175,17 @@ class PoolSend:
 
     member: str
     sent: "SentSms"
+    rerouted_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PoolCall:
+    """The result of :meth:`ModemPool.call` / :meth:`ModemPool.ring`: the ``member`` that placed the
+    call and its ``result`` (:class:`modem.voice.calls.CallResult`); ``rerouted_from``: members that
+    raised ModemDisconnected/CommandTimeout before dialling it."""
+
+    member: str
+    result: "CallResult"
     rerouted_from: tuple[str, ...] = ()
 
 
@@ -381,6 +407,50 @@ class ModemPool:
             self._release(slot, sent=sent)
             return PoolSend(slot.name, sent, tuple(tried))
 
+    # -- calls ------------------------------------------------------------------------------
+    def call(self, number: str, *, call_id: str, wait: bool = True, **options) -> PoolCall:
+        """Place one call through the next free member (``options``: those of
+        :meth:`modem.driver.Modem.call`, e.g. ``ring_timeout``, ``message``, ``player``); see the
+        module docstring. Raises NoModemAvailable (nothing was dialled), ModemDisconnected after
+        :meth:`close`, ValueError for a number that cannot be dialled."""
+        return self._place("call", number, call_id, wait, options)
+
+    def ring(self, number: str, *, call_id: str, seconds: float = 15.0, wait: bool = True) -> PoolCall:
+        """A ring reminder (:meth:`modem.driver.Modem.ring`) through the next free member."""
+        return self._place("ring", number, call_id, wait, {"seconds": seconds})
+
+    def _place(self, method: str, number: str, call_id: str, wait: bool, options: dict) -> PoolCall:
+        from modem.sending import check_message_id     # the same rules as a message id
+        check_message_id(call_id)
+        tried: list[str] = []
+        failures: dict[str, BaseException] = {}
+        last_error: BaseException | None = None
+        while True:
+            slot = self._acquire(tried, failures, last_error, wait, for_call=True)
+            try:
+                result = getattr(slot.member.modem, method)(number, call_id=call_id, **options)
+            except (ModemDisconnected, CommandTimeout) as exc:
+                log.warning("modem %s could not place call %s (%s); trying the next one", slot.name, call_id, exc)
+                self._release(slot, failed=True, why=exc)
+                tried.append(slot.name)
+                failures[slot.name] = exc
+                last_error = exc
+                continue
+            except ValueError:
+                self._release(slot, failed=False)
+                raise
+            except BaseException as exc:
+                self._release(slot, failed=isinstance(exc, Exception), why=exc)
+                raise
+            failed = result.outcome == "failed"
+            if failed:
+                log.warning("modem %s: call %s failed: %s", slot.name, call_id, result.detail)
+            else:
+                with self._cond:
+                    slot.failures = 0
+            self._release(slot, failed=failed, why=RuntimeError(result.detail) if failed else None)
+            return PoolCall(slot.name, result, tuple(tried))
+
     # -- internals ----------------------------------------------------------------------
     def _slot(self, name: str) -> _Slot:
         try:
@@ -398,8 +468,10 @@ class ModemPool:
                 s.sent_today = 0
             self._cond.notify_all()
 
-    def _acquire(self, tried: list[str], failures: dict, last_error: BaseException | None, wait: bool) -> _Slot:
-        """The next ready member not in ``tried``, marked busy; waits or raises (see ``send``)."""
+    def _acquire(self, tried: list[str], failures: dict, last_error: BaseException | None, wait: bool,
+                 for_call: bool = False) -> _Slot:
+        """The next ready member not in ``tried``, marked busy; waits or raises (see ``send``).
+        ``for_call``: daily cap and pacing do not apply, and the member must be able to call."""
         with self._cond:
             while True:
                 if self._closed:
@@ -410,14 +482,23 @@ class ModemPool:
                 for step in range(n):
                     index = (self._cursor + step) % n
                     slot = self._slots[index]
-                    if slot.name in tried or slot.busy or slot.state(now) != READY:
+                    if slot.name in tried or slot.busy:
+                        continue
+                    if for_call:
+                        if slot.parked(now) or not callable(getattr(slot.member.modem, "call", None)):
+                            continue
+                    elif slot.state(now) != READY:
                         continue
                     self._cursor = index + 1
                     slot.busy = True
                     return slot
                 # nobody ready now: may waiting help?
                 candidates = [s for s in self._slots if s.name not in tried]
-                hopeful = [s for s in candidates if not s.parked(now) and not s.capped()]   # busy or pacing
+                if for_call:
+                    candidates = [s for s in candidates if callable(getattr(s.member.modem, "call", None))]
+                    hopeful = [s for s in candidates if not s.parked(now)]                  # busy
+                else:
+                    hopeful = [s for s in candidates if not s.parked(now) and not s.capped()]   # busy or pacing
                 if not wait or not hopeful:
                     raise NoModemAvailable(self._reasons(now, failures), self._retry_at(now)) from last_error
                 wake = [s.available_at(now) for s in candidates if not s.busy]
