@@ -13,7 +13,7 @@ overrides it. Example::
     port = "auto"                  # "auto", a device path or a pyserial URL
     profile = "generic"            # sim800, sim7600, huawei-e173, quectel-ec25, generic
     pin = ""                       # SIM PIN, empty if none
-    balance_code = ""              # USSD code that answers the prepaid balance (e.g. "*611#"); empty: not asked
+    balance_code = ""              # older place of [sim] balance_code (still read when [sim] has none)
 
     [web]
     host = "127.0.0.1"
@@ -31,6 +31,14 @@ overrides it. Example::
     alerta = 23
     boton = 24
     active_high = true             # each LED from its pin through a resistor to GND
+    allow_poweroff = true          # holding the button 10 s switches the box off (systemd/install.sh's polkit rule)
+
+    [sim]                          # the SIM's health (firmware_py.sim_health)
+    balance_code = "*611#"         # USSD code answering the prepaid balance; empty: never asked
+    low_balance = 2000             # below this amount the panel and the page warn (0: no warning)
+    balance_every_hours = 6        # ask the balance this often...
+    balance_after_sends = 100      # ...and after this many SMS
+    stop_errors = 5                # failed sends in a row before "la SIM dejó de enviar"
 
     [rules]                        # contact rules (scheduler.policy): CO, MX, PE, EC, CL, US or custom
     profile = "CO"
@@ -109,6 +117,18 @@ class PanelConfig:
     alerta: int = 23
     boton: int = 24
     active_high: bool = True
+    allow_poweroff: bool = True  # holding the button 10 s switches the box off (a person is at the box)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """The SIM's health checks (:mod:`firmware_py.sim_health`)."""
+
+    balance_code: str = ""          # USSD code answering the prepaid balance; "" = ``[modem] balance_code`` or none
+    low_balance: float = 0.0        # below this the balance is low (0: never)
+    balance_every_hours: int = 6
+    balance_after_sends: int = 100
+    stop_errors: int = 5
 
 
 PANEL_PINS = ("listo", "senal", "actividad", "alerta", "boton")
@@ -141,6 +161,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     panel: PanelConfig = field(default_factory=PanelConfig)
     voice: VoiceConfig = field(default_factory=VoiceConfig)
+    sim: SimConfig = field(default_factory=SimConfig)
     log_level: str = "INFO"
     source: Path | None = None
     engine: dict = field(default_factory=dict)  # the engine's raw sections, validated at load
@@ -180,7 +201,7 @@ class Config:
 
 
 _SECTIONS = {"cooperative": CooperativeConfig, "modem": ModemConfig, "web": WebConfig, "data": DataConfig,
-             "panel": PanelConfig, "voice": VoiceConfig}
+             "panel": PanelConfig, "voice": VoiceConfig, "sim": SimConfig}
 
 
 def default_config_path() -> Path | None:
@@ -246,6 +267,10 @@ def _section(cls, name: str, values: dict, path: Path):
             raise ConfigError(f"En {path}, «{name}.{key}» debe ser true o false.", path=path, key=f"{name}.{key}")
         if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
             raise ConfigError(f"En {path}, «{name}.{key}» debe ser un número entero.", path=path, key=f"{name}.{key}")
+        if expected is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"En {path}, «{name}.{key}» debe ser un número.", path=path, key=f"{name}.{key}")
+            value = float(value)
         if expected is str and not isinstance(value, str):
             raise ConfigError(f"En {path}, «{name}.{key}» debe ser un texto entre comillas.", path=path, key=f"{name}.{key}")
         kwargs[key] = Path(value) if name == "data" and key == "dir" else value
@@ -271,6 +296,15 @@ def _validate(cfg: Config, path: Path) -> None:
     if cfg.modem.balance_code and not _USSD.fullmatch(cfg.modem.balance_code):
         raise ConfigError(f"En {path}, modem.balance_code debe ser un código USSD como \"*611#\" (solo dígitos, * y #, "
                           "terminado en #).", path=path, key="modem.balance_code")
+    if cfg.sim.balance_code and not _USSD.fullmatch(cfg.sim.balance_code):
+        raise ConfigError(f"En {path}, sim.balance_code debe ser un código USSD como \"*611#\" (solo dígitos, * y #, "
+                          "terminado en #).", path=path, key="sim.balance_code")
+    for key in ("low_balance", "balance_every_hours", "balance_after_sends", "stop_errors"):
+        if getattr(cfg.sim, key) < 0:
+            raise ConfigError(f"En {path}, sim.{key} no puede ser negativo.", path=path, key=f"sim.{key}")
+    if cfg.sim.stop_errors == 0 or cfg.sim.balance_every_hours == 0:
+        key = "stop_errors" if cfg.sim.stop_errors == 0 else "balance_every_hours"
+        raise ConfigError(f"En {path}, sim.{key} debe ser al menos 1.", path=path, key=f"sim.{key}")
     if not 1 <= cfg.web.port <= 65535:
         raise ConfigError(f"En {path}, web.port debe estar entre 1 y 65535.", path=path, key="web.port")
     used: dict[int, str] = {}

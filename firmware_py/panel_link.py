@@ -29,13 +29,15 @@ Contract
   ``under_voltage`` (:func:`read_under_voltage`, the Pi's own report), ``repeated_errors`` (the last
   :data:`ERRORS_IN_A_ROW` sends ended ``failed``, ``uncertain`` or ``retry``), ``uncertain`` (a contact of
   the last :data:`UNCERTAIN_DAYS` days still ``uncertain``: staff must check it) and ``low_balance`` (from
-  the ``low_balance`` callable given, if any). The clock and the contact log are read at most every
+  the ``low_balance`` callable given, else the SIM health record's ``low_balance``, :mod:`firmware_py.sim_health`);
+  a SIM that stopped sending (the same record) shows as ``repeated_errors``. The clock and the contact log are read at most every
   ``slow_every`` seconds (the contact log is large; the clock asks the kernel).
 
 :func:`appliance_callbacks` gives the button's actions for an appliance: a short press pauses or resumes
 sending (the ledger setting ``sending_paused``, as the web page does); 3 s calls the ``usb_import`` given
 (the USB stick watcher's ``scan_now``, :mod:`firmware_py.usb`; without one it is only logged); 10 s switches
-the box off through ``appliance.poweroff()`` when the appliance has it.
+the box off through ``appliance.poweroff()`` when the appliance has it and ``[panel] allow_poweroff`` (the
+default) allows it (the polkit rule installed by ``systemd/install.sh`` lets the service's user do it).
 """
 
 from __future__ import annotations
@@ -262,9 +264,14 @@ class ApplianceStatus:
             alerts.add("repeated_errors")
         if _safely(self.under_voltage, "under-voltage"):
             alerts.add("under_voltage")
-        if self.low_balance is not None and _safely(self.low_balance, "low balance"):
-            alerts.add("low_balance")
         ledger = getattr(app, "ledger", None)
+        health = _safely_read(lambda: ledger.settings.get("sim_health"), "SIM health") if ledger is not None else None
+        health = health if isinstance(health, dict) else {}
+        low = self.low_balance if self.low_balance is not None else (lambda: health.get("low_balance"))
+        if _safely(low, "low balance"):
+            alerts.add("low_balance")
+        if (health.get("sending") or {}).get("state") == "stopped":
+            alerts.add("repeated_errors")
         paused = ledger is not None and _safely(lambda: ledger.settings.get("sending_paused"), "pause")
         return PanelState(running=running, paused=paused, modem_present=present, registered=registered,
                           signal_bars=signal_bars(status.signal_dbm) if present else 0, alerts=frozenset(alerts))
@@ -299,6 +306,14 @@ class ApplianceStatus:
         return any(o.last_kind == "uncertain" for o in outcomes(events).values())
 
 
+def _safely_read(read: Callable[[], object], what: str):
+    try:
+        return read()
+    except Exception as exc:   # a status the panel cannot read is not shown, never fatal
+        log.debug("panel: cannot read %s: %s", what, exc)
+        return None
+
+
 def _safely(read: Callable[[], bool], what: str) -> bool:
     try:
         return bool(read())
@@ -329,6 +344,9 @@ def appliance_callbacks(appliance, *, usb_import: Callable[[], object] | None = 
             usb_import()
 
     poweroff = getattr(appliance, "poweroff", None)
+    panel_settings = getattr(getattr(appliance, "config", None), "panel", None)
+    if panel_settings is not None and not getattr(panel_settings, "allow_poweroff", True):
+        poweroff = None   # [panel] allow_poweroff = false: the long press does nothing
 
     def shutdown():
         log.warning("panel button held 10 s: switching the box off")

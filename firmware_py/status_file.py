@@ -16,7 +16,11 @@ Contents (every part may be ``null`` when it could not be read)::
      "queue": {"due_now", "waiting", "planned_at"},          # the planner's sends due now (every 60 s)
      "last_send": {"at", "kind", "channel"},                  # the newest outbound outcome
      "clock": {"trusted", "source", "detail", "network_time"},
-     "disk": {"path", "free_bytes", "total_bytes"}}
+     "disk": {"path", "free_bytes", "total_bytes"},
+     "sim_health": {"balance", "low_balance", "sending", "alert", ...}}   # firmware_py.sim_health's record
+
+The publisher also runs the SIM's health checks (:mod:`firmware_py.sim_health`: the balance by USSD every few
+hours and after many sends, and whether the SIM stopped sending) on their own thread, for as long as it runs.
 
 Times are ISO 8601 in UTC.
 """
@@ -151,12 +155,17 @@ class StatusPublisher:
         self._smsc: tuple[object, str | None] | None = None   # (modem object, its SMSC)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.sim_health = None    # firmware_py.sim_health.SimHealth, started with the publisher
 
     @property
     def path(self) -> Path:
         return self.data_dir / STATUS_FILE
 
     def start(self) -> None:
+        if getattr(self.appliance, "config", None) is not None and getattr(self.appliance, "ledger", None) is not None:
+            from firmware_py.sim_health import for_appliance
+
+            self.sim_health = for_appliance(self.appliance).start()
         self.publish()
         self._thread = threading.Thread(target=self._run, name="cobrador-status", daemon=True)
         self._thread.start()
@@ -165,6 +174,8 @@ class StatusPublisher:
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
+        if self.sim_health is not None:
+            self.sim_health.close()
         self.publish(state="stopped")
 
     def _run(self) -> None:
@@ -195,6 +206,7 @@ class StatusPublisher:
             "last_send": self._part(lambda: self._last_send(now)),
             "clock": self._part(self._clock) if running else None,
             "disk": self._part(self._disk),
+            "sim_health": self._part(lambda: app.ledger.settings.get("sim_health")),
         }
 
     @staticmethod

@@ -57,6 +57,9 @@ class Services:
       again); ``shutdown()``: switch the box off safely — None unless the configuration allows it; raises with
       a Spanish ``str`` when the system refuses;
     - ``recent_logs() -> list[str]``: the newest log lines of this process (oldest first, at most 200);
+    - ``sim_health() -> dict | None``: the SIM's health record (balance parsed from the operator's USSD answer,
+      ``low_balance``, whether the SIM stopped sending and why, a Spanish ``alert``; ``firmware_py.sim_health``),
+      by default the ledger setting ``sim_health``;
     - ``extra``: anything else a page needs, by name (documented where it is used).
 
     :meth:`cooperative_name` is the name shown to staff (the Settings value wins over ``cooperative``).
@@ -83,6 +86,11 @@ class Services:
     country: str = "CO"
     timezone: str = "America/Bogota"
     extra: dict = field(default_factory=dict)
+    sim_health: Callable[[], dict | None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.sim_health is None and hasattr(getattr(self.ledger, "settings", None), "get"):
+            self.sim_health = lambda: self.ledger.settings.get("sim_health")
 
     def cooperative_name(self) -> str:
         """The cooperative's name as staff see it now: the one edited in Settings (the ledger setting

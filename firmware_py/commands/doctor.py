@@ -179,8 +179,25 @@ def _modem_from_service(data: dict, env: Environment) -> list[Check]:
     else:
         checks.append(Check(FAIL, _("Red"), _("la SIM no está registrada en la red. Revise que la SIM tenga servicio "
                                               "(pruébela en un teléfono) y la cobertura del lugar.")))
+    checks += _sim_health_checks(data.get("sim_health"))
     checks.append(_clock_from(data))
     return checks
+
+
+def _sim_health_checks(health: dict | None) -> list[Check]:
+    """The SIM's balance and sending (:mod:`firmware_py.sim_health`), when the service checked them."""
+    if not health:
+        return []
+    sending = health.get("sending") or {}
+    if sending.get("state") == "stopped":
+        return [Check(FAIL, _("Envío de la SIM"), health.get("alert") or "")]
+    if health.get("low_balance"):
+        return [Check(FAIL, _("Saldo"), health.get("alert") or "")]
+    amount = (health.get("balance") or {}).get("amount")
+    if amount is not None:
+        return [Check(OK, _("Saldo"), _("{amount} disponibles.").format(
+            amount=f"{(health.get('balance') or {}).get('currency') or ''} {amount}".strip()))]
+    return []
 
 
 def _clock_from(data: dict) -> Check:

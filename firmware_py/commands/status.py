@@ -139,6 +139,28 @@ def describe(published, counts: dict | None, ledger_error: str | None, disk: dic
     return lines
 
 
+def sim_health_lines(health: dict | None, zone) -> list[str]:
+    """The prepaid balance and the SIM's alert (:mod:`firmware_py.sim_health`), when the service checked them."""
+    if not health:
+        return []
+    lines = []
+    balance = health.get("balance") or {}
+    if balance.get("amount") is not None:
+        shown = f"{balance.get('currency') or ''} {balance['amount']}".strip()
+        lines.append(_("Saldo: {amount} (consultado el {time}){low}.")
+                     .format(amount=shown, time=when(balance.get("at"), zone),
+                             low=_(", BAJO") if health.get("low_balance") else ""))
+    elif balance.get("raw"):
+        lines.append(_("Saldo: respuesta del operador no entendida: «{text}».").format(text=balance["raw"][:160]))
+    if balance.get("error") and balance.get("amount") is not None and balance.get("error_at"):
+        lines.append(_("Saldo: la última consulta falló ({error}).").format(error=balance["error"]))
+    elif balance.get("error") and not balance.get("raw"):
+        lines.append(_("Saldo: no se pudo consultar ({error}).").format(error=balance["error"]))
+    if health.get("alert"):
+        lines.append(_("ALERTA: {alert}").format(alert=health["alert"]))
+    return lines
+
+
 def _running_lines(data: dict, zone) -> list[str]:
     lines = []
     modem = data.get("modem")
@@ -150,6 +172,7 @@ def _running_lines(data: dict, zone) -> list[str]:
         lines.append(_("SIM: operador {operator}, señal {signal}.")
                      .format(operator=sim.get("operator") or _("ninguno (sin registrar en la red)"),
                              signal=f"{signal} dBm" if signal is not None else _("desconocida")))
+    lines += sim_health_lines(data.get("sim_health"), zone)
     if data.get("sending_paused"):
         lines.append(_("Envíos: EN PAUSA (reanúdelos con «cobrador resume» o desde la página web)."))
     queue = data.get("queue")
