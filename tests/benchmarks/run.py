@@ -33,6 +33,7 @@ ROOT = HERE.parents[1]
 BENCHES: dict[str, tuple[str, list[str]]] = {
     "at_parser": ("bench_at_parser.py", ["--repeat", "3"]),
     "pdu": ("bench_pdu.py", []),
+    "voice": ("bench_voice.py", ["--runs", "3"]),
     "simulator": ("bench_simulator.py", []),
     "planner": ("bench_planner.py", ["--sizes", "1000,10000", "--runs", "1"]),
     "ledger": ("bench_ledger.py", ["--sizes", "1000,10000", "--writes", "40"]),
@@ -169,11 +170,18 @@ def web(row):
     return None
 
 
+def voice(row):
+    # the docstring: a message is rendered before each call is dialled, 2 s is the budget on a Pi
+    return [fig(f"{row['bench'].replace('_', '.')}", row["seconds"], "s",
+                _params(row, "words", "audio_seconds", "bytes"), row["target_seconds"], "<=")]
+
+
 # benchmarks whose exit status 1 means "a target was missed" (their lines say which), not a failure
 EXIT_1_IS_A_MISSED_TARGET = {"web"}
 
 FIGURES = {"at_parser": at_parser, "pdu": pdu, "simulator": simulator, "ledger": ledger, "import": import_,
-           "planner": planner, "modem": modem, "pool": pool, "dispatch": dispatch, "web": web}
+           "planner": planner, "modem": modem, "pool": pool, "dispatch": dispatch, "web": web,
+           "voice": voice}
 
 
 def emit(row: dict) -> None:
