@@ -131,12 +131,13 @@ class Voice:
         self.incoming_hold = incoming_hold
         self.setup_timeout = setup_timeout
         self.end_wait = end_wait
-        self.dead_times: list[float] = []     # previous call returned -> next ATD written, seconds (bounded)
+        self.dead_times: list[float] = []     # previous call ended -> next ATD written, seconds (bounded)
         self._watch: CallWatch | None = None
         self._enabled_for: tuple[int, int] | None = None
         self._last_end: float | None = None
         self._inbound_quiet_until = 0.0
         self._inbound_lock = threading.Lock()
+        self._ignored: tuple | None = None       # (index, number) of the incoming call left ringing
         self._hold_timer: threading.Timer | None = None
 
     # -- URCs (supervisor thread) --------------------------------------------------
@@ -164,32 +165,42 @@ class Voice:
 
     # -- inbound ------------------------------------------------------------------------
     def _inbound(self, signal) -> None:
+        """An incoming call's URC: look at the modem's call list and act once per call.
+
+        URCs of a call we already handled (the rest of its RING / +CLIP burst) find no ringing call
+        in the list and are dropped; a list that cannot be read falls back to the URC alone."""
         m = self.modem
         if self._watch is not None:
             return                       # call waiting during our call: the network's business
-        now = time.monotonic()
         if signal.kind == "missed":
             m.emit(IncomingCall(signal.number, m.clock(), "missed"))
             return
-        if signal.kind == "waiting" or now < self._inbound_quiet_until:
+        if signal.kind == "waiting":
             return
         with self._inbound_lock:
-            self._inbound_quiet_until = now + 2.0
             number = signal.number
-            ringing = True
+            ringing, index = True, None
             try:
-                listed = [s for s in parse_clcc_list(m.command("AT+CLCC").lines)
-                          if s.direction == "in"]
-                ringing = any(s.kind == "incoming" for s in listed)
-                number = number or next((s.number for s in listed if s.number), None)
+                listed = [s for s in parse_clcc_list(m.command("AT+CLCC").lines) if s.direction == "in"]
+                incoming = [s for s in listed if s.kind == "incoming"]
+                ringing = bool(incoming)
+                if incoming:
+                    index = incoming[0].index
+                    number = incoming[0].number or number
             except (ModemError, OSError) as exc:
                 log.info("incoming call: AT+CLCC failed (%s)", exc)
+                if time.monotonic() < self._inbound_quiet_until:
+                    return
             if not ringing:
-                m.emit(IncomingCall(number, m.clock(), "missed"))
+                if time.monotonic() >= self._inbound_quiet_until:
+                    m.emit(IncomingCall(number, m.clock(), "missed"))
+                    self._inbound_quiet_until = time.monotonic() + 2.0
                 return
             action = self.incoming_calls
             if action == "ignore":
-                self._inbound_quiet_until = time.monotonic() + 3600.0   # reported once, until it stops
+                if self._ignored == (index, number):
+                    return                   # reported once while it rings
+                self._ignored = (index, number)
                 m.emit(IncomingCall(number, m.clock(), "ignored"))
                 return
             try:
@@ -269,7 +280,7 @@ class Voice:
                                     message, repeat, listen_after, player)
             finally:
                 self._watch = None
-                self._last_end = time.monotonic()
+                self._last_end = watch.ended_at or time.monotonic()   # the line went quiet
 
     def _follow(self, watch: CallWatch, number, call_id, started, generation, ring_for, ring_mode, message,
                 repeat, listen_after, player) -> CallResult:

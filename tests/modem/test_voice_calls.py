@@ -172,11 +172,28 @@ def test_inbound_call_answered_when_configured(modem, sim, profile, log):
         modem.voice.incoming_calls = "reject"
 
 
+def test_inbound_call_left_ringing_is_reported_once(modem, sim, profile, log):
+    caller = "+573100000022"
+    modem.voice.incoming_calls = "ignore"
+    sim.network.ring_interval = 0.2
+    try:
+        sim.network.call_in(caller, ring_for=1.0)
+        wait_until(lambda: sim.network.phone(caller).calls, 3.0)         # it rang out: the caller gave up
+        time.sleep(0.2)
+        events = log.of(IncomingCall)
+        assert [(e.number, e.action) for e in events][:1] == [(caller, "ignored")]
+        assert [e.action for e in events].count("ignored") == 1, events
+        assert last_record(sim, caller).outcome == "missed"
+    finally:
+        modem.voice.incoming_calls = "reject"
+        sim.network.ring_interval = 3.0
+
+
 def test_sms_received_during_a_call(modem, sim, profile, log):
     number = "+573100000030"
     sim.network.phone(number).script = CallScript(answer_after=0.2)
     result = {}
-    caller = threading.Thread(target=lambda: result.update(r=modem.call(number, listen_after=1.5)))
+    caller = threading.Thread(target=lambda: result.update(r=modem.call(number, listen_after=1.0)))
     caller.start()
     wait_until(lambda: sim.device.connected_call() is not None)
     sim.network.phone("+573100000031").send("Ya pagué la cuota")
