@@ -233,8 +233,9 @@ def test_doctor_with_the_simulator_is_all_good(data, tmp_path, capsys):
     out = capsys.readouterr().out
     lines = lines_of(out)
     assert lines.pop("Servicio") == "– Servicio: no está funcionando; el módem se revisa directamente."
+    assert lines.pop("Mensajes de voz").startswith("– Mensajes de voz: el perfil del módem es «auto»")
     assert set(lines) == {"Configuración", "Módem", "ModemManager", "SIM", "Señal", "Centro de mensajes", "Red",
-                          "Reloj", "Datos", "Disco", "Alimentación"}
+                          "Reloj", "Voz (espeak-ng)", "Datos", "Disco", "Alimentación"}
     assert all(line.startswith("✓") for line in lines.values()), out
     assert "✓ Reloj: confiable (hora confirmada por la red móvil)." in out and out.endswith("Todo en orden.\n")
     status, out, _ = run(capsys, "doctor", "--simulate", "--data", data)   # this machine, through the command line
