@@ -84,7 +84,7 @@ def vts(dev, cmd):
     if cmd.form == "test":
         return ["+VTS: (0-9,*,#,A,B,C,D)"]
     call = dev.connected_call()
-    keys = "".join(cmd.args()).replace(",", "")
+    keys = "".join(cmd.args).replace(",", "")
     if cmd.form != "set" or call is None or not keys or any(k not in "0123456789*#ABCD" for k in keys):
         raise CmeReject(3)
     call.digits_sent.extend(keys)
