@@ -9,13 +9,15 @@
 # virtual environment in /opt/cobrador/venv, writes /etc/cobrador/cobrador.toml if there is none, installs the
 # systemd units and the udev rule (ModemManager leaves the modem alone; stable /dev/cobrador-modem) and the
 # clock's root one-shots (cobrador-clock-restore.service at boot, cobrador-clock.path + .service for the
-# network-time corrections the service asks for), then enables and starts the service. Messages are in Spanish:
+# network-time corrections the service asks for), the polkit rule that lets the service switch the box off
+# (panel button held 10 s), then enables and starts the service. Messages are in Spanish:
 # the person running it is at the cooperative.
 set -euo pipefail
 
 PREFIX=/opt/cobrador
 UNIT_DIR=/etc/systemd/system
 RULES_DIR=/etc/udev/rules.d
+POLKIT_DIR=/etc/polkit-1/rules.d
 CONFIG_DIR=/etc/cobrador
 CLOCK_UNITS="cobrador-clock-restore.service cobrador-clock.path cobrador-clock.service"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,7 +33,7 @@ uninstall() {
     say "deteniendo y quitando el servicio"
     systemctl disable --now cobrador.service cobrador-clock.path cobrador-clock-restore.service 2>/dev/null || true
     rm -f "$UNIT_DIR/cobrador.service" "$UNIT_DIR/cobrador-usb@.service" "$RULES_DIR/99-cobrador-modem.rules" \
-        "$RULES_DIR/99-cobrador-usb.rules"
+        "$RULES_DIR/99-cobrador-usb.rules" "$POLKIT_DIR/50-cobrador-poweroff.rules"
     for unit in $CLOCK_UNITS; do
         rm -f "$UNIT_DIR/$unit"
     done
@@ -90,6 +92,14 @@ install() {
     done
     install -m 0644 "$HERE/99-cobrador-modem.rules" "$RULES_DIR/99-cobrador-modem.rules"
     install -m 0644 "$HERE/99-cobrador-usb.rules" "$RULES_DIR/99-cobrador-usb.rules"
+    # the panel's button (held 10 s) and the settings page switch the box off through logind: polkit lets the
+    # cobrador user do that one thing (Cobrador itself checks [panel]/[web] allow_poweroff)
+    if [ -d /etc/polkit-1 ] || command -v pkaction >/dev/null; then
+        mkdir -p "$POLKIT_DIR"
+        install -m 0644 "$HERE/50-cobrador-poweroff.rules" "$POLKIT_DIR/50-cobrador-poweroff.rules"
+    else
+        say "aviso: falta polkit (sudo apt-get install polkitd); sin él el botón no puede apagar el equipo"
+    fi
     udevadm control --reload-rules 2>/dev/null || true
     udevadm trigger --subsystem-match=tty 2>/dev/null || true
     systemctl daemon-reload
