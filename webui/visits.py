@@ -7,7 +7,7 @@ list the USB stick's ``visitas.csv`` holds.
 Routes:
 
 - ``GET /visitas`` (``lectura``): the list, filtered by loan officer (``asesor``) and zone (``zona``: the
-  debtor's group); each debtor with phones, zone, days late, overdue and total balance, the loans the
+  debtor's group), :data:`PER_PAGE` debtors a page (``pagina``); each debtor with phones, zone, days late, overdue and total balance, the loans the
   visit is for, the last contacts and promises, a link to the debtor's page; operators and administrators
   also get the "Visita hecha" form;
 - ``GET /visitas/imprimir`` (``lectura``): the same list on its own page for paper (no menu, one debtor per
@@ -18,11 +18,15 @@ Routes:
   pagar, no estaba, otro) and a note: :func:`scheduler.visits.done_events` appended to the contact log (a
   ``note`` on the ``visit`` channel per pending visit step, naming who recorded it), so the debtor leaves
   the list. A debtor with nothing pending: 404 when unknown, 409 when already visited; a bad form: 400.
+
+The list is kept until the ledger changes (its journal sequence and contact count) or the day does: a page
+of a long list costs no history read.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -42,6 +46,9 @@ bp = Blueprint("visits", __name__)
 NAV = [("visits.index", "Visitas", "lectura")]
 
 MAX_FILTER = 100
+PER_PAGE = 50
+MAX_PAGE = 10_000
+_LOCK = threading.Lock()
 PROMISE_STATUS_ES = {"pending": "pendiente", "kept": "cumplida", "broken": "incumplida"}
 CSV_HEADER_ES = {c: c for c in visit_list.CSV_COLUMNS}
 
@@ -62,10 +69,29 @@ def _filters() -> dict:
     return {"asesor": request.args.get("asesor", "")[:MAX_FILTER], "zona": request.args.get("zona", "")[:MAX_FILTER]}
 
 
+def pending() -> list:
+    """:func:`scheduler.visits.gather` now, kept until the ledger or the day changes."""
+    services = _services()
+    ledger, now, zone = services.ledger, services.now(), _zone()
+
+    def key():
+        stats = ledger.stats()
+        return id(ledger), stats.get("seq"), stats.get("contacts"), now.astimezone(zone).date()
+
+    with _LOCK:  # one computation at a time; the others wait for it and share it
+        before = key()
+        cached = current_app.extensions.get("cobrador.visits")
+        if cached is not None and cached[0] == before:
+            return cached[1]
+        found = visit_list.gather(ledger, now, zone)
+        if key() == before:  # nothing was written while it was read
+            current_app.extensions["cobrador.visits"] = (before, found)
+        return found
+
+
 def _gather(filters: dict) -> tuple[list, list, list]:
     """``(the filtered list, every officer, every zone)`` — the choices come from the whole list."""
-    services = _services()
-    everyone = visit_list.gather(services.ledger, services.now(), _zone())
+    everyone = pending()
     officers = sorted({v.officer for v in everyone}, key=str.casefold)
     zones = sorted({v.zone for v in everyone if v.zone}, key=str.casefold)
     shown = [v for v in everyone if (not filters["asesor"] or v.officer == filters["asesor"])
@@ -110,18 +136,31 @@ def _groups(blocks: list[dict]) -> list[tuple[str, list[dict]]]:
     return sorted(groups.items(), key=lambda kv: (kv[0] == "", kv[0].casefold()))
 
 
-def _page(template: str, *, status: int = 200, forms: dict | None = None):
+def _page_number(count: int) -> tuple[int, int]:
+    """``(page asked, pages)``: a page out of range (or not a number) is the nearest one."""
+    pages = max(1, -(-count // PER_PAGE))
+    text = request.args.get("pagina", "1").strip()
+    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else 1
+    return min(max(1, number), pages, MAX_PAGE), pages
+
+
+def _page(template: str, *, status: int = 200, forms: dict | None = None, paged: bool = True):
     filters = _filters()
     items, officers, zones = _gather(filters)
+    total = len(items)
+    number, pages = _page_number(total) if paged else (1, 1)
+    if paged:
+        items = items[(number - 1) * PER_PAGE:number * PER_PAGE]
     user = current_user()
     can_record = bool(user and user.can("operador"))
     blocks = _blocks(items)
     if can_record:
-        forms = forms or {}
+        blank = [(k, str(v)) for k, v in RESULT_LABELS.items()]
         for block in blocks:
-            block["form"] = forms.get(block["id"]) or VisitDoneForm(formdata=None)
-    return render_template(template, groups=_groups(blocks), total=len(blocks), filters=filters,
-                           officers=officers, zones=zones, can_record=can_record,
+            block["form"] = (forms or {}).get(block["id"])  # a form sent back with its errors
+            block["choices"] = blank
+    return render_template(template, groups=_groups(blocks), total=total, shown=len(blocks), filters=filters,
+                           officers=officers, zones=zones, can_record=can_record, page=number, pages=pages,
                            now=_when(_services().now(), _zone()), query={k: v for k, v in filters.items() if v}), \
         status
 
@@ -137,7 +176,7 @@ def index():
 @role_required("lectura")
 def printable():
     """The visit list for paper: no menu, one debtor per block."""
-    return _page("visits/print.html")
+    return _page("visits/print.html", paged=False)
 
 
 @bp.get("/visitas.csv")
@@ -161,7 +200,7 @@ def done(debtor_id):
     """Record a visit made (see the module docstring)."""
     services = _services()
     now = services.now()
-    item = next((v for v in visit_list.gather(services.ledger, now, _zone()) if v.debtor_id == debtor_id), None)
+    item = next((v for v in pending() if v.debtor_id == debtor_id), None)
     if item is None:
         if services.ledger.debtor(debtor_id) is None:
             abort(404)

@@ -13,7 +13,9 @@ milliseconds against the target p95 < 100 ms:
 - ``dashboard``: ``/`` (Inicio);
 - ``debtor_list``: ``/deudores`` (first page, default sort);
 - ``debtor_list_search``: ``/deudores?q=...`` (a search by name);
-- ``debtor_page``: ``/deudores/<id>`` (loans, plan, timeline).
+- ``debtor_page``: ``/deudores/<id>`` (loans, plan, timeline);
+- ``visits``: ``/visitas`` (the officers' visit list: every debtor far behind got a visit step in the last
+  weeks, part of them already visited).
 
 ``first_ms`` is the first request after the data was loaded (caches cold). A page too slow for
 ``--requests`` stops after ``--budget`` seconds of timed requests (at least 20; ``requests`` says how many).
@@ -124,6 +126,23 @@ def history(count: int, debtors: list[Debtor], rng: random.Random):
             made += 2
 
 
+def visit_steps(debtors: list[Debtor], rng: random.Random):
+    """A visit step for each debtor far behind (every third) in the last 60 days; a third of those visited."""
+    from scheduler.visits import DONE_SUFFIX
+
+    for n, debtor in enumerate(debtors):
+        if n % 3 != 2:
+            continue
+        at = NOW - timedelta(days=rng.randrange(60), seconds=rng.randrange(86400))
+        cid = f"{debtor.id}:L{n:05d}:1:visita"
+        yield ContactEvent(at=at, debtor_id=debtor.id, kind="sent", channel="visit", contact_id=cid,
+                           loan_external_id=f"L{n:05d}", detail="en la lista de visitas del asesor")
+        if n % 9 == 2:
+            yield ContactEvent(at=at + timedelta(days=1), debtor_id=debtor.id, kind="note", channel="visit",
+                               direction="internal", contact_id=cid + DONE_SUFFIX, reference="no_estaba",
+                               detail="visita hecha: no estaba")
+
+
 def percentiles(samples: list[float]) -> dict:
     ordered = sorted(samples)
     return {"p50_ms": round(statistics.median(ordered) * 1000, 1),
@@ -143,6 +162,7 @@ def build(workdir: Path, debtors_count: int, contacts_count: int,
     import_s = time.perf_counter() - t
     t = time.perf_counter()
     ledger.append_contacts(itertools.islice(history(contacts_count, debtors, rng), contacts_count))
+    ledger.append_contacts(visit_steps(debtors, rng))
     contacts_s = time.perf_counter() - t
     return ledger, debtors, {"import_s": round(import_s, 2), "contacts_s": round(contacts_s, 2),
                              "contacts": ledger.contact_count}
@@ -226,6 +246,7 @@ def main(argv=None) -> int:
                 "debtor_list": lambda i: "/deudores",
                 "debtor_list_search": lambda i: f"/deudores?q={names[i % len(names)]}",
                 "debtor_page": lambda i: f"/deudores/{sample[i % len(sample)].id}",
+                "visits": lambda i: "/visitas",
             }
             only = {p for p in args.only.split(",") if p}
             failed = []

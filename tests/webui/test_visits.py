@@ -293,3 +293,24 @@ def test_old_visit_steps_are_not_listed(ledger):
     ledger.append_contact(visit("d-old", "L", days_ago=visits.WINDOW_DAYS - 1, step="s5"))
     assert [v.debtor_id for v in visits.gather(ledger, NOW, ZoneInfo("America/Bogota"))] == ["d-old"]
 
+
+
+def test_a_long_list_comes_in_pages_and_prints_whole(admin, ledger):
+    from webui.visits import PER_PAGE
+
+    count = PER_PAGE + 7
+    ledger.import_batch([Debtor(f"d-{n:03d}", f"Socia {n:03d}", loan_officer="Asesor Único",
+                                phones=(Phone(f"+5730011{n:05d}"),)) for n in range(count)], [], source="t", now=NOW)
+    ledger.append_contacts(visit(f"d-{n:03d}", f"L{n}") for n in range(count))
+    first = body(admin.get("/visitas"))
+    assert len(blocks(first)) == PER_PAGE and f"Deudores por visitar: {count}." in first
+    assert "Página 1 de 2" in first and 'href="/visitas?pagina=2"' in first
+    second = body(admin.get("/visitas?pagina=2"))
+    assert len(blocks(second)) == 7 and set(blocks(first)).isdisjoint(blocks(second))
+    assert blocks(body(admin.get("/visitas?pagina=999"))) == blocks(second)  # the last page
+    assert blocks(body(admin.get("/visitas?pagina=x"))) == blocks(first)
+    assert len(blocks(body(admin.get("/visitas/imprimir")))) == count
+    assert len(read_csv(admin.get("/visitas.csv"))) == count + 1
+    # a visit recorded from the second page comes back to the second page's filters (none) and leaves
+    assert admin.post("/visitas/d-056/hecha", {"result": "pago"}, page="/visitas").status_code == 302
+    assert "d-056" not in blocks(body(admin.get("/visitas?pagina=2")))
