@@ -200,7 +200,7 @@ def dial(dev, number: str) -> SimCall:
     """``ATD<number>;`` was accepted: create the call and schedule what the far phone does."""
     call = SimCall(_next_index(dev), number, "out")
     dev.calls.append(call)
-    _announce(dev, call)
+    _later(dev, 0.0, _announce, call)           # after the ATD's OK, as modems print it
     network = _network(dev)
     phone = network.phone(number) if number in network.phones else None
     script = phone.script if phone is not None else network.default_script

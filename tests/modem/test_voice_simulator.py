@@ -72,19 +72,19 @@ def wire_for(tmp_path):
 
 
 EXPECTED = {   # what an answered call, a key and the far end's hang-up look like
-    "sim800": ['+CLCC: 1,0,2,0,0,"+573001234567",145,""', "OK", '+CLCC: 1,0,3,0,0,"+573001234567",145,""',
+    "sim800": ["OK", '+CLCC: 1,0,2,0,0,"+573001234567",145,""', '+CLCC: 1,0,3,0,0,"+573001234567",145,""',
                "MO RING", '+CLCC: 1,0,0,0,0,"+573001234567",145,""', "MO CONNECTED", "+DTMF: 7",
                '+CLCC: 1,0,6,0,0,"+573001234567",145,""', "NO CARRIER"],
-    "sim7600": ['+CLCC: 1,0,2,0,0,"+573001234567",145', "OK", '+CLCC: 1,0,3,0,0,"+573001234567",145',
+    "sim7600": ["OK", '+CLCC: 1,0,2,0,0,"+573001234567",145', '+CLCC: 1,0,3,0,0,"+573001234567",145',
                 '+CLCC: 1,0,0,0,0,"+573001234567",145', "VOICE CALL: BEGIN", "+RXDTMF: 7",
                 '+CLCC: 1,0,6,0,0,"+573001234567",145', "VOICE CALL: END: 000000", "NO CARRIER"],
-    "huawei-e173": ["^ORIG:1,0", "OK", "^CONF:1", "^CONN:1,0", "^DTMF:1,7", "^CEND:1,0,104,16"],
-    "quectel-ec25": ['+CLCC: 1,0,2,0,0,"+573001234567",145', '^DSCI: 1,0,2,0,"+573001234567",145', "OK",
+    "huawei-e173": ["OK", "^ORIG:1,0", "^CONF:1", "^CONN:1,0", "^DTMF:1,7", "^CEND:1,0,104,16"],
+    "quectel-ec25": ["OK", '+CLCC: 1,0,2,0,0,"+573001234567",145', '^DSCI: 1,0,2,0,"+573001234567",145',
                      '+CLCC: 1,0,3,0,0,"+573001234567",145', '^DSCI: 1,0,3,0,"+573001234567",145',
                      '+CLCC: 1,0,0,0,0,"+573001234567",145', '^DSCI: 1,0,0,0,"+573001234567",145',
                      "+QTONEDET: 55", '+CLCC: 1,0,6,0,0,"+573001234567",145', '^DSCI: 1,0,6,0,"+573001234567",145',
                      "NO CARRIER"],
-    "generic": ['+CLCC: 1,0,2,0,0,"+573001234567",145', "OK", '+CLCC: 1,0,3,0,0,"+573001234567",145',
+    "generic": ["OK", '+CLCC: 1,0,2,0,0,"+573001234567",145', '+CLCC: 1,0,3,0,0,"+573001234567",145',
                 '+CLCC: 1,0,0,0,0,"+573001234567",145', '+CLCC: 1,0,6,0,0,"+573001234567",145', "NO CARRIER"],
 }
 
@@ -196,3 +196,30 @@ def test_call_scripts_refuse_impossible_keys():
     with pytest.raises(ValueError):
         CallScript(digits=(("1", -1.0),))
     assert CallScript(digits=(("#", 0.5),)).digits == (("#", 0.5),)
+
+
+# python-gsmmodem-new, an independent AT client, dials through the simulator. Its SIM800 support breaks on
+# the 8-field +CLCC (its known bug: the poll expects 7 fields), so that profile is left out.
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["huawei-e173", "quectel-ec25", "sim7600", "generic"])
+def test_python_gsmmodem_dials_and_sees_the_answer(profile):
+    gsmmodem_modem = pytest.importorskip("gsmmodem.modem", reason="python-gsmmodem-new is a test dependency")
+    with Simulator(profile, boot_time=0.01) as sim:
+        sim.network.call_setup_delay = 0.1
+        sim.network.phone(NUMBER).script = CallScript(answer_after=1.0)     # it polls +CLCC every 0.5 s
+        client = gsmmodem_modem.GsmModem(sim.port, 115200)
+        try:
+            client.connect()
+            call = client.dial(NUMBER, timeout=5)
+            deadline = time.monotonic() + 5
+            while not call.answered and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert call.answered
+            call.hangup()
+            deadline = time.monotonic() + 3
+            while not sim.network.phone(NUMBER).calls and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            client.close()
+        (record,) = sim.network.phone(NUMBER).calls
+        assert record.outcome == "answered" and record.rang >= 0.9
