@@ -356,3 +356,24 @@ def test_outcome_table():
     assert o(cause=1) == "failed" and o(word="NO DIALTONE") == "failed"
     assert o(we_hung_up=True, alerted=True, ring_mode=True) == "rang"
     assert set(OUTCOMES) == {"answered", "busy", "no_answer", "rejected", "unreachable", "failed", "rang"}
+
+
+# -- a message played with the audio layer's real player ----------------------------------------------
+@pytest.mark.slow
+def test_answered_call_plays_the_message_then_listens_for_keys(tmp_path):
+    from modem.voice.audio import AudioClip
+    from modem.voice.playback import player_for
+    with Simulator("quectel-ec25", link=tmp_path / "ttyGSM", boot_time=0.05) as sim:
+        sim.network.call_setup_delay = 0.05
+        number = "+573100000060"
+        sim.network.phone(number).script = CallScript(answer_after=0.2, digits=(("9", 1.0),))
+        with make_modem(sim, "quectel-ec25") as m:
+            result = m.call(number, call_id="c-60", message=AudioClip.silence(0.6),
+                            player=player_for("quectel-ec25"), repeat=2, listen_after=0.5)
+        assert result.outcome == "answered" and result.played_seconds == pytest.approx(1.2, abs=0.1)
+        assert result.digits == "9"                                   # pressed while the message played
+        assert result.talk_seconds >= result.played_seconds + 0.4
+        commands = sim.commands
+        atd = next(i for i, c in enumerate(commands) if c.startswith("ATD"))
+        assert any(c.startswith("AT+QFUPL") for c in commands[:atd])  # uploaded before dialling
+        assert sum(1 for c in commands[atd:] if c.startswith("AT+QPSND=1")) == 2
