@@ -35,6 +35,16 @@ Visits (``channel == "visit"``) do not touch the radio: they are recorded as
 ``sent`` on the loan officer's visit list. Channels the radio cannot use (a
 call while voice is not available) end ``failed`` with the reason.
 
+Calls (``call``: a spoken message, ``ring``: a free "missed call" reminder)
+go the same way — ``sending`` before the dial — and end with the call's
+outcome: ``sent`` (the call was placed and rang) then ``delivered`` (answered,
+or rang the full time for a ring reminder) or ``failed`` (busy, no answer,
+rejected); a phone switched off or out of coverage ends ``failed`` without
+``sent`` (it never rang). The keys the debtor pressed during the call
+(:mod:`scheduler.keypad`) are stored as an inbound ``reply`` on the ``call``
+channel and handed to ``on_reply`` (the appliance's reply handler), so a
+"1", "2" or "9" has the same effects as a PROMESA, a question or a BAJA.
+
 The journal needs: ``snapshot(contacts_since=)``, ``debtor(id)``,
 ``loans(debtor_id)``, ``payments(debtor_id=)``, ``promises(debtor_id)``,
 ``contacts(debtor_id=, since=, kinds=)``, ``opted_out_numbers()``,
@@ -42,7 +52,11 @@ The journal needs: ``snapshot(contacts_since=)``, ``debtor(id)``,
 has them. The radio needs ``send(number, text, *, message_id, transliterate)``
 returning an object with ``member`` and ``sent`` (a ``modem.sending.SentSms``)
 — :class:`modem.pool.ModemPool` — and may raise ``modem.errors.ModemError``
-subclasses when nothing was sent.
+subclasses when nothing was sent. A radio that places calls also has
+``channels()`` (the set of channels it can use now, e.g. ``{"sms", "ring",
+"call"}``), ``call(number, text, *, call_id)`` and ``ring(number, *, call_id)``
+returning an object with ``member`` and ``call`` (a
+``modem.voice.calls.CallResult``).
 """
 
 from __future__ import annotations
@@ -56,6 +70,7 @@ from typing import Callable
 
 from modem.errors import ModemError, PduError
 from scheduler.contact_state import outcomes
+from scheduler.keypad import DEFAULT_PROMISE_DAYS, keys_pressed, options_text
 from scheduler.model import ContactEvent
 from scheduler.planner import HISTORY_DAYS, SEND, Decision, plan
 from scheduler.policy import Policy
@@ -67,8 +82,16 @@ EXEMPT = "exento"
 
 log = logging.getLogger("cobrador.scheduler.dispatcher")
 
-RADIO_CHANNELS = frozenset({"sms"})
-"""Channels the dispatcher can hand to the radio today (voice calls come with the voice module)."""
+SMS_ONLY = frozenset({"sms"})
+"""Channels of a radio that has no ``channels()`` (an SMS-only pool)."""
+
+_CALL_FAILURES = {
+    "busy": "ocupado",
+    "no_answer": "no contestó",
+    "rejected": "rechazó la llamada",
+    "unreachable": "teléfono apagado o fuera de cobertura",
+    "failed": "la llamada no se pudo completar",
+}
 
 
 def _utcnow() -> datetime:
@@ -85,6 +108,7 @@ class DrainReport:
     uncertain: int = 0
     retried: int = 0
     visits: int = 0
+    calls: int = 0  # calls and rings placed (their outcome is in sent/failed/uncertain too)
     dropped: int = 0  # re-planned at send time and no longer a send (paid, opted out, quiet hours, paused…)
     stopped_reason: str = ""
     errors: list[str] = field(default_factory=list)
@@ -124,7 +148,9 @@ class Dispatcher:
     def __init__(self, journal, radio, policy: Callable[[], Policy], *, clock: Callable[[], datetime] = _utcnow,
                  workers: int = 1, max_retries: int = 3,
                  retry_delays: tuple[float, ...] = (30.0, 120.0, 600.0), interval: float = 60.0,
-                 on_event: Callable[[ContactEvent], None] | None = None):
+                 on_event: Callable[[ContactEvent], None] | None = None,
+                 on_reply: Callable[[ContactEvent], object] | None = None,
+                 keypad_promise_days: int = DEFAULT_PROMISE_DAYS):
         self.journal = journal
         self.radio = radio
         self.policy = policy
@@ -134,6 +160,8 @@ class Dispatcher:
         self.retry_delays = retry_delays or (30.0,)
         self.interval = interval
         self.on_event = on_event
+        self.on_reply = on_reply
+        self.keypad_promise_days = keypad_promise_days
         self._not_before: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self._draining = threading.Lock()
@@ -320,12 +348,89 @@ class Dispatcher:
             self._append(decision, "sent", now, detail="en la lista de visitas del asesor")
             report.visits += 1
             return "visit"
-        if decision.channel not in RADIO_CHANNELS:
+        if decision.channel not in self.radio_channels():
             self._append(decision, "failed", now, detail=f"el canal {decision.channel} aún no está disponible en "
                                                           "este equipo")
             report.failed += 1
             return "failed"
+        if decision.channel in ("call", "ring"):
+            return self._place_call(decision, report)
         return self._transmit(decision, report)
+
+    def radio_channels(self) -> frozenset[str]:
+        """The channels the radio can use now (``{"sms"}`` for a radio without ``channels()``)."""
+        channels = getattr(self.radio, "channels", None)
+        if channels is None:
+            return SMS_ONLY
+        try:
+            return frozenset(channels())
+        except Exception:  # a radio that cannot say: SMS only, never a crash
+            log.exception("radio could not list its channels")
+            return SMS_ONLY
+
+    def _place_call(self, decision: Decision, report: DrainReport) -> str:
+        """A call (spoken message) or a ring reminder: sending -> dial -> the call's outcome (module docstring)."""
+        self._append(decision, "sending", self.clock())
+        try:
+            if decision.channel == "ring":
+                result = self.radio.ring(decision.phone, call_id=decision.contact_id)
+            else:
+                spoken = f"{decision.text} {options_text(promise_days=self.keypad_promise_days)}".strip()
+                result = self.radio.call(decision.phone, spoken, call_id=decision.contact_id)
+        except ModemError as exc:  # nothing was dialled: the call may be placed later
+            return self._retry(decision, exc, report)
+        except Exception as exc:  # we cannot know whether it rang: in doubt, never redialled by itself
+            log.exception("radio failed while calling %s", decision.contact_id)
+            self._append(decision, "uncertain", self.clock(), detail=f"error inesperado del módem: {exc}")
+            report.uncertain += 1
+            return "uncertain"
+        report.calls += 1
+        call = result.call
+        what = "llamada perdida" if decision.channel == "ring" else "llamada"
+        base = f"módem {result.member}; {what}"
+        rang = f"sonó {call.ring_seconds:.0f} s"
+        if call.outcome in ("answered", "rang"):
+            self._append(decision, "sent", self.clock(), detail=f"{base}; {rang}", reference=call.call_id or "")
+            if call.outcome == "rang":
+                detail = f"{rang}: quedó como llamada perdida"
+            elif decision.channel == "ring":
+                detail = "contestó antes de tiempo: se colgó sin hablar"
+            else:
+                detail = f"contestó; habló {call.talk_seconds:.0f} s"
+                if call.played_seconds:
+                    detail += f"; escuchó el mensaje {call.played_seconds:.0f} s"
+                if call.digits:
+                    detail += f"; marcó {call.digits}"
+            self._append(decision, "delivered", self.clock(), detail=detail, reference=call.call_id or "")
+            report.sent += 1
+            self._keys(decision, call)
+            return "sent"
+        reason = _CALL_FAILURES.get(call.outcome, _CALL_FAILURES["failed"])
+        if call.cause is not None:
+            reason += f" (causa {call.cause})"
+        if call.detail and call.outcome == "failed":
+            reason += f": {call.detail}"
+        if call.outcome in ("busy", "no_answer", "rejected"):  # it rang: an attempt that counts toward the caps
+            self._append(decision, "sent", self.clock(), detail=f"{base}; {rang}", reference=call.call_id or "")
+        self._append(decision, "failed", self.clock(), detail=reason, reference=call.call_id or "")
+        report.failed += 1
+        return "failed"
+
+    def _keys(self, decision: Decision, call) -> None:
+        """Store the keys the debtor pressed as an inbound reply on the ``call`` channel and hand it on."""
+        keys = keys_pressed(call.digits)
+        if not keys:
+            return
+        reply = ContactEvent(self.clock(), decision.debtor_id, "reply", channel="call", direction="inbound",
+                             phone=decision.phone, contact_id=f"{decision.contact_id}:teclas",
+                             loan_external_id=decision.loan, text=keys,
+                             detail=f"teclas marcadas durante la llamada: {keys}", reference="teclado")
+        self.journal.append_contact(reply)
+        if self.on_reply is not None:
+            try:
+                self.on_reply(reply)
+            except Exception:  # the call is recorded; a person can still read the keys on the timeline
+                log.exception("could not act on the keys of %s", decision.contact_id)
 
     def _transmit(self, decision: Decision, report: DrainReport) -> str:
         self._append(decision, "sending", self.clock())

@@ -483,7 +483,7 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
             continue
         occurrence = occurrences[following]
         start = timeline.times[following]
-        channel, phone, _ = _route(debtor, occurrence.step)
+        channel, phone, _ = _route(debtor, occurrence.step, policy.channels)
         at, _block = run.earliest_allowed(profile, debtor.timezone, channel or occurrence.step.channel, start,
                                           start.date(), history, id(timeline))
         decision(loan, instalment.number, occurrence.step, occurrence.id, channel or occurrence.step.channel,
@@ -504,7 +504,7 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
         if "no_reply" in step.conditions and _replied_since_previous(replies, history.events, loan):
             decision(loan, number, step, step_id, step.channel, "", "", local_now, SKIP, Reason.REPLIED)
             continue
-        channel, phone, refusal = _route(debtor, step)
+        channel, phone, refusal = _route(debtor, step, policy.channels)
         if refusal is not None:
             decision(loan, number, step, step_id, step.channel, "", "", local_now, SKIP, refusal)
             continue
@@ -563,13 +563,17 @@ def _when(occurrence: Occurrence, zone: ZoneInfo, hour: time | None, profile) ->
     return datetime.combine(occurrence.day, chosen, tzinfo=zone)
 
 
-def _route(debtor: Debtor, step: Step) -> tuple[str, Phone | None, Reason | None]:
+def _route(debtor: Debtor, step: Step, channels: frozenset[str]) -> tuple[str, Phone | None, Reason | None]:
     """``(channel, phone, refusal)``: the step's channel (or its fallback) and the phone to use —
     the first personal number authorised and not opted out, else the first such shared one. A
-    visit needs no phone."""
+    visit needs no phone. A channel the box cannot use now (``channels``: a call without an audio
+    path) goes to the fallback."""
     refusal = None
     for channel in (step.channel, step.fallback):
         if channel is None:
+            continue
+        if channel not in channels:
+            refusal = refusal or Reason.CHANNEL_UNAVAILABLE
             continue
         if channel == "visit":
             return channel, None, None

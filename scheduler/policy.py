@@ -24,6 +24,7 @@ from typing import Any, Mapping
 from scheduler.clock import ClockTrust
 from scheduler.errors import PolicyError
 from scheduler.ladder import Ladder, ladders_from_config
+from scheduler.model import CONTACT_CHANNELS
 from scheduler.rules.calendar import HolidayCalendar, check_country, parse_extra_days
 from scheduler.rules.profiles import BUILTIN, ContactProfile, ProfileChoice, profile_from_config
 from scheduler.replies import DEFAULT_WORDS, ReplyWords, words_from_config
@@ -63,6 +64,7 @@ class Policy:
     transliterate: bool = True
     step_validity_days: int = 7
     promise_grace_days: int = 1
+    channels: frozenset[str] = CONTACT_CHANNELS  # what the box can use now; a step's other channel is its fallback
     timezone: str = "America/Bogota"
     reply_words: ReplyWords = DEFAULT_WORDS
 
@@ -99,6 +101,12 @@ class Policy:
 
     def with_clock(self, clock: ClockTrust) -> "Policy":
         return replace(self, clock=clock)
+
+    def with_channels(self, channels) -> "Policy":
+        """This policy on a box that can use only ``channels`` now (the radio's: ``sms``, ``ring``,
+        ``call``); visits need no radio and are always possible. A step on another channel goes to its
+        ladder's ``fallback``, or is skipped with :attr:`Reason.CHANNEL_UNAVAILABLE`."""
+        return replace(self, channels=frozenset(channels) | {"visit"})
 
 
 _CALENDARS: dict[tuple, HolidayCalendar] = {}

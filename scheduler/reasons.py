@@ -24,6 +24,7 @@ class Reason(str, Enum):
     OTHER_CHANNEL_WEEK = "other_channel_week"
     NO_WINDOW = "no_window"
     CHANNEL_NOT_AUTHORISED = "channel_not_authorised"
+    CHANNEL_UNAVAILABLE = "channel_unavailable"
     OPTED_OUT = "opted_out"
     NO_VALID_PHONE = "no_valid_phone"
     PROMISE_PENDING = "promise_pending"
@@ -54,6 +55,7 @@ _ES = {
     Reason.OTHER_CHANNEL_WEEK: "esta semana ya se usó otro canal",
     Reason.NO_WINDOW: "las reglas no dejan ningún momento para este contacto",
     Reason.CHANNEL_NOT_AUTHORISED: "el deudor no autorizó este canal",
+    Reason.CHANNEL_UNAVAILABLE: "el equipo no puede usar este canal ahora (por ejemplo, llamadas sin audio)",
     Reason.OPTED_OUT: "el número pidió no recibir más mensajes (BAJA)",
     Reason.NO_VALID_PHONE: "no hay un teléfono válido",
     Reason.PROMISE_PENDING: "hay una promesa de pago vigente",
@@ -81,6 +83,7 @@ _EN = {
     Reason.OTHER_CHANNEL_WEEK: "another channel was used this week",
     Reason.NO_WINDOW: "the rules leave no time for this contact",
     Reason.CHANNEL_NOT_AUTHORISED: "the debtor did not authorise this channel",
+    Reason.CHANNEL_UNAVAILABLE: "the appliance cannot use this channel now (e.g. calls without audio)",
     Reason.OPTED_OUT: "the number asked not to be contacted (STOP)",
     Reason.NO_VALID_PHONE: "no valid phone",
     Reason.PROMISE_PENDING: "a promise to pay is pending",
