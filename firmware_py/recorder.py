@@ -13,7 +13,9 @@ each message with its contact id as the driver's message id, so a report
 for a phone shared by two debtors lands on that one contact (older messages
 without a contact id fall back to every debtor on the number). Status
 events go to :meth:`ModemLink.note_event`; each newly stored reply goes to
-``on_reply`` (the responder), after the ack.
+``on_reply`` (the responder), after the ack. A call a debtor places to the box
+(``IncomingCall``) is stored as a ``reply`` on the ``call`` channel with no
+text, and goes to ``on_reply`` too (the inbox, or the balance by SMS).
 
 Understanding replies (SALDO, PAGUÉ, PROMESA, BAJA) is the reminder
 engine's job (``scheduler.replies``); this module stores them faithfully.
@@ -36,6 +38,8 @@ log = logging.getLogger("cobrador.recorder")
 
 # driver delivery state -> contact-log kind (``pending``/``sent`` are not final: not logged)
 _DELIVERY_KINDS = {"delivered": "delivered", "failed": "failed", "expired": "expired"}
+_CALL_ACTIONS = {"rejected": "se colgó sin contestar", "answered": "se contestó y se colgó",
+                 "ignored": "se dejó sonar", "missed": "colgó antes de que el equipo contestara"}
 
 
 class EventRecorder:
@@ -96,6 +100,8 @@ class EventRecorder:
                                  sender="", key="pdu:" + hashlib.sha1(event.pdu.encode()).hexdigest())
         elif isinstance(event, ev.DeliveryUpdate) and event.final and event.state in _DELIVERY_KINDS:
             self._record_delivery(event)
+        elif isinstance(event, ev.IncomingCall):
+            self._record_incoming_call(event)
         elif isinstance(event, ev.StorageFull):
             log.warning("SIM storage full (%s %s/%s)", event.storage, event.used, event.total)
         elif isinstance(event, ev.ProtocolNoise):
@@ -124,6 +130,29 @@ class EventRecorder:
                     self.on_reply(reply)
                 except Exception:  # understanding a reply must never lose the next message
                     log.exception("could not act on reply %s", reply.contact_id)
+
+    def _record_incoming_call(self, event) -> None:
+        """A debtor called the box: a ``reply`` on the ``call`` channel (no text), for the inbox or the
+        balance answer (:class:`firmware_py.responder.ReplyHandler`). Recorded once per caller and second."""
+        from firmware_py.responder import INBOUND_CALL
+
+        caller = self.e164(event.number or "")
+        what = _CALL_ACTIONS.get(event.action, event.action)
+        contact_id = f"call-in:{caller or 'oculto'}:{int(event.at)}"
+        debtors = self.ledger.debtors_by_phone(caller) if caller else ()
+        owner = debtors[0].id if debtors else ""
+        if self.ledger.contacts(debtor_id=owner, contact_id=contact_id, kinds=("reply",), limit=1):
+            return
+        detail = f"llamó al equipo; {what}" if caller else f"llamada de un número oculto; {what}"
+        stored = self._append_for_number(caller, kind="reply", direction="inbound", at=_utc(event.at), text="",
+                                         detail=detail, contact_id=contact_id, reference=INBOUND_CALL,
+                                         channel="call")
+        if self.on_reply is not None:
+            for reply in stored:
+                try:
+                    self.on_reply(reply)
+                except Exception:
+                    log.exception("could not act on the call from %s", caller or "a withheld number")
 
     def _record_delivery(self, event) -> None:
         kind = _DELIVERY_KINDS[event.state]
@@ -168,11 +197,11 @@ class EventRecorder:
         except ParseError:
             return number
 
-    def _append_for_number(self, number: str, **fields) -> list[ContactEvent]:
+    def _append_for_number(self, number: str, *, channel: str = "sms", **fields) -> list[ContactEvent]:
         debtors = self.ledger.debtors_by_phone(number) if number else ()
         stored = []
         for debtor_id in [d.id for d in debtors] or [""]:
-            stored.append(self.ledger.append_contact(ContactEvent(debtor_id=debtor_id, phone=number, channel="sms",
+            stored.append(self.ledger.append_contact(ContactEvent(debtor_id=debtor_id, phone=number, channel=channel,
                                                                   **fields)))
             self.recorded += 1
         return stored

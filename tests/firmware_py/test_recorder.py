@@ -145,3 +145,21 @@ def test_a_reoffer_after_the_clock_jumped_a_year_is_still_recorded_once():
                         at=NOW + 400 * 86400, _ack=_Ack(lambda: True))
     recorder.handle(later)
     assert len([e for e in ledger.contacts(kinds=["reply"]) if e.debtor_id == "d1"]) == 1
+
+
+def test_a_call_to_the_box_is_stored_once_as_a_call_reply_and_handed_on():
+    from modem.events import IncomingCall
+
+    ledger = make_ledger()
+    handed = []
+    recorder = EventRecorder(ledger, queue.Queue(), on_reply=handed.append)
+    call = IncomingCall("3001112233", NOW, "rejected")          # national form, as some networks give it
+    recorder.handle(call)
+    recorder.handle(call)                                        # the same call reported twice
+    replies = ledger.contacts(kinds=["reply"])
+    assert sorted(r.debtor_id for r in replies) == ["d1", "d2"] and len(handed) == 2
+    assert all(r.channel == "call" and r.phone == "+573001112233" and r.reference == "llamada entrante"
+               and "se colgó" in r.detail and r.text == "" for r in replies)
+    recorder.handle(IncomingCall(None, NOW + 60, "missed"))      # a withheld number: linked to nobody
+    hidden = [r for r in ledger.contacts(kinds=["reply"]) if r.debtor_id == ""]
+    assert len(hidden) == 1 and "oculto" in hidden[0].detail
