@@ -103,11 +103,39 @@ def _when(moment, zone: ZoneInfo) -> str:
     return f"{moment.astimezone(zone):%d/%m/%Y %H:%M}"
 
 
+def block_words() -> dict:
+    """The words of a debtor's block (``visits/_block.html``) in the page's language, translated once a page."""
+    from flask_wtf.csrf import generate_csrf
+
+    return {"doc": _("Doc."), "phones": _("Teléfonos"), "no_phone": _("sin teléfono"), "zone": _("Zona"),
+            "no_zone": _("sin zona"), "late": _("Días de atraso"), "overdue": _("Saldo vencido"),
+            "balance": _("Saldo total"), "since": _("En la lista desde"), "loan": _("Crédito"),
+            "recent": _("Últimos contactos"), "no_recent": _("Sin contactos recientes."), "promises": _("Promesas"),
+            "for_day": _("para el"), "no_promises": _("Sin promesas."), "result": _("Resultado"), "note": _("Nota"),
+            "note_optional": _("Nota (opcional)"), "done": _("Visita hecha"),
+            "choices": [(k, str(v)) for k, v in RESULT_LABELS.items()], "csrf": generate_csrf()}
+
+
 def _blocks(items: list) -> list[dict]:
     """What the templates show of each debtor (texts in the page's language, money the country's way)."""
     services = _services()
     zone, country = _zone(), services.country
     debtor_url = debtor_links()
+    channels: dict[str, str] = {}
+    kinds: dict[tuple, str] = {}
+    statuses = {k: _(v) for k, v in PROMISE_STATUS_ES.items()}
+
+    def channel(event) -> str:
+        if event.channel not in channels:
+            channels[event.channel] = _(CONTACT_CHANNEL_ES.get(event.channel, event.channel))
+        return channels[event.channel]
+
+    def kind(event) -> str:
+        key = (event.channel, event.kind)
+        if key not in kinds:
+            kinds[key] = _(kind_label(event))
+        return kinds[key]
+
     blocks = []
     for item in items:
         debtor = item.debtor
@@ -119,10 +147,10 @@ def _blocks(items: list) -> list[dict]:
             "url": debtor_url(item.debtor_id) if debtor else None,
             "since": f"{item.visit.at.astimezone(zone):%d/%m/%Y}", "loans": item.loans,
             "days_late": item.days_late, "overdue": money(item.overdue), "balance": money(item.balance),
-            "recent": [{"when": _when(e.at, zone), "channel": _(CONTACT_CHANNEL_ES.get(e.channel, e.channel)),
-                        "kind": _(kind_label(e)), "text": e.text or e.detail} for e in item.recent],
+            "recent": [{"when": _when(e.at, zone), "channel": channel(e), "kind": kind(e),
+                        "text": e.text or e.detail} for e in item.recent],
             "promises": [{"due": f"{p.due_date:%d/%m/%Y}", "amount": money(p.amount),
-                          "status": _(PROMISE_STATUS_ES.get(status, status)), "status_code": status}
+                          "status": statuses.get(status, status), "status_code": status}
                          for p, status in item.promises],
         })
     return blocks
@@ -154,12 +182,10 @@ def _page(template: str, *, status: int = 200, forms: dict | None = None, paged:
     user = current_user()
     can_record = bool(user and user.can("operador"))
     blocks = _blocks(items)
-    if can_record:
-        blank = [(k, str(v)) for k, v in RESULT_LABELS.items()]
-        for block in blocks:
-            block["form"] = (forms or {}).get(block["id"])  # a form sent back with its errors
-            block["choices"] = blank
+    for block in blocks:
+        block["form"] = (forms or {}).get(block["id"])  # a form sent back with its errors
     return render_template(template, groups=_groups(blocks), total=total, shown=len(blocks), filters=filters,
+                           words=block_words(),
                            officers=officers, zones=zones, can_record=can_record, page=number, pages=pages,
                            now=_when(_services().now(), _zone()), query={k: v for k, v in filters.items() if v}), \
         status
