@@ -37,7 +37,7 @@ BENCHES: dict[str, tuple[str, list[str]]] = {
     "simulator": ("bench_simulator.py", []),
     "planner": ("bench_planner.py", ["--sizes", "1000,10000", "--runs", "1"]),
     "ledger": ("bench_ledger.py", ["--sizes", "1000,10000", "--writes", "40"]),
-    "import": ("bench_import.py", []),
+    "import": ("bench_import.py", ["--quick"]),
     "modem": ("bench_modem.py", ["--quick"]),
     "pool": ("bench_pool.py", ["--quick"]),
     "dispatch": ("bench_dispatch.py", ["--quick"]),
