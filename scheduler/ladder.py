@@ -108,7 +108,8 @@ def _s(offset, channel, template, hour="09:00", **kw) -> Step:
 
 
 DEFAULT_LADDERS: Mapping[str, Ladder] = {
-    # Pays on time: a light touch before the date and on the day; a thank-you is sent on payment.
+    # Pays on time: a light touch before the date and on the day (with ``messages.thank_you`` on, an
+    # instalment paid on time is thanked: see THANK_YOU).
     "al_dia": Ladder("al_dia", (
         _s(-3, "sms", "recordatorio_previo"),
         _s(0, "sms", "vence_hoy"),
@@ -144,6 +145,14 @@ DEFAULT_LADDERS: Mapping[str, Ladder] = {
         _s(30, "sms", "mora_grave", repeat_every=15),
     ), "Mora grave"),
 }
+
+
+THANK_YOU = Step(0, "sms", "gracias_pago", conditions=frozenset(), use_best_hour=False)
+"""The thank-you for an instalment paid in full on or before its due date (``messages.thank_you``): not a
+rung of any ladder — the planner plans it from payments, as soon as the rules allow, once per instalment,
+under the step id :data:`THANK_YOU_ID`."""
+
+THANK_YOU_ID = "gracias"
 
 
 # -- configuration -----------------------------------------------------------------------------------------------------

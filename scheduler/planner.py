@@ -14,6 +14,13 @@ segment, finds the step whose time has come (the last one at or before
   loan, an opted-out or unauthorised phone, a reply since the previous step,
   or a rule that holds until the next step takes over.
 
+With ``policy.thank_you`` on, an instalment a payment recorded on the appliance paid in full on or
+before its due date, at most ``policy.thank_you_days`` days ago, gets one thank-you SMS
+(:data:`~scheduler.ladder.THANK_YOU`, step ``gracias``; the shared-phone text of ``gracias_pago``
+on a shared phone) under the same rules as a reminder — hours, caps, opt-outs, authorised
+channels, clock, pause — once every debtor's reminders are decided, while nothing of the debtor is
+late; one per loan, for the last instalment so paid; never again once attempted.
+
 Every decision carries a :class:`~scheduler.reasons.Reason` and a stable
 ``contact_id`` (debtor + loan + instalment + step) so the dispatcher sends a
 contact at most once and a status report or a reply finds its contact.
@@ -34,17 +41,18 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from scheduler.contact_state import OUTBOUND_KINDS, REACHED, outcomes
-from scheduler.ladder import Ladder, Occurrence, Step
-from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Phone, promise_status
+from scheduler.ladder import THANK_YOU, THANK_YOU_ID, Ladder, Occurrence, Step
+from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Payment, Phone, promise_status
 from scheduler.policy import Policy
 from scheduler.reasons import Reason, describe
 from scheduler.rules.check import (Attempt, Lookback, attempts_from_events, attempts_matter, earliest_allowed,
                                    lookbacks)
-from scheduler.segments import MIN_OBSERVATIONS, NO_SEGMENT, best_hour, debtor_features, segment_rule_for
+from scheduler.segments import (MIN_OBSERVATIONS, NO_SEGMENT, _cover_dates, best_hour, debtor_features,
+                                segment_rule_for)
 from scheduler.templates import MessageFacts, transliterated
 
 HISTORY_DAYS = 120
@@ -147,10 +155,15 @@ def _plan(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | N
     wanted = None if debtor_ids is None else set(debtor_ids)
     run = _Run(policy, now, shortcuts)
     decisions: list[Decision] = []
+    thanks = []
     for debtor in sorted(snapshot.debtors, key=lambda d: d.id):
         if wanted is not None and debtor.id not in wanted:
             continue
-        _plan_debtor(decisions, snapshot, run, debtor, by_debtor.get(debtor.id, ()), budget)
+        thank = _plan_debtor(decisions, snapshot, run, debtor, by_debtor.get(debtor.id, ()), budget)
+        if thank is not None:
+            thanks.append(thank)
+    for thank in thanks:
+        thank()
     if shortcuts:
         _sort(decisions)
     else:
@@ -426,10 +439,13 @@ _ZERO = Decimal(0)
 
 
 def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, events: Sequence[ContactEvent],
-                 budget: _Budget) -> None:
+                 budget: _Budget) -> Callable[[], None] | None:
+    """Append the debtor's decisions to ``out``; return what decides their thank-yous (called once
+    every debtor's reminders are decided: a reminder goes before any thank-you for the SIM's budget),
+    or ``None`` when there is none to decide."""
     loans = snapshot.loans_of(debtor.id)
     if not loans:
-        return
+        return None
     policy, now = run.policy, run.now
     zone, local_now, today = run.zone(debtor.timezone)
     if len(loans) > 1:
@@ -489,6 +505,50 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
         decision(loan, instalment.number, occurrence.step, occurrence.id, channel or occurrence.step.channel,
                  phone.number if phone else "", "", at or start, WAIT, Reason.SCHEDULED, timeline.detail)
 
+    def attempt(loan: Loan, instalment: Instalment, step: Step, step_id: str, deadline: datetime,
+                lapse: str) -> None:
+        """Route, render and check the rules for one contact whose time has come; ``deadline``: when it
+        lapses (a wait past it is a skip, said by ``lapse``)."""
+        number = instalment.number
+        channel, phone, refusal = _route(debtor, step, policy.channels)
+        if refusal is not None:
+            decision(loan, number, step, step_id, step.channel, "", "", local_now, SKIP, refusal)
+            return
+        personal = phone.personal if phone is not None else True
+        text = policy.templates.render(step.template, debtor.language, personal,
+                                       _facts(debtor, loan, instalment, today), policy.cooperative)
+        if policy.transliterate and channel != "visit":
+            text = transliterated(text)
+        number_text = phone.number if phone is not None else ""
+        at, block = run.earliest_allowed(profile, debtor.timezone, channel, now, today, history, debtor.timezone)
+        if at is None:
+            decision(loan, number, step, step_id, channel, number_text, text, local_now, SKIP,
+                     block.reason if block else Reason.NO_WINDOW, block.detail if block else "")
+            return
+        if block is not None:
+            if at >= deadline:
+                decision(loan, number, step, step_id, channel, number_text, text, local_now, SKIP, block.reason,
+                         block.detail or lapse)
+            else:
+                decision(loan, number, step, step_id, channel, number_text, text, at, WAIT, block.reason,
+                         block.detail)
+            return
+        if not policy.clock.trusted:
+            decision(loan, number, step, step_id, channel, number_text, text, local_now, WAIT,
+                     Reason.CLOCK_UNTRUSTED, policy.clock.detail)
+            return
+        if policy.paused:
+            decision(loan, number, step, step_id, channel, number_text, text, local_now, WAIT, Reason.PAUSED)
+            return
+        if channel == "sms" and budget.remaining is not None:
+            if budget.remaining <= 0:
+                decision(loan, number, step, step_id, channel, number_text, text, budget.resets_at, WAIT,
+                         Reason.SIM_CAP)
+                return
+            budget.remaining -= 1
+        history.sent(channel)
+        decision(loan, number, step, step_id, channel, number_text, text, local_now, SEND, Reason.DUE)
+
     intents.sort(key=lambda i: (-i.days_late, i.instalment.due_date, i.loan.external_id))
     for intent in intents:
         step = intent.occurrence.step
@@ -504,44 +564,46 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
         if "no_reply" in step.conditions and _replied_since_previous(replies, history.events, loan):
             decision(loan, number, step, step_id, step.channel, "", "", local_now, SKIP, Reason.REPLIED)
             continue
-        channel, phone, refusal = _route(debtor, step, policy.channels)
-        if refusal is not None:
-            decision(loan, number, step, step_id, step.channel, "", "", local_now, SKIP, refusal)
-            continue
-        personal = phone.personal if phone is not None else True
-        text = policy.templates.render(step.template, debtor.language, personal,
-                                       _facts(debtor, loan, instalment, today), policy.cooperative)
-        if policy.transliterate and channel != "visit":
-            text = transliterated(text)
-        number_text = phone.number if phone is not None else ""
-        at, block = run.earliest_allowed(profile, debtor.timezone, channel, now, today, history, debtor.timezone)
-        if at is None:
-            decision(loan, number, step, step_id, channel, number_text, text, local_now, SKIP,
-                     block.reason if block else Reason.NO_WINDOW, block.detail if block else "")
-            continue
-        if block is not None:
-            if at >= intent.deadline:
-                decision(loan, number, step, step_id, channel, number_text, text, local_now, SKIP, block.reason,
-                         block.detail or "el paso siguiente llega antes")
-            else:
-                decision(loan, number, step, step_id, channel, number_text, text, at, WAIT, block.reason,
-                         block.detail)
-            continue
-        if not policy.clock.trusted:
-            decision(loan, number, step, step_id, channel, number_text, text, local_now, WAIT,
-                     Reason.CLOCK_UNTRUSTED, policy.clock.detail)
-            continue
-        if policy.paused:
-            decision(loan, number, step, step_id, channel, number_text, text, local_now, WAIT, Reason.PAUSED)
-            continue
-        if channel == "sms" and budget.remaining is not None:
-            if budget.remaining <= 0:
-                decision(loan, number, step, step_id, channel, number_text, text, budget.resets_at, WAIT,
-                         Reason.SIM_CAP)
-                continue
-            budget.remaining -= 1
-        history.sent(channel)
-        decision(loan, number, step, step_id, channel, number_text, text, local_now, SEND, Reason.DUE)
+        attempt(loan, instalment, step, step_id, intent.deadline, "el paso siguiente llega antes")
+
+    if not policy.thank_you or features.days_late > 0 or not payments:
+        return None
+    thanks = []
+    for loan in loans:
+        paid = _paid_on_time(loan, payments, today, policy.thank_you_days)
+        if paid is not None and contact_id(debtor.id, loan.external_id, paid[0].number, THANK_YOU_ID) not in done:
+            thanks.append((loan, *paid))
+    if not thanks:
+        return None
+
+    def thank() -> None:
+        for loan, instalment, paid_on in thanks:
+            lapses = datetime.combine(paid_on + timedelta(days=policy.thank_you_days + 1), time(0), tzinfo=zone)
+            attempt(loan, instalment, THANK_YOU, THANK_YOU_ID, lapses, "el agradecimiento vence antes")
+    return thank
+
+
+def _paid_on_time(loan: Loan, payments: Sequence[Payment], today: date, days: int) -> tuple[Instalment, date] | None:
+    """The last instalment of ``loan`` (in schedule order) that a payment recorded on the appliance
+    paid in full on or before its due date, at most ``days`` days before ``today``, and the day it was
+    paid — or ``None``. The day an instalment was paid is the date of the payment that completed it,
+    oldest first (:func:`~scheduler.segments._cover_dates`, as the segments read lateness): amounts
+    of the loan file and reconciled payments carry no day the planner can trust, so an import never
+    causes a thank-you."""
+    if loan.status not in ("active", "paid"):
+        return None
+    dated = [p for p in payments if p.loan_external_id == loan.external_id and p.counts and not p.reconciled]
+    if not dated:
+        return None
+    dated.sort(key=lambda p: p.date)
+    covered = _cover_dates(loan, dated)
+    found = None
+    for instalment in loan.instalments:
+        paid_on = covered.get(instalment.number)
+        if (paid_on is not None and paid_on <= instalment.due_date and (today - paid_on).days <= days
+                and instalment.paid_amount >= instalment.amount):
+            found = (instalment, paid_on)
+    return found
 
 
 def _oldest_unpaid(loan: Loan) -> Instalment | None:

@@ -33,7 +33,7 @@ from scheduler.templates import Cooperative, TemplateSet, templates_from_config
 
 SECTIONS = ("rules", "ladders", "segments", "templates", "messages", "replies")
 _RULES_KEYS = {"profile", "custom", "subdivision", "extra_holidays", "step_validity_days"}
-_MESSAGES_KEYS = {"payment_methods", "transliterate", "daily_sms_cap"}
+_MESSAGES_KEYS = {"payment_methods", "transliterate", "daily_sms_cap", "thank_you", "thank_you_days"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,11 @@ class Policy:
     limit); ``transliterate``: write á í ó ú without accents when that alone lets a message use the
     GSM alphabet (160 characters per SMS instead of 70; ñ, é, ¿ and ¡ are kept); ``step_validity_days``: how long the last step of a ladder may
     still be sent after its day (earlier steps last until the next step); ``timezone`` the
-    cooperative's (the SIM's day is counted in it).
+    cooperative's (the SIM's day is counted in it); ``thank_you`` (``[messages] thank_you``, default
+    off: every thank-you is one more SMS on the SIM): an instalment paid in full on or before its due
+    date gets one ``gracias_pago`` SMS, at most ``thank_you_days`` (``[messages] thank_you_days``,
+    0–30, default 3) days after the day it was paid — older payments, such as a back-office entry of
+    last month's receipts, are not thanked.
     """
 
     profiles: ProfileChoice
@@ -67,6 +71,8 @@ class Policy:
     channels: frozenset[str] = CONTACT_CHANNELS  # what the box can use now; a step's other channel is its fallback
     timezone: str = "America/Bogota"
     reply_words: ReplyWords = DEFAULT_WORDS
+    thank_you: bool = False
+    thank_you_days: int = 3
 
     def calendar_for(self, profile: ContactProfile) -> HolidayCalendar:
         """The holiday calendar for debtors under ``profile`` (its country; the cooperative's for
@@ -161,6 +167,13 @@ def load_policy(sections: Mapping[str, Any] | None = None, *, country: str = "CO
     if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
         raise PolicyError("«messages.daily_sms_cap» debe ser un número entero mayor o igual a 0.",
                           key="messages.daily_sms_cap")
+    thank_you = messages.get("thank_you", False)
+    if not isinstance(thank_you, bool):
+        raise PolicyError("«messages.thank_you» debe ser true o false.", key="messages.thank_you")
+    thank_you_days = messages.get("thank_you_days", 3)
+    if isinstance(thank_you_days, bool) or not isinstance(thank_you_days, int) or not 0 <= thank_you_days <= 30:
+        raise PolicyError("«messages.thank_you_days» debe ser un número de días entre 0 y 30.",
+                          key="messages.thank_you_days")
     methods = messages.get("payment_methods", "")
     if not isinstance(methods, str):
         raise PolicyError("«messages.payment_methods» debe ser un texto.", key="messages.payment_methods")
@@ -174,7 +187,8 @@ def load_policy(sections: Mapping[str, Any] | None = None, *, country: str = "CO
         cooperative=Cooperative(cooperative_name, "", methods, country.upper()),
         clock=clock or ClockTrust(False, "no_source", "sin fuente de hora"),
         subdivision=subdivision, extra_holidays=extra, daily_sms_cap=cap, transliterate=transliterate,
-        step_validity_days=validity, timezone=timezone, reply_words=reply_words)
+        step_validity_days=validity, timezone=timezone, reply_words=reply_words, thank_you=thank_you,
+        thank_you_days=thank_you_days)
 
 
 def _table(value: Any, key: str) -> dict:

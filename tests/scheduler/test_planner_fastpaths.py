@@ -68,6 +68,9 @@ def crowded_worlds(draw):
             for loan in snapshot.loans_of(debtor.id):
                 lid = loan.external_id if copy == 0 else f"{loan.external_id}-{copy}"
                 loans.append(replace(loan, external_id=lid, debtor_id=did))
+                for paid in snapshot.payments_of(debtor.id):  # web payments a thank-you may follow
+                    if paid.loan_external_id == loan.external_id:
+                        payments.append(replace(paid, id=f"{paid.id}-{copy}", loan_external_id=lid, debtor_id=did))
                 unpaid = loan.oldest_unpaid()
                 if unpaid is None:
                     continue

@@ -19,10 +19,13 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from firmware_py.ledger.allocation import apply_payments
 from firmware_py.ledger.results import LedgerSnapshot
 from scheduler.clock import ClockTrust
-from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Phone, Promise, Settings, promise_status
-from scheduler.planner import SEND, SKIP, WAIT, plan
+from scheduler.ladder import THANK_YOU_ID
+from scheduler.model import (ContactEvent, Debtor, Instalment, Loan, Payment, Phone, Promise, Settings,
+                             promise_status)
+from scheduler.planner import SEND, SKIP, WAIT, contact_id, plan
 from scheduler.policy import load_policy
 from scheduler.reasons import Reason
 from scheduler.rules import BUILTIN
@@ -48,7 +51,7 @@ def worlds(draw):
     hour = draw(st.one_of(st.integers(12, 23), st.integers(12, 23), st.integers(0, 23)))
     now = day + timedelta(hours=hour, minutes=draw(st.integers(0, 59)))
     profile = draw(st.sampled_from(PROFILES))
-    debtors, loans, promises, contacts = [], [], [], []
+    debtors, loans, promises, contacts, payments = [], [], [], [], []
     phone_pool = [draw(phones(i)) for i in range(draw(st.integers(1, 5)))]
     for d in range(draw(st.integers(1, 4))):
         own = draw(st.lists(st.sampled_from(phone_pool), min_size=draw(st.sampled_from([0, 1, 1, 1])), max_size=2,
@@ -66,7 +69,29 @@ def worlds(draw):
                 paid = draw(st.sampled_from([Decimal(0), Decimal(0), amount, amount / 2]))
                 instalments.append(Instalment(n + 1, first_due + timedelta(days=30 * n), amount, paid))
             status = draw(st.sampled_from(["active"] * 7 + ["paid"]))
-            loans.append(Loan(f"L{d}-{k}", debtor.id, instalments=tuple(instalments), status=status))
+            loan = Loan(f"L{d}-{k}", debtor.id, instalments=tuple(instalments), status=status)
+            owed = loan.oldest_unpaid()
+            if owed is not None and draw(st.sampled_from([False, False, True])):
+                # paid on the web (allocated into the loan as a snapshot shows it), maybe thanked already
+                paid = [Payment(f"pay-{d}-{k}-{j}", loan.external_id, debtor.id,
+                                draw(st.sampled_from([owed.outstanding, owed.outstanding / 2, owed.amount * 2])),
+                                draw(st.sampled_from([owed.due_date, now.date()]))
+                                + timedelta(days=draw(st.integers(-6, 2))), "web",
+                                status=draw(st.sampled_from(["confirmed"] * 4 + ["pending"])),
+                                reconciled=draw(st.sampled_from([False] * 4 + [True])),
+                                recorded_at=now - timedelta(hours=draw(st.integers(0, 200))))
+                        for j in range(draw(st.integers(1, 2)))]
+                payments.extend(paid)
+                loan = apply_payments(loan, [p for p in paid if not p.reconciled])
+                if draw(st.sampled_from([False, False, False, True])):
+                    contacts.append(ContactEvent(now - timedelta(hours=draw(st.integers(1, 60))), debtor.id,
+                                                 draw(st.sampled_from(["sent", "sending", "retry", "delivered"])),
+                                                 contact_id=contact_id(debtor.id, loan.external_id,
+                                                                       draw(st.sampled_from([owed.number,
+                                                                                             owed.number + 1])),
+                                                                       THANK_YOU_ID),
+                                                 loan_external_id=loan.external_id))
+            loans.append(loan)
         if draw(st.integers(0, 3)) == 0:
             promises.append(Promise(f"p-{d}", debtor.id, now.date() + timedelta(days=draw(st.integers(-5, 10))),
                                     Decimal(draw(st.integers(1, 100))) * 1000, "sms",
@@ -83,11 +108,12 @@ def worlds(draw):
     opted = frozenset(p.number for p in phone_pool if draw(st.booleans()) and draw(st.booleans()))
     debtors = [Debtor(**{**_fields(d), "phones": tuple(Phone(p.number, p.personal, p.channels, p.number in opted)
                                                            for p in d.phones)}) for d in debtors]
-    snapshot = LedgerSnapshot(seq=1, debtors=tuple(debtors), loans=tuple(loans), payments=(),
+    snapshot = LedgerSnapshot(seq=1, debtors=tuple(debtors), loans=tuple(loans), payments=tuple(payments),
                               promises=tuple(promises), opted_out=opted, settings=Settings({}),
                               contacts=tuple(sorted(contacts, key=lambda e: e.at)))
     trusted = draw(st.sampled_from([True, True, True, False]))
-    policy = load_policy({"rules": {"profile": profile}}, country=profile,
+    messages = {"thank_you": draw(st.booleans()), "thank_you_days": draw(st.sampled_from([0, 1, 3, 3, 7]))}
+    policy = load_policy({"rules": {"profile": profile}, "messages": messages}, country=profile,
                          clock=ClockTrust(trusted, "given" if trusted else "no_source"))
     policy = policy.with_settings({"sending_paused": draw(st.sampled_from([False, False, False, True])),
                                    "daily_sms_cap": draw(st.sampled_from([None, None, 2, 0]))})
@@ -179,12 +205,16 @@ def test_never_to_opted_out_unauthorised_paid_promised_or_when_stopped(world):
             assert phone is not None and not phone.opted_out and decision.phone not in snapshot.opted_out
             assert ("call" if decision.channel in ("call", "ring") else "sms") in phone.channels
         loan = loans[decision.loan]
-        assert loan.status == "active"
         instalment = next(i for i in loan.instalments if i.number == decision.instalment)
+        if decision.step == THANK_YOU_ID:  # a thank-you: for a paid instalment (see test_thanks)
+            assert loan.status in ("active", "paid") and instalment.outstanding == 0
+            continue
+        assert loan.status == "active"
         assert instalment.outstanding > 0
         today = now.astimezone(ZoneInfo(debtor.timezone)).date()
         for promise in snapshot.promises_of(debtor.id):
-            assert promise_status(promise, (), today, grace_days=policy.promise_grace_days) != "pending"
+            assert promise_status(promise, snapshot.payments_of(debtor.id), today,
+                                  grace_days=policy.promise_grace_days) != "pending"
 
 
 @PROPERTY
@@ -227,7 +257,8 @@ def test_same_inputs_same_decisions(world, rnd):
     contacts = list(snapshot.contacts)
     rnd.shuffle(contacts)
     shuffled = LedgerSnapshot(seq=snapshot.seq, debtors=tuple(debtors), loans=tuple(reversed(snapshot.loans)),
-                              payments=(), promises=snapshot.promises, opted_out=snapshot.opted_out,
+                              payments=tuple(reversed(snapshot.payments)), promises=snapshot.promises,
+                              opted_out=snapshot.opted_out,
                               settings=snapshot.settings, contacts=tuple(contacts))
     assert plan(shuffled, policy, now) == first
     assert plan(snapshot, policy, now) == first
