@@ -4,7 +4,7 @@ dispatch; e.g. ``COBRADOR_FAULT_KILLS=1000`` for a long run). ``COBRADOR_FAULT_S
 the seed is printed and in every failure message, with the scenario and the kill's number.
 
 Imports (``test_sigkill_during_imports``): a real ``cobrador import FILE --data DIR --json`` process
-(forked by tests/faults/import_zygote.py with the appliance imported), of one of two few-thousand-row CSV
+(forked by tests/faults/import_zygote.py with the appliance imported), of one of two 1,000-1,300-row CSV
 files (B changes every loan of A and adds more), into the same data directory again and again; killed after
 a random delay within its run time (about one run in ten finishes first). After each kill the ledger is
 opened again (the restart) and must:
