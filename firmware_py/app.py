@@ -70,6 +70,7 @@ class Appliance:
         self.link = None
         self.recorder = None
         self.pool = None
+        self.radio = None               # firmware_py.voice_link.VoiceRadio: the pool plus calls
         self.dispatcher = None
         self.responder = None
         self._policy = config.policy()
@@ -177,14 +178,23 @@ class Appliance:
         from modem.pool import ModemPool, PoolMember, SimLimits
         from scheduler.dispatcher import Dispatcher
 
+        from firmware_py.voice_link import VoiceRadio
+
         zone = ZoneInfo(self.config.cooperative.timezone)
         limits = SimLimits(min_gap=float(self.config.modem.min_gap_seconds))
-        self.pool = ModemPool([PoolMember("módem 1", LinkedModem(self.link), limits)],
+        voice = self.config.voice
+        member = LinkedModem(self.link, audio_port=voice.audio_port)
+        self.pool = ModemPool([PoolMember("módem 1", member, limits)],
                               day=lambda epoch: datetime.fromtimestamp(epoch, zone).date(),
                               sent_today={"módem 1": _sent_today(self.ledger, zone)})
-        self.dispatcher = Dispatcher(self.ledger, self.pool, self.policy, workers=1, on_event=self.panel.on_event,
-                                     interval=float(self.config.engine_interval), clock=self.clock)
-        self.responder = ReplyHandler(self.ledger, self.policy, wake=self.dispatcher.wake, clock=self.clock)
+        self.radio = VoiceRadio(self.pool, voice, can_play=member.why_no_audio)
+        self.dispatcher = Dispatcher(self.ledger, self.radio, self.policy, workers=1, on_event=self.panel.on_event,
+                                     interval=float(self.config.engine_interval), clock=self.clock,
+                                     on_reply=lambda reply: self.responder.handle(reply),
+                                     keypad_promise_days=voice.keypad_promise_days)
+        self.responder = ReplyHandler(self.ledger, self.policy, wake=self.dispatcher.wake, clock=self.clock,
+                                      keypad_promise_days=voice.keypad_promise_days,
+                                      inbound_call_balance=voice.inbound_call_balance)
 
     def policy(self):
         """The configuration's policy, with the engine settings edited on the web page laid over it
@@ -207,6 +217,8 @@ class Appliance:
         network = self.link.network_now() if self.link is not None else None
         policy = self._policy.with_clock(system_clock_trust(now, network_now=network,
                                                             confirmed_by_staff=self._clock_confirmed))
+        if self.radio is not None:  # a call step on a box that cannot play audio now goes to its fallback
+            policy = policy.with_channels(self.radio.channels())
         if policy.clock.trusted and not self._clock_was_trusted and self.dispatcher is not None:
             self.dispatcher.wake()  # the time just became trusted: what waited for it goes now, not at the next tick
         self._clock_was_trusted = policy.clock.trusted

@@ -230,20 +230,57 @@ class ModemLink:
 
 
 class LinkedModem:
-    """The link's current driver as a :class:`modem.pool.PoolMember`'s modem: ``send_sms`` raises
-    :class:`modem.errors.ModemDisconnected` (nothing sent) while no driver is open, so the pool re-routes
-    or the dispatcher retries later."""
+    """The link's current driver as a :class:`modem.pool.PoolMember`'s modem: ``send_sms``, ``call`` and
+    ``ring`` raise :class:`modem.errors.ModemDisconnected` (nothing sent, nobody dialled) while no driver is
+    open, so the pool re-routes or the dispatcher retries later. A spoken call plays its message with the
+    player of the link's modem profile (:func:`modem.voice.playback.player_for`; ``audio_port`` is the
+    modem's voice port for the profiles that play through one)."""
 
-    def __init__(self, link: ModemLink):
+    def __init__(self, link: ModemLink, *, audio_port: str = ""):
         self.link = link
+        self.audio_port = audio_port or None
+        self._players: dict[str, object] = {}
 
-    def send_sms(self, number: str, text: str, *, transliterate: bool = False, message_id: str | None = None):
+    def _modem(self):
         from modem.errors import ModemDisconnected
 
         modem = self.link.modem
         if modem is None or modem.closed:
             raise ModemDisconnected("no hay módem conectado")
-        return modem.send_sms(number, text, transliterate=transliterate, message_id=message_id)
+        return modem
+
+    def send_sms(self, number: str, text: str, *, transliterate: bool = False, message_id: str | None = None):
+        return self._modem().send_sms(number, text, transliterate=transliterate, message_id=message_id)
+
+    def call(self, number: str, **options):
+        """:meth:`modem.driver.Modem.call` with this profile's player (``options`` as there)."""
+        modem = self._modem()
+        return modem.call(number, player=self.player(), **options)
+
+    def ring(self, number: str, **options):
+        """:meth:`modem.driver.Modem.ring` (``options`` as there)."""
+        return self._modem().ring(number, **options)
+
+    def player(self):
+        """The audio player for the link's modem profile, or None (this modem cannot play audio)."""
+        from modem.voice.playback import player_for
+
+        modem = self.link.modem
+        profile = getattr(getattr(modem, "profile", None), "name", None) or self.link.profile
+        if profile not in self._players:
+            self._players[profile] = player_for(profile, audio_port=self.audio_port)
+        return self._players[profile]
+
+    def why_no_audio(self) -> str | None:
+        """None when the connected modem can play a spoken message now; else why not, in Spanish."""
+        player = self.player()
+        if player is None:
+            return (f"este tipo de módem no tiene cómo reproducir audio en una llamada: se usa el "
+                    "timbrazo o el SMS que diga la escalera")
+        modem = self.link.modem
+        if modem is None or modem.closed:
+            return "no hay módem conectado"
+        return player.available(modem)
 
 
 def _sim_message(exc: Exception) -> str:

@@ -55,8 +55,8 @@ returning an object with ``member`` and ``sent`` (a ``modem.sending.SentSms``)
 subclasses when nothing was sent. A radio that places calls also has
 ``channels()`` (the set of channels it can use now, e.g. ``{"sms", "ring",
 "call"}``), ``call(number, text, *, call_id)`` and ``ring(number, *, call_id)``
-returning an object with ``member`` and ``call`` (a
-``modem.voice.calls.CallResult``).
+returning an object with ``member`` and ``result`` (a
+``modem.voice.calls.CallResult``) — :class:`modem.pool.PoolCall`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -370,13 +370,15 @@ class Dispatcher:
 
     def _place_call(self, decision: Decision, report: DrainReport) -> str:
         """A call (spoken message) or a ring reminder: sending -> dial -> the call's outcome (module docstring)."""
+        if decision.channel == "call":  # what is said: the message, then the keys the debtor may press
+            decision = replace(decision, text=f"{decision.text} "
+                                              f"{options_text(promise_days=self.keypad_promise_days)}".strip())
         self._append(decision, "sending", self.clock())
         try:
             if decision.channel == "ring":
                 result = self.radio.ring(decision.phone, call_id=decision.contact_id)
             else:
-                spoken = f"{decision.text} {options_text(promise_days=self.keypad_promise_days)}".strip()
-                result = self.radio.call(decision.phone, spoken, call_id=decision.contact_id)
+                result = self.radio.call(decision.phone, decision.text, call_id=decision.contact_id)
         except ModemError as exc:  # nothing was dialled: the call may be placed later
             return self._retry(decision, exc, report)
         except Exception as exc:  # we cannot know whether it rang: in doubt, never redialled by itself
@@ -385,7 +387,7 @@ class Dispatcher:
             report.uncertain += 1
             return "uncertain"
         report.calls += 1
-        call = result.call
+        call = result.result
         what = "llamada perdida" if decision.channel == "ring" else "llamada"
         base = f"módem {result.member}; {what}"
         rang = f"sonó {call.ring_seconds:.0f} s"

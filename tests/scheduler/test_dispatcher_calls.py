@@ -42,7 +42,7 @@ def policy_with(channel, fallback=None, profile="CO"):
 @dataclass(frozen=True)
 class Placed:
     member: str
-    call: CallResult
+    result: CallResult
 
 
 class Radio:
