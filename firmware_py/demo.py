@@ -32,7 +32,18 @@ def load_demo(ledger, config, *, today: date, now: datetime) -> ImportReport | N
         report = import_loans(path, ledger, now=now,
                               options=ImportOptions.from_config(config, source_name="demo", past_days=3650))
     log.info("demo dataset: %d loans imported", report.imported)
+    _authorise_calls(ledger, now)
     return report
+
+
+def _authorise_calls(ledger, now: datetime) -> None:
+    """Every third demo debtor also accepts calls, so the ladders' ring and call steps have someone to reach
+    (a spreadsheet's mobile numbers come in authorised for SMS only)."""
+    from dataclasses import replace
+
+    for debtor in sorted(ledger.debtors(), key=lambda d: d.id)[::3]:
+        phones = tuple(replace(p, channels=p.channels | {"call"}) for p in debtor.phones)
+        ledger.save_debtor(replace(debtor, phones=phones), now=now)
 
 
 # What a few demo debtors' simulated phones answer to every reminder, so a newcomer sees replies understood

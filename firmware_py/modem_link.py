@@ -31,6 +31,7 @@ CONNECTED = "connected"
 DISCONNECTED = "disconnected"
 NEEDS_ATTENTION = "needs-attention"   # wrong PIN / PUK / PIN missing: a person must act
 STOPPED = "stopped"
+SIMULATED_PROFILE = "quectel-ec25"
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,12 @@ class ModemLink:
     def __init__(self, choice: RadioChoice, *, profile: str, pin: str | None, store, events: queue.Queue,
                  sim_link: Path, retry_cap: float = 30.0, poll_interval: float = 60.0, clock=time.time):
         self.choice = choice
-        self.profile = "generic" if profile == "auto" else profile
+        # "auto" on a real port: the generic profile (standard commands only). The built-in simulator
+        # plays a Quectel EC25 (it takes the network's time at once and plays audio files), so the demo
+        # shows spoken calls too.
+        if profile == "auto":
+            profile = SIMULATED_PROFILE if choice.kind == "simulator" else "generic"
+        self.profile = profile
         self.pin = pin or None
         self.store = store
         self.events = events

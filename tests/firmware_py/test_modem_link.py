@@ -54,7 +54,7 @@ def test_simulator_choice_runs_the_built_in_modem(tmp_path):
                      events=queue.Queue(), sim_link=tmp_path / "sim")
     with link:
         status = wait_state(link, CONNECTED)
-        assert status.simulated and status.profile == "generic"
+        assert status.simulated and status.profile == "quectel-ec25"
         assert link.port == str(tmp_path / "sim")
 
 
