@@ -20,8 +20,20 @@ One send, in order (each step durable before the next):
    ``failed`` (permanent refusal: the next message is unaffected),
    ``uncertain`` (the modem may or may not have sent it: never re-sent by
    itself; shown to staff), or ``retry`` when the radio certainly sent
-   nothing (no modem, link down before the body was written). A retried
-   contact waits ``retry_delays`` and ends ``failed`` after ``max_retries``.
+   nothing.
+
+Nothing sent has two causes, handled apart. *The radio is down* — no modem
+available (unplugged, parked by the pool), or the network refused for a
+while (a temporary ``+CMS ERROR`` such as 331 "no network service" that
+outlasted the driver's own retries): that is no fault of the message, so the
+``retry`` (``reference == "radio"``) does not count toward the contact's
+retries; instead the whole dispatcher waits (``retry_delays``, growing) and
+tries again with the same contact first. Planned contacts are untouched while
+it waits, and an outage of hours costs one ``retry`` line per wait, not a
+day's reminders: they go when the network is back, as long as their step is
+still valid (the planner skips a step that lapsed). *Anything else* that sent
+nothing (a command timeout, a refused command) counts: the contact waits
+``retry_delays`` and ends ``failed`` after ``max_retries``.
 
 After a power cut between 2 and 4 the contact's last event is ``sending``;
 :meth:`Dispatcher.recover` (run at start) turns it into ``uncertain`` — a late
@@ -68,7 +80,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from modem.errors import ModemError, PduError
+from modem.errors import CmsError, ModemDisconnected, ModemError, NoModemAvailable, PduError
 from scheduler.contact_state import outcomes
 from scheduler.keypad import DEFAULT_PROMISE_DAYS, keys_pressed, options_text
 from scheduler.model import ContactEvent
@@ -81,6 +93,21 @@ EXEMPT = "exento"
 """``reference`` of a planned answer that goes out whatever the hour (the opt-out confirmation)."""
 
 log = logging.getLogger("cobrador.scheduler.dispatcher")
+
+RADIO_DOWN = "radio"
+"""``reference`` of a ``retry`` written because the radio was down (no modem, no network): not counted."""
+
+
+def _radio_down(exc: BaseException) -> bool:
+    """No modem can take anything now (unplugged, reconnecting, every member parked): not the message's fault."""
+    return isinstance(exc, (NoModemAvailable, ModemDisconnected))
+
+
+def _network_refused(exc: BaseException | None) -> bool:
+    """A temporary ``+CMS ERROR`` that clearly means "not accepted" (no service, congestion) — not one whose
+    outcome is unknown (those make the send ``uncertain`` in the driver)."""
+    return isinstance(exc, CmsError) and exc.temporary and not exc.outcome_unknown
+
 
 SMS_ONLY = frozenset({"sms"})
 """Channels of a radio that has no ``channels()`` (an SMS-only pool)."""
@@ -163,6 +190,8 @@ class Dispatcher:
         self.on_reply = on_reply
         self.keypad_promise_days = keypad_promise_days
         self._not_before: dict[str, datetime] = {}
+        self._radio_not_before: datetime | None = None   # the radio is down: nothing is tried before this
+        self._radio_waits = 0
         self._lock = threading.Lock()
         self._draining = threading.Lock()
         self._scheduler = None
@@ -250,6 +279,9 @@ class Dispatcher:
         try:
             while report.batches < max_batches and not self._closed:
                 now = self.clock()
+                if self._radio_waiting(now):
+                    report.stopped_reason = "radio_unavailable"
+                    break
                 snapshot = self.journal.snapshot(contacts_since=now - timedelta(days=HISTORY_DAYS))
                 policy = self.policy().with_settings(snapshot.settings)
                 answered = self._send_answers(snapshot, policy, now, report)
@@ -300,6 +332,15 @@ class Dispatcher:
         decision = Decision(planned.contact_id, planned.debtor_id, planned.loan_external_id, None, "", "sms",
                             planned.phone, "", planned.text, self.clock(), SEND, Reason.DUE, "")
         return self._transmit(decision, report)
+
+    def _radio_waiting(self, now: datetime) -> bool:
+        with self._lock:
+            return self._radio_not_before is not None and now < self._radio_not_before
+
+    def _radio_up(self) -> None:
+        """Something went out (or was refused for its own sake): the radio works; no more waiting."""
+        with self._lock:
+            self._radio_not_before, self._radio_waits = None, 0
 
     def _due_id(self, contact_id: str, now: datetime) -> bool:
         with self._lock:
@@ -380,13 +421,14 @@ class Dispatcher:
             else:
                 result = self.radio.call(decision.phone, decision.text, call_id=decision.contact_id)
         except ModemError as exc:  # nothing was dialled: the call may be placed later
-            return self._retry(decision, exc, report)
+            return self._retry(decision, exc, report, radio_down=_radio_down(exc))
         except Exception as exc:  # we cannot know whether it rang: in doubt, never redialled by itself
             log.exception("radio failed while calling %s", decision.contact_id)
             self._append(decision, "uncertain", self.clock(), detail=f"error inesperado del módem: {exc}")
             report.uncertain += 1
             return "uncertain"
         report.calls += 1
+        self._radio_up()
         call = result.result
         what = "llamada perdida" if decision.channel == "ring" else "llamada"
         base = f"módem {result.member}; {what}"
@@ -444,13 +486,18 @@ class Dispatcher:
             report.failed += 1
             return "failed"
         except ModemError as exc:  # nothing reached the network: the contact may go again later
-            return self._retry(decision, exc, report)
+            return self._retry(decision, exc, report, radio_down=_radio_down(exc))
         except Exception as exc:  # we cannot know whether it left: in doubt, never re-sent by itself
             log.exception("radio failed while sending %s", decision.contact_id)
             self._append(decision, "uncertain", self.clock(), detail=f"error inesperado del módem: {exc}")
             report.uncertain += 1
             return "uncertain"
         sent = result.sent
+        if sent.state == "failed" and _network_refused(sent.error) and not sent.parts:
+            # the network said "not now" (no service, congestion) to the first part, through the driver's own
+            # retries: nothing went out; the message waits for the network like it would for a modem
+            return self._retry(decision, sent.error, report, radio_down=True)
+        self._radio_up()
         detail = f"módem {result.member}; {sent.segments} parte(s); MR {','.join(map(str, sent.references))}"
         if sent.state == "sent":
             self._append(decision, "sent", self.clock(), detail=detail, reference=sent.message_id)
@@ -466,11 +513,20 @@ class Dispatcher:
         report.failed += 1
         return "failed"
 
-    def _retry(self, decision: Decision, exc: Exception, report: DrainReport) -> str:
+    def _retry(self, decision: Decision, exc: Exception, report: DrainReport, *, radio_down: bool = False) -> str:
         now = self.clock()
+        if radio_down:  # not the contact's fault: it keeps its retries; everything waits for the radio
+            with self._lock:
+                delay = self.retry_delays[min(self._radio_waits, len(self.retry_delays) - 1)]
+                self._radio_waits += 1
+                self._radio_not_before = now + timedelta(seconds=delay)
+            self._append(decision, "retry", now, reference=RADIO_DOWN,
+                         detail=f"no salió ({exc}); se intenta de nuevo cuando haya módem y red, en {delay:.0f} s")
+            report.retried += 1
+            return "radio_unavailable"
         history = self.journal.contacts(debtor_id=decision.debtor_id, since=now - timedelta(days=HISTORY_DAYS),
                                         kinds=("retry",))
-        retries = sum(1 for e in history if e.contact_id == decision.contact_id) + 1
+        retries = sum(1 for e in history if e.contact_id == decision.contact_id and e.reference != RADIO_DOWN) + 1
         if retries > self.max_retries:
             self._append(decision, "failed", now, detail=f"no se pudo enviar tras {self.max_retries} intentos: {exc}")
             report.failed += 1

@@ -181,10 +181,9 @@ class Reboot(Scenario):
 
 class Cms500Storm(Scenario):
     healed_after = None
-    # each 500 also counts as a failure of the modem: after three in a row the pool parks it, and the contacts
-    # tried while it is parked get "retry" (NoModemAvailable) — three of those and a contact ends "failed"
-    # without ever reaching the network (checked: never at the network)
-    allowed_failed = True
+    # each 500 also counts as a failure of the modem: after three in a row the pool parks it; while it is
+    # parked the dispatcher waits for the radio (NoModemAvailable is not the contacts' fault): none fails
+    allowed_failed = False
 
     def __init__(self, rng):
         super().__init__(rng)
@@ -209,10 +208,10 @@ class SimStorageFull(Scenario):
 
 class NoNetworkOneHour(Scenario):
     healed_after = 60                           # ticks of one simulated minute
-    # +CMS ERROR: 331 (no network service) through the driver's bounded retries is a "failed" send, and the
-    # parked pool's NoModemAvailable uses up the contacts' dispatcher retries: most of the batch ends "failed"
-    # (never at the network, checked) instead of waiting for the network — see the report of issue 12
-    allowed_failed = True
+    # +CMS ERROR: 331 (no network service) through the driver's bounded retries, and the parked pool's
+    # NoModemAvailable: the dispatcher waits for the radio instead of using up the contacts' retries — every
+    # reminder goes once the network is back
+    allowed_failed = False
 
     def max_uncertain(self, w):
         return 0

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from firmware_py.ledger import Ledger
-from modem.errors import ModemDisconnected, PduError
+from modem.errors import CmsError, CommandTimeout, ModemDisconnected, PduError
 from modem.sending import PartRef, SentSms
 from scheduler.clock import ClockTrust
 from scheduler.contact_state import outcomes
@@ -53,6 +53,10 @@ class Radio:
             raise ModemDisconnected("cable suelto")
         if answer == "pdu":
             raise PduError("número inválido")
+        if answer == "timeout":
+            raise CommandTimeout("AT+CMGS=20", 60.0)
+        if answer == "nonet":   # the network refused the first part through the driver's own retries
+            return Sent("m1", SentSms(message_id, number, "failed", 1, (), error=CmsError("AT+CMGS=20", 331)))
         self.calls.append((number, text, message_id))
         parts = (PartRef(len(self.calls), 1, 0.0),) if answer != "failed" else ()
         return Sent("m1", SentSms(message_id, number, answer, 1, parts, error=None if answer == "sent" else
@@ -126,7 +130,7 @@ def test_radio_down_writes_retry_then_sends_after_the_delay():
 
 def test_retries_are_bounded():
     ledger = make_ledger(1)
-    radio = Radio(ledger, ["down"] * 10)
+    radio = Radio(ledger, ["timeout"] * 10)
     clock = [NOW]
     d = dispatcher(ledger, radio, clock=lambda: clock[0], max_retries=2, retry_delays=(1.0,))
     for step in range(4):
@@ -204,3 +208,24 @@ def test_scheduler_wakes_and_drains(tmp_path):
         d.close()
         d.close()
     assert len(radio.calls) == 1
+
+
+@pytest.mark.parametrize("outage", ["down", "nonet"], ids=["no-modem", "no-network"])
+def test_an_outage_of_hours_loses_no_reminder_and_writes_one_line_per_wait(outage):
+    """No modem, or no network (+CMS 331 through the driver's retries), for six hours: the contacts keep their
+    retries, only the head of the queue is tried once per wait, and everything goes when the radio is back."""
+    ledger = make_ledger(5)
+    radio = Radio(ledger, [outage] * 1000)
+    clock = [NOW]
+    d = dispatcher(ledger, radio, clock=lambda: clock[0], max_retries=2, retry_delays=(30.0, 120.0, 600.0))
+    for minute in range(6 * 60):
+        clock[0] = NOW + timedelta(minutes=minute)
+        d.drain()
+    retries = [e for e in ledger.contacts() if e.kind == "retry"]
+    assert not [e for e in ledger.contacts() if e.kind == "failed"]
+    assert {e.contact_id for e in retries} == {"d-0:L0:1:0"} and all(e.reference == "radio" for e in retries)
+    assert len(retries) <= 6 * 60 // 10 + 3                                  # one line per wait, waits up to 10 min
+    radio.script = []                                                        # the radio is back
+    clock[0] += timedelta(minutes=11)
+    assert d.drain().sent == 5
+    assert all(kinds(ledger, f"d-{i}:L{i}:1:0")[-1] == "sent" for i in range(5))
