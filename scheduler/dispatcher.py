@@ -49,10 +49,10 @@ call while voice is not available) end ``failed`` with the reason.
 
 Calls (``call``: a spoken message, ``ring``: a free "missed call" reminder)
 go the same way — ``sending`` before the dial — and end with the call's
-outcome: ``sent`` (the call was placed and rang) then ``delivered`` (answered,
-or rang the full time for a ring reminder) or ``failed`` (busy, no answer,
-rejected); a phone switched off or out of coverage ends ``failed`` without
-``sent`` (it never rang). The keys the debtor pressed during the call
+outcome: ``sent`` (the call was placed: every dialled call counts toward the
+caps, answered or not) then ``delivered`` (answered, or rang the full time
+for a ring reminder) or ``failed`` (busy, no answer, rejected, switched off or
+out of coverage, failed with a cause). The keys the debtor pressed during the call
 (:mod:`scheduler.keypad`) are stored as an inbound ``reply`` on the ``call``
 channel and handed to ``on_reply`` (the appliance's reply handler), so a
 "1", "2" or "9" has the same effects as a PROMESA, a question or a BAJA.
@@ -454,8 +454,9 @@ class Dispatcher:
             reason += f" (causa {call.cause})"
         if call.detail and call.outcome == "failed":
             reason += f": {call.detail}"
-        if call.outcome in ("busy", "no_answer", "rejected"):  # it rang: an attempt that counts toward the caps
-            self._append(decision, "sent", self.clock(), detail=f"{base}; {rang}", reference=call.call_id or "")
+        # every call dialled is an attempt that counts toward the caps (Regulation F counts calls placed,
+        # answered or not) — also one that never rang (phone off): more caution, never less
+        self._append(decision, "sent", self.clock(), detail=f"{base}; {rang}", reference=call.call_id or "")
         self._append(decision, "failed", self.clock(), detail=reason, reference=call.call_id or "")
         report.failed += 1
         return "failed"
