@@ -183,12 +183,12 @@ def encode(record: Any) -> dict:
 
 def _decode_debtor(doc: dict) -> Debtor:
     return Debtor(
-        id=doc["id"],
+        id=sys.intern(doc["id"]),
         name=doc["name"],
         document=doc.get("document", ""),
         phones=tuple(
             Phone(
-                number=p["number"],
+                number=sys.intern(p["number"]),
                 personal=bool(p.get("personal", True)),
                 channels=_channel_set(tuple(p.get("channels", ("sms",)))),
                 opted_out=bool(p.get("opted_out", False)),
@@ -205,21 +205,39 @@ def _decode_debtor(doc: dict) -> Debtor:
     )
 
 
-def _decode_loan(doc: dict) -> Loan:
+def _instalment(i: dict) -> Instalment:
+    return Instalment(
+        number=i["number"],
+        due_date=_parse_date(i["due_date"]),
+        amount=_parse_money(i["amount"]),
+        paid_amount=_parse_money(i.get("paid_amount", "0")),
+    )
+
+
+def _shared_instalment(i: dict, memo: dict) -> Instalment:
+    """One Instalment object per distinct stored instalment (they are immutable): a portfolio's loans
+    repeat the same (number, due date, amount, paid) many times over."""
+    if type(i) is not dict:
+        return _instalment(i)
+    key = (number, due, amount, paid) = (i.get("number"), i.get("due_date"), i.get("amount"),
+                                         i.get("paid_amount", "0"))
+    if type(number) is not int or type(due) is not str or type(amount) is not str or type(paid) is not str:
+        return _instalment(i)  # only the plain shape is shared (1 == 1.0 == True as dict keys)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _instalment(i)
+    return found
+
+
+def _decode_loan(doc: dict, memo: dict | None = None) -> Loan:
+    items = doc.get("instalments", ())
     return Loan(
-        external_id=doc["external_id"],
-        debtor_id=doc["debtor_id"],
+        external_id=sys.intern(doc["external_id"]),
+        debtor_id=sys.intern(doc["debtor_id"]),
         product=_shared(doc.get("product", "")),
         currency=_shared(doc.get("currency", "COP")),
-        instalments=tuple(
-            Instalment(
-                number=i["number"],
-                due_date=_parse_date(i["due_date"]),
-                amount=_parse_money(i["amount"]),
-                paid_amount=_parse_money(i.get("paid_amount", "0")),
-            )
-            for i in doc.get("instalments", ())
-        ),
+        instalments=tuple(_instalment(i) for i in items) if memo is None else
+        tuple(_shared_instalment(i, memo) for i in items),
         status=_shared(doc.get("status", "active")),
         rescheduled=bool(doc.get("rescheduled", False)),
         schema_version=doc["schema_version"],
@@ -286,8 +304,12 @@ _DECODERS = {
 KINDS = tuple(_DECODERS)
 
 
-def decode(kind: str, doc: Any) -> Any:
+def decode(kind: str, doc: Any, *, memo: dict | None = None) -> Any:
     """Model record of ``kind`` from a stored document (migrated first).
+
+    ``memo`` (optional, a dict the caller keeps while it decodes many records,
+    e.g. a whole snapshot): equal immutable parts (a loan's instalments) are
+    decoded once and shared between records.
 
     Raises CodecError if the document is not a dict, misses a required field
     or holds an invalid value; MigrationError (also a ValueError) if its
@@ -296,6 +318,8 @@ def decode(kind: str, doc: Any) -> Any:
     if not isinstance(doc, dict):
         raise CodecError(f"{kind}: expected an object, got {type(doc).__name__}")
     try:
+        if memo is not None and kind == "loan":
+            return _decode_loan(migrate(kind, doc), memo)
         return _DECODERS[kind](migrate(kind, doc))
     except (CodecError, MigrationError):
         raise

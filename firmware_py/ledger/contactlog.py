@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import re
+import sys
 from array import array
 from datetime import datetime, timezone
 from pathlib import Path
@@ -121,7 +122,8 @@ class ContactLog:
     def _remember(self, debtor_id: str, idx: int, offset: int) -> None:
         slots = self._by_debtor.get(debtor_id)
         if slots is None:
-            slots = self._by_debtor[debtor_id] = array("q")
+            # interned: the same string object as the ledger's debtor records (codec interns ids)
+            slots = self._by_debtor[sys.intern(debtor_id)] = array("q")
         slots.append((idx << _OFFSET_BITS) | offset)
         self.count += 1
 
@@ -136,7 +138,7 @@ class ContactLog:
             for debtor, offsets in sidecar["debtors"].items():
                 slots = self._by_debtor.get(debtor)
                 if slots is None:
-                    slots = self._by_debtor[debtor] = array("q")
+                    slots = self._by_debtor[sys.intern(debtor)] = array("q")
                 slots.extend([base | offset for offset in offsets])
                 self.count += len(offsets)
             self.damaged_lines += sidecar.get("damaged", 0)
@@ -291,19 +293,23 @@ class ContactLog:
 
     def partition_docs(self, name: str) -> list[dict]:
         """Every valid document of one partition, in file order."""
+        return list(self.iter_partition(name))
+
+    def iter_partition(self, name: str) -> Iterator[dict]:
+        """``partition_docs`` one document at a time (only the file's bytes and one document in memory)."""
         try:
             data = (self.directory / f"{name}.jsonl").read_bytes()
         except FileNotFoundError:
-            return []
-        docs = []
+            return
+        loads = json.loads
         for _offset, line, complete in iter_lines(data):
             body = check_line(line) if complete else None
             if body is not None:
                 try:
-                    docs.append(json.loads(body))
+                    doc = loads(body)
                 except ValueError:
                     continue
-        return docs
+                yield doc
 
     def debtor_count(self, debtor_id: str) -> int:
         return len(self._by_debtor.get(debtor_id, ()))
@@ -385,6 +391,9 @@ class MemoryContactLog:
 
     def partition_docs(self, name: str) -> list[dict]:
         return [dict(doc) for n, doc in self._docs if n == name]
+
+    def iter_partition(self, name: str) -> Iterator[dict]:
+        return iter(self.partition_docs(name))
 
     def sizes(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -64,11 +64,13 @@ class ContactHistory:
         wanted = frozenset(kinds) if kinds is not None else None
         with self._mutex:
             self._check_open()
-            found = []
             if debtor_id is None and self._recent_loaded().covers(since):
-                source = self._recent.select(None, since, until)  # recent history of everyone: decoded, in order
-            else:  # one debtor: the index reads only their lines
-                source = self._decode_contacts(self._contacts.docs(debtor_id=debtor_id, since=since, until=until))
+                # recent history of everyone: in time order, filtered before decoding
+                return tuple(self._recent.select(None, since, until, kinds=wanted, contact_id=contact_id,
+                                                 limit=limit))
+            found = []
+            # one debtor: the index reads only their lines
+            source = self._decode_contacts(self._contacts.docs(debtor_id=debtor_id, since=since, until=until))
             for event in source:
                 if debtor_id is not None and event.debtor_id != debtor_id:
                     continue
@@ -109,7 +111,7 @@ class ContactHistory:
         """The recent-months cache, read from the partitions on first use (keeps opening fast)."""
         if not self._recent.loaded:
             self._recent.load(self._contacts.months(),
-                              lambda month: self._decode_contacts(self._contacts.partition_docs(month)))
+                              lambda month: self._decode_contacts(self._contacts.iter_partition(month)))
         return self._recent
 
     @staticmethod

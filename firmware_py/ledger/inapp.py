@@ -55,7 +55,7 @@ class InAppRecords:
             else:
                 if debtor_id is None or debtor_id not in self._records["debtors"]:
                     raise LedgerIntegrityError("Para un pago sin préstamo indique un deudor existente.")
-                own = self._debtor_loans.get(debtor_id, set())
+                own = self._debtor_loans.get(debtor_id, ())
                 loan_external_id = next(iter(own)) if len(own) == 1 else ""
             status = status or ("pending" if source == "sms" else "confirmed")
             if status == "confirmed" and not loan_external_id:

@@ -84,16 +84,26 @@ RECORD_CLASSES = {"debtors": Debtor, "loans": Loan, "payments": Payment, "promis
 HELD_AS_RECORDS = frozenset({"debtors", "loans"})
 
 
-def _decode_while_reading(table: str, key: str, doc: Any) -> Any:
+class _SnapshotDecoder:
     """Snapshot hook: a held-as-record document at the current schema becomes its record as the
     snapshot is read (so the documents are never all in memory at once). Anything else is kept as
-    is for ``Ledger._load`` to migrate or quarantine."""
-    if table in HELD_AS_RECORDS and isinstance(doc, dict) and doc.get("schema_version") == SCHEMA_VERSION:
-        try:
-            return codec.decode(RECORD_TABLES[table], doc)
-        except ValueError:
-            return doc
-    return doc
+    is for ``Ledger._load`` to migrate or quarantine. Equal instalments are decoded once and shared
+    (``codec.decode``'s memo) until ``done()``."""
+
+    def __init__(self) -> None:
+        self.memo: dict = {}
+
+    def __call__(self, table: str, key: str, doc: Any) -> Any:
+        if table in HELD_AS_RECORDS and isinstance(doc, dict) and doc.get("schema_version") == SCHEMA_VERSION:
+            try:
+                return codec.decode(RECORD_TABLES[table], doc, memo=self.memo)
+            except ValueError:
+                return doc
+        return doc
+
+    def done(self) -> None:
+        """Forget the shared parts (the records keep them); a later read starts a new memo."""
+        self.memo = {}
 OTHER_TABLES = ("settings", "optouts", "imports", "quarantine", "documents")
 
 
@@ -129,9 +139,11 @@ class Ledger(InAppRecords, ContactHistory):
         self._db.table_class = _KeyedTable
         self._tables: dict[str, dict[str, Any]] = {}
         self._records: dict[str, dict[str, Any]] = {name: {} for name in RECORD_TABLES}
-        self._phones: dict[str, set[str]] = {}  # number -> debtor ids
-        self._loan_payments: dict[str, set[str]] = {}  # loan -> payment ids
-        self._debtor_loans: dict[str, set[str]] = {}  # debtor -> loan external ids
+        # number -> debtor ids, loan -> payment ids, debtor -> loan external ids: tuples (almost always of
+        # one key: a tuple costs a quarter of a set, and there are tens of thousands of them)
+        self._phones: dict[str, tuple[str, ...]] = {}
+        self._loan_payments: dict[str, tuple[str, ...]] = {}
+        self._debtor_loans: dict[str, tuple[str, ...]] = {}
         self._effective: dict[str, Loan] = {}
         self.settings = LedgerSettings(self)
         self._recent = RecentContacts(recent_months)
@@ -175,10 +187,13 @@ class Ledger(InAppRecords, ContactHistory):
         lock = DirectoryLock(directory).acquire()
         contacts = None
         try:
+            decoder = _SnapshotDecoder()
             hot = FileHotState(directory, compact_min_bytes=compact_min_bytes, default=codec.encode,
-                               convert=_decode_while_reading)
+                               convert=decoder)
             contacts = ContactLog(directory / "contacts")
-            return cls(hot, contacts, lock=lock, clock=clock, path=directory, recent_months=recent_months)
+            ledger = cls(hot, contacts, lock=lock, clock=clock, path=directory, recent_months=recent_months)
+            decoder.done()
+            return ledger
         except BaseException:
             if contacts is not None:
                 contacts.close()
@@ -190,10 +205,13 @@ class Ledger(InAppRecords, ContactHistory):
         lock = DirectoryLock(directory).acquire_shared()
         contacts = None
         try:
-            hot = FileHotState(directory, default=codec.encode, convert=_decode_while_reading, read_only=True)
+            decoder = _SnapshotDecoder()
+            hot = FileHotState(directory, default=codec.encode, convert=decoder, read_only=True)
             contacts = ContactLog(directory / "contacts", read_only=True)
-            return cls(hot, contacts, lock=lock, clock=clock, path=directory, recent_months=recent_months,
-                       read_only=True)
+            ledger = cls(hot, contacts, lock=lock, clock=clock, path=directory, recent_months=recent_months,
+                         read_only=True)
+            decoder.done()
+            return ledger
         except BaseException:
             if contacts is not None:
                 contacts.close()
@@ -277,9 +295,9 @@ class Ledger(InAppRecords, ContactHistory):
         for debtor in self._records["debtors"].values():
             self._index_debtor(debtor)
         for payment in self._records["payments"].values():
-            self._loan_payments.setdefault(payment.loan_external_id, set()).add(payment.id)
+            _index_add(self._loan_payments, payment.loan_external_id, payment.id)
         for loan in self._records["loans"].values():
-            self._debtor_loans.setdefault(loan.debtor_id, set()).add(loan.external_id)
+            _index_add(self._debtor_loans, loan.debtor_id, loan.external_id)
         if fixes:  # read-only: the migrated records are used, the files are left as they are
             self._commit(fixes, "migrate", memory_only=self._read_only)
 
@@ -334,11 +352,11 @@ class Ledger(InAppRecords, ContactHistory):
             if table == "loans":
                 old = self._records["loans"].get(key)
                 if old is not None:
-                    self._debtor_loans.get(old.debtor_id, set()).discard(key)
+                    _index_discard(self._debtor_loans, old.debtor_id, key)
             if table == "payments":
                 old = self._records["payments"].get(key)
                 if old is not None:
-                    self._loan_payments.get(old.loan_external_id, set()).discard(key)
+                    _index_discard(self._loan_payments, old.loan_external_id, key)
                     self._effective.pop(old.loan_external_id, None)
         apply_ops(self._tables, memory_ops)
         for op in ops:
@@ -355,9 +373,9 @@ class Ledger(InAppRecords, ContactHistory):
                 elif table == "loans":
                     self._effective.pop(key, None)
                     if record is not None:
-                        self._debtor_loans.setdefault(record.debtor_id, set()).add(key)
+                        _index_add(self._debtor_loans, record.debtor_id, key)
                 elif table == "payments" and record is not None:
-                    self._loan_payments.setdefault(record.loan_external_id, set()).add(key)
+                    _index_add(self._loan_payments, record.loan_external_id, key)
                     self._effective.pop(record.loan_external_id, None)
         for table in {op[1] for op in ops}:
             self._db.table(table).clear_cache()
@@ -382,15 +400,11 @@ class Ledger(InAppRecords, ContactHistory):
 
     def _index_debtor(self, debtor: Debtor) -> None:
         for phone in debtor.phones:
-            self._phones.setdefault(phone.number, set()).add(debtor.id)
+            _index_add(self._phones, phone.number, debtor.id)
 
     def _unindex_debtor(self, debtor: Debtor) -> None:
         for phone in debtor.phones:
-            ids = self._phones.get(phone.number)
-            if ids is not None:
-                ids.discard(debtor.id)
-                if not ids:
-                    del self._phones[phone.number]
+            _index_discard(self._phones, phone.number, debtor.id)
 
     # -- views ---------------------------------------------------------------------------------
     def _debtor_view(self, debtor: Debtor) -> Debtor:
@@ -714,6 +728,26 @@ class Ledger(InAppRecords, ContactHistory):
                    for key, value in values.items()
                    if key not in current or current[key]["value"] != value]
             self._commit(ops, "settings")
+
+
+def _index_add(index: dict[str, tuple[str, ...]], key: str, value: str) -> None:
+    """Add ``value`` to the tuple of ``key`` (a set's semantics: no duplicates)."""
+    values = index.get(key)
+    if values is None:
+        index[key] = (value,)
+    elif value not in values:
+        index[key] = values + (value,)
+
+
+def _index_discard(index: dict[str, tuple[str, ...]], key: str, value: str) -> None:
+    """Remove ``value`` from the tuple of ``key`` (dropping the key when none is left)."""
+    values = index.get(key)
+    if values is not None and value in values:
+        kept = tuple(v for v in values if v != value)
+        if kept:
+            index[key] = kept
+        else:
+            del index[key]
 
 
 def _payment_order(payment: Payment):
