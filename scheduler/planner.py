@@ -134,22 +134,25 @@ def _plan(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | N
           shortcuts: bool) -> tuple[Decision, ...]:
     if now.tzinfo is None:
         raise ValueError("now must be aware")
-    by_debtor: dict[str, list[ContactEvent]] = {}
-    sms_today = 0
     coop_zone = _zone(policy.timezone)
     coop_today = now.astimezone(coop_zone).date()
+    # the debtors' events: a LedgerSnapshot has them grouped already (contacts_of), in log order
+    contacts_of = getattr(snapshot, "contacts_of", None) if shortcuts else None
+    by_debtor: dict[str, list[ContactEvent]] | None = None
+    if contacts_of is None:
+        by_debtor = {}
+        for event in snapshot.contacts:
+            events = by_debtor.get(event.debtor_id)
+            if events is None:
+                by_debtor[event.debtor_id] = [event]
+            else:
+                events.append(event)
     # an event written more than two days from coop_today (in its own offset) is not on it in any zone
-    near = (coop_today - _TWO_DAYS, coop_today + _TWO_DAYS)
-    for event in snapshot.contacts:
-        events = by_debtor.get(event.debtor_id)
-        if events is None:
-            by_debtor[event.debtor_id] = [event]
-        else:
-            events.append(event)
-        if (event.kind == "sent" and event.channel == "sms" and event.direction == "outbound"
-                and (not shortcuts or near[0] <= event.at.date() <= near[1])
-                and event.at.astimezone(coop_zone).date() == coop_today):
-            sms_today += 1
+    low, high = coop_today - _TWO_DAYS, coop_today + _TWO_DAYS
+    sms_today = sum(1 for event in snapshot.contacts
+                    if event.kind == "sent" and event.channel == "sms" and event.direction == "outbound"
+                    and (not shortcuts or low <= event.at.date() <= high)
+                    and event.at.astimezone(coop_zone).date() == coop_today)
     budget = _Budget(None if policy.daily_sms_cap is None else max(policy.daily_sms_cap - sms_today, 0),
                      datetime.combine(coop_today + timedelta(days=1), time(0), tzinfo=coop_zone))
     wanted = None if debtor_ids is None else set(debtor_ids)
@@ -159,7 +162,8 @@ def _plan(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | N
     for debtor in sorted(snapshot.debtors, key=lambda d: d.id):
         if wanted is not None and debtor.id not in wanted:
             continue
-        thank = _plan_debtor(decisions, snapshot, run, debtor, by_debtor.get(debtor.id, ()), budget)
+        events = contacts_of(debtor.id) if by_debtor is None else by_debtor.get(debtor.id, ())
+        thank = _plan_debtor(decisions, snapshot, run, debtor, events, budget)
         if thank is not None:
             thanks.append(thank)
     for thank in thanks:
@@ -363,18 +367,29 @@ class _History:
         if not events:
             self.replies, self.done, self._written = [], _NOBODY, {}
             return
-        self.replies = [e for e in events if e.kind == "reply" and e.direction == "inbound"]
-        outbound = [e for e in events if e.direction == "outbound"]
-        tried = [e for e in outbound if e.contact_id and e.kind in OUTBOUND_KINDS]
-        if any(e.kind == "retry" for e in tried):
-            self.done = {cid for cid, outcome in outcomes(self.events).items() if outcome.settled}
-        else:
-            self.done = {e.contact_id for e in tried}
+        # one pass: the replies, the contacts tried, the last day each channel's outbound events were
+        # written on
+        replies: list[ContactEvent] = []
+        done: set[str] = set()
         written: dict[str, date] = {}  # channel -> the last day an outbound event was written on
-        for event in outbound:
-            day = event.at.date()
-            if day > written.get(event.channel, date.min):
-                written[event.channel] = day
+        retried = False
+        for event in events:
+            if event.direction == "outbound":
+                day = event.at.date()
+                channel = event.channel
+                last = written.get(channel)
+                if last is None or day > last:
+                    written[channel] = day
+                if event.contact_id and event.kind in OUTBOUND_KINDS:
+                    done.add(event.contact_id)
+                    if event.kind == "retry":
+                        retried = True
+            elif event.kind == "reply" and event.direction == "inbound":
+                replies.append(event)
+        self.replies = replies
+        if retried:
+            done = {cid for cid, outcome in outcomes(self.events).items() if outcome.settled}
+        self.done = done
         self._written = written
         # Per channel, a local day no attempt is after: an attempt's instant is an outbound event's,
         # whose day in the debtor's zone is at most two after the day it was written on (offsets
@@ -471,7 +486,8 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
                  text: str, at: datetime, action: str, reason: Reason, detail: str = "") -> None:
         cid = contact_id(debtor.id, loan.external_id, instalment, step_id) if instalment is not None and step_id else ""
         out.append(Decision(cid, debtor.id, loan.external_id, instalment, step_id, channel, phone,
-                            step.template if step else "", text, at.astimezone(zone), action, reason, segment,
+                            step.template if step else "", text, at if at is local_now else at.astimezone(zone), action,
+                            reason, segment,
                             detail))
 
     intents: list[_Intent] = []

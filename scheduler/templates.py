@@ -30,13 +30,13 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from babel.dates import format_date
 from babel.numbers import format_decimal, get_currency_symbol
 
 from modem.pdu import plan as pdu_plan
-from modem.pdu import transliterate as pdu_transliterate
+from modem.pdu.gsm7 import is_gsm7
 from scheduler.errors import TemplateError
 
 PLACEHOLDERS: Mapping[str, str] = {
@@ -255,22 +255,29 @@ class MessageFacts:
     currency: str
 
 
-def placeholder_values(facts: MessageFacts, cooperative: Cooperative, language: str) -> dict[str, str]:
-    """Every placeholder's formatted text for these facts."""
-    country = cooperative.country
-    return {
-        "nombre": first_name(facts.name),
-        "monto": format_money(facts.amount_due, facts.currency, country),
-        "cuota": f"{facts.instalment_number}/{facts.instalment_count}",
-        "saldo": format_money(facts.balance, facts.currency, country),
-        "vence": format_day(facts.due_date, language),
-        "dias_mora": str(max(facts.days_late, 0)),
-        "asesor": facts.officer or ("your loan officer" if language == "en" else "su asesor"),
-        "cooperativa": cooperative.name,
-        "telefono_cooperativa": cooperative.phone or ("the office" if language == "en" else "la oficina"),
-        "referencia_pago": facts.loan_id,
-        "medios_pago": cooperative.payment_methods or ("the office" if language == "en" else "la oficina"),
-    }
+def _other(language: str, english: str, spanish: str) -> str:
+    return english if language == "en" else spanish
+
+
+_FORMATTERS: Mapping[str, Callable[[MessageFacts, Cooperative, str], str]] = {
+    "nombre": lambda facts, coop, language: first_name(facts.name),
+    "monto": lambda facts, coop, language: format_money(facts.amount_due, facts.currency, coop.country),
+    "cuota": lambda facts, coop, language: f"{facts.instalment_number}/{facts.instalment_count}",
+    "saldo": lambda facts, coop, language: format_money(facts.balance, facts.currency, coop.country),
+    "vence": lambda facts, coop, language: format_day(facts.due_date, language),
+    "dias_mora": lambda facts, coop, language: str(max(facts.days_late, 0)),
+    "asesor": lambda facts, coop, language: facts.officer or _other(language, "your loan officer", "su asesor"),
+    "cooperativa": lambda facts, coop, language: coop.name,
+    "telefono_cooperativa": lambda facts, coop, language: coop.phone or _other(language, "the office", "la oficina"),
+    "referencia_pago": lambda facts, coop, language: facts.loan_id,
+    "medios_pago": lambda facts, coop, language: coop.payment_methods or _other(language, "the office", "la oficina"),
+}
+
+
+def placeholder_values(facts: MessageFacts, cooperative: Cooperative, language: str,
+                       names: Iterable[str] = PLACEHOLDERS) -> dict[str, str]:
+    """The formatted text of each placeholder in ``names`` (default: every one) for these facts."""
+    return {name: _FORMATTERS[name](facts, cooperative, language) for name in names if name in _FORMATTERS}
 
 
 @dataclass(frozen=True)
@@ -291,7 +298,7 @@ class TemplateSet:
         template = self.templates[name]
         text = template.text(language, personal, self.default_language)
         lang = language if language in template.texts else self.default_language
-        return _substituted(text, placeholder_values(facts, cooperative, lang))
+        return _substituted(text, placeholder_values(facts, cooperative, lang, _pieces(text)[1]))
 
 
 # -- preview -----------------------------------------------------------------------------------------------------------
@@ -326,8 +333,24 @@ def transliterated(text: str) -> str:
         text.encode("utf-16-be")
     except (AttributeError, UnicodeEncodeError):
         return pdu_plan(text, True).text  # raises PduError, as it always did
-    sent = pdu_transliterate(text)
+    # modem.pdu.transliterate, with the GSM alphabet as a set
+    candidate = unicodedata.normalize("NFC", text).translate(_TRANSLITERATION)
+    sent = candidate if _gsm7_alphabet().issuperset(candidate) else text
     return sent if len(sent) <= _SEGMENTS_NEVER_EXCEEDED else pdu_plan(text, True).text
+
+
+_TRANSLITERATION = str.maketrans({
+    "á": "a", "í": "i", "ó": "o", "ú": "u", "Á": "A", "Í": "I", "Ó": "O", "Ú": "U",
+    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": "...",
+})
+"""``modem.pdu``'s transliteration table (a test checks :func:`transliterated` against ``plan``)."""
+
+
+@functools.cache
+def _gsm7_alphabet() -> frozenset[str]:
+    """Every character of the GSM-7 basic and extension tables (``modem.pdu.gsm7.is_gsm7``); none is
+    outside the Basic Multilingual Plane."""
+    return frozenset(c for c in map(chr, range(0x10000)) if is_gsm7(c))
 
 
 def preview(text: str, *, transliterate: bool = False) -> Preview:
