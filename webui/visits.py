@@ -19,18 +19,25 @@ Routes:
   ``note`` on the ``visit`` channel per pending visit step, naming who recorded it), so the debtor leaves
   the list. A debtor with nothing pending: 404 when unknown, 409 when already visited; a bad form: 400.
 
-The list is kept until the ledger changes (its journal sequence and contact count) or the day does: a page
-of a long list costs no history read.
+The list is kept until the ledger changes (its journal sequence and contact count) or the day does
+(:class:`Listing`), with what the pages derive from it: the officers and zones of the filters, each filter's
+list, and each debtor's block as shown on the list page (per language; the "Visita hecha" form, with the
+request's CSRF token, is drawn for every request). A page of a long list costs no history read and draws
+only the blocks it has not drawn since the last change.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, get_template_attribute, redirect,
+                   render_template, request, url_for)
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 
 from scheduler import visits as visit_list
 from scheduler.csvcells import spreadsheet_conventions
@@ -48,6 +55,10 @@ NAV = [("visits.index", "Visitas", "lectura")]
 MAX_FILTER = 100
 PER_PAGE = 50
 MAX_PAGE = 10_000
+MAX_FILTERS_KEPT = 64
+"""Filtered lists kept per ledger state (officer × zone combinations asked for)."""
+MAX_BLOCKS_KEPT = 2_000
+"""Drawn debtor blocks kept per ledger state (every language together): 40 pages of the list."""
 _LOCK = threading.Lock()
 PROMISE_STATUS_ES = {"pending": "pendiente", "kept": "cumplida", "broken": "incumplida"}
 CSV_HEADER_ES = {c: c for c in visit_list.CSV_COLUMNS}
@@ -69,8 +80,39 @@ def _filters() -> dict:
     return {"asesor": request.args.get("asesor", "")[:MAX_FILTER], "zona": request.args.get("zona", "")[:MAX_FILTER]}
 
 
-def pending() -> list:
-    """:func:`scheduler.visits.gather` now, kept until the ledger or the day changes."""
+@dataclass
+class Listing:
+    """The visit list of one ledger state (``key``: the ledger, its journal sequence and contact count, the day)
+    and what the pages derive from it, made once: the choices of the filters, each filter's list, the drawn
+    blocks of the list page by ``(language, debtor id)``."""
+
+    key: tuple
+    everyone: list
+    officers: list = field(default_factory=list)
+    zones: list = field(default_factory=list)
+    filtered: dict = field(default_factory=dict)
+    drawn: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.officers = sorted({v.officer for v in self.everyone}, key=str.casefold)
+        self.zones = sorted({v.zone for v in self.everyone if v.zone}, key=str.casefold)
+
+    def shown(self, filters: dict) -> list:
+        """The list with ``filters`` (``asesor``, ``zona``; ``""``: all)."""
+        officer, zone = filters["asesor"], filters["zona"]
+        if not officer and not zone:
+            return self.everyone
+        found = self.filtered.get((officer, zone))
+        if found is None:
+            found = [v for v in self.everyone if (not officer or v.officer == officer) and (not zone or v.zone == zone)]
+            if len(self.filtered) < MAX_FILTERS_KEPT:
+                self.filtered[(officer, zone)] = found
+        return found
+
+
+def listing() -> Listing:
+    """The :class:`Listing` of the ledger now: :func:`scheduler.visits.gather` made again only when the ledger or
+    the day changes."""
     services = _services()
     ledger, now, zone = services.ledger, services.now(), _zone()
 
@@ -78,25 +120,39 @@ def pending() -> list:
         stats = ledger.stats()
         return id(ledger), stats.get("seq"), stats.get("contacts"), now.astimezone(zone).date()
 
+    before = key()
+    cached = current_app.extensions.get("cobrador.visits")
+    if cached is not None and cached.key == before:
+        return cached
     with _LOCK:  # one computation at a time; the others wait for it and share it
-        before = key()
         cached = current_app.extensions.get("cobrador.visits")
-        if cached is not None and cached[0] == before:
-            return cached[1]
-        found = visit_list.gather(ledger, now, zone)
+        if cached is not None and cached.key == before:
+            return cached
+        found = Listing(before, visit_list.gather(ledger, now, zone))
         if key() == before:  # nothing was written while it was read
-            current_app.extensions["cobrador.visits"] = (before, found)
+            current_app.extensions["cobrador.visits"] = found
         return found
+
+
+def pending() -> list:
+    """:func:`scheduler.visits.gather` now, kept until the ledger or the day changes."""
+    return listing().everyone
 
 
 def _gather(filters: dict) -> tuple[list, list, list]:
     """``(the filtered list, every officer, every zone)`` — the choices come from the whole list."""
-    everyone = pending()
-    officers = sorted({v.officer for v in everyone}, key=str.casefold)
-    zones = sorted({v.zone for v in everyone if v.zone}, key=str.casefold)
-    shown = [v for v in everyone if (not filters["asesor"] or v.officer == filters["asesor"])
-             and (not filters["zona"] or v.zone == filters["zona"])]
-    return shown, officers, zones
+    found = listing()
+    return found.shown(filters), found.officers, found.zones
+
+
+def _options(values: list, chosen: str, empty_label: str | None = None) -> Markup:
+    """``<option>`` elements of a filter (``chosen`` selected; ``empty_label`` names the value ``""``)."""
+    parts = []
+    for value in values:
+        label = value or empty_label or ""
+        selected = " selected" if value == chosen and chosen else ""
+        parts.append(f'<option value="{escape(value)}"{selected}>{escape(label)}</option>')
+    return Markup("".join(parts))
 
 
 def _when(moment, zone: ZoneInfo) -> str:
@@ -172,23 +228,45 @@ def _page_number(count: int) -> tuple[int, int]:
     return min(max(1, number), pages, MAX_PAGE), pages
 
 
+def _drawn_blocks(items: list, found: Listing, words: dict) -> list[dict]:
+    """The list page's blocks of ``items``, each with ``body`` (its facts and history, drawn once per language
+    and ledger state and kept in ``found``: only the blocks not drawn yet are made). Copies: the caller may
+    add the request's own fields (``form``)."""
+    language = str(get_locale() or "es")
+    made = {}
+    missing = [item for item in items if (language, item.debtor_id) not in found.drawn]
+    if missing:
+        body = get_template_attribute("visits/_block.html", "visit_body")
+        for block in _blocks(missing):
+            block["body"] = body(block, words)
+            made[block["id"]] = block
+            if len(found.drawn) < MAX_BLOCKS_KEPT:
+                found.drawn[(language, block["id"])] = block
+    return [dict(made.get(item.debtor_id) or found.drawn[(language, item.debtor_id)]) for item in items]
+
+
 def _page(template: str, *, status: int = 200, forms: dict | None = None, paged: bool = True):
     filters = _filters()
-    items, officers, zones = _gather(filters)
+    found = listing()
+    items = found.shown(filters)
     total = len(items)
     number, pages = _page_number(total) if paged else (1, 1)
+    words = block_words()
     if paged:
         items = items[(number - 1) * PER_PAGE:number * PER_PAGE]
+        blocks = _drawn_blocks(items, found, words)
+    else:
+        blocks = _blocks(items)
     user = current_user()
     can_record = bool(user and user.can("operador"))
-    blocks = _blocks(items)
     for block in blocks:
         block["form"] = (forms or {}).get(block["id"])  # a form sent back with its errors
     return render_template(template, groups=_groups(blocks), total=total, shown=len(blocks), filters=filters,
-                           words=block_words(),
-                           officers=officers, zones=zones, can_record=can_record, page=number, pages=pages,
-                           now=_when(_services().now(), _zone()), query={k: v for k, v in filters.items() if v}), \
-        status
+                           words=words, officer_options=_options(found.officers, filters["asesor"], _("Sin asesor")),
+                           zone_options=_options(found.zones, filters["zona"]),
+                           officers=found.officers, zones=found.zones, can_record=can_record, page=number,
+                           pages=pages, now=_when(_services().now(), _zone()),
+                           query={k: v for k, v in filters.items() if v}), status
 
 
 @bp.get("/visitas")
