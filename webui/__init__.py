@@ -45,6 +45,23 @@ def areas() -> list:
     return sorted(found, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
+def _sim_summary(services: Services) -> dict | None:
+    """The SIM's health for ``/healthz`` (no login): the balance and when it was asked, the low-balance alarm,
+    whether it still sends and why not, the Spanish alert — not the operator's own text. None without a record."""
+    try:
+        record = services.sim_health() if services.sim_health is not None else None
+    except Exception:  # a failing ledger must not take the health check with it
+        log.exception("the SIM's health could not be read")
+        return None
+    if not isinstance(record, dict) or not record:
+        return None
+    balance = record.get("balance") if isinstance(record.get("balance"), dict) else {}
+    sending = record.get("sending") if isinstance(record.get("sending"), dict) else {}
+    return {"balance": balance.get("amount"), "currency": balance.get("currency"), "balance_at": balance.get("at"),
+            "low_balance": bool(record.get("low_balance")), "sending": sending.get("state"),
+            "cause": sending.get("cause"), "alert": record.get("alert"), "checked_at": record.get("checked_at")}
+
+
 def create_app(services: Services | dict | None = None, *, testing: bool = False) -> Flask:
     """Build the Flask app around ``services`` (a :class:`Services`; a dict is accepted and converted)."""
     if services is None:
@@ -79,6 +96,7 @@ def create_app(services: Services | dict | None = None, *, testing: bool = False
         return jsonify(status="ok", version=services.version,
                        modem=None if modem is None else {"state": modem.state, "simulated": modem.simulated,
                                                          "signal_dbm": modem.signal_dbm},
+                       sim=_sim_summary(services),
                        debtors=stats.get("debtors"), loans=stats.get("loans"), contacts=stats.get("contacts"))
 
     return app

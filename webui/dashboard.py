@@ -11,7 +11,10 @@ Everyone who can log in sees (``lectura``):
 - today's numbers in the cooperative's zone (:func:`today_numbers`, and :class:`PlannedToday`: the
   planner's count, made in the background — it reads four months of history — and shown with its time);
 - replies waiting for a person (:func:`webui.inbox.count_waiting`), with a link to the inbox;
-- contacts in doubt (:func:`in_doubt`: the modem could not say whether the SMS left), waiting for staff.
+- contacts in doubt (:func:`in_doubt`: the modem could not say whether the SMS left), waiting for staff;
+- the SIM's health (``services.sim_health()``, the record ``firmware_py.sim_health`` keeps in the ledger
+  setting ``sim_health``; :func:`sim_health_view`): the balance last asked and how long ago, a low balance
+  (warning: recharge) and a SIM that stopped sending with its likely cause and what to do.
 
 Today's numbers, the replies waiting and the contacts in doubt are kept until the ledger changes
 (:func:`recent_figures`: keyed by the ledger's journal sequence and contact count, the day and the window's
@@ -43,6 +46,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as format_babel_date
@@ -85,6 +89,13 @@ CLOCK_TEXTS = {
 }
 CONFIRMABLE = frozenset({"no_source", "staff"})
 """Clock problems a person can fix by confirming the time (a wrong date or a disagreeing network cannot)."""
+SIM_CAUSES = {"sin saldo": "sin saldo", "bloqueada": "la línea está suspendida o bloqueada para SMS",
+              "sin red": "sin señal de la red móvil"}
+"""The likely causes of a SIM that stopped sending (``firmware_py.sim_health``) as the page says them."""
+SIM_ADVICE = {"sin saldo": "Recargue la SIM; los envíos siguen solos cuando tenga saldo.",
+              "bloqueada": "Revise la SIM y llame al operador para que reactive la línea.",
+              "sin red": "Revise la antena y la cobertura, o mueva el equipo a un lugar con más señal."}
+SIM_ADVICE_OTHER = "Revise la SIM y el módem; si sigue igual, avise al soporte técnico."
 
 
 
@@ -116,6 +127,79 @@ def format_date(day: date, language: str = "es") -> str:
     if language == "en":
         return format_babel_date(day, "MMM d, y", locale="en")
     return f"{day:%d/%m/%Y}"
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    """How long ago ``moment`` was, in the page's language: «hace un momento», «hace 5 min», «hace 2 h»,
+    «hace 3 días»."""
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 60:
+        return _("hace un momento")
+    if seconds < 3600:
+        return _("hace %(n)d min", n=seconds // 60)
+    if seconds < 2 * 86400:
+        return _("hace %(n)d h", n=seconds // 3600)
+    return _("hace %(n)d días", n=seconds // 86400)
+
+
+def _instant(value) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def sim_health_view(record, now: datetime, country: str, language: str = "es") -> dict | None:
+    """What the page shows of the SIM's health record (see ``firmware_py.sim_health``), texts in the page's
+    language; None when there is no record. ``balance``: the amount the country's way (``$ 3.200``), or None when
+    the operator's answer was not understood (``raw``: that answer); ``ago``/``at``: when it was asked; ``error``:
+    why the last question failed; ``low`` (with ``threshold``); ``stopped`` with ``cause`` and ``advice``."""
+    from scheduler.templates import format_money
+
+    if not isinstance(record, dict) or not record:
+        return None
+    balance = record.get("balance") if isinstance(record.get("balance"), dict) else {}
+    sending = record.get("sending") if isinstance(record.get("sending"), dict) else {}
+
+    def money(amount, currency) -> str | None:
+        try:
+            value = Decimal(str(amount))
+        except (InvalidOperation, ValueError):
+            return None
+        if not value.is_finite():
+            return None
+        text = format_money(value, currency or "$", country or "CO")
+        return text if currency else text.split(" ", 1)[-1]  # no currency named: the number alone
+
+    asked = _instant(balance.get("at"))
+    stopped = sending.get("state") == "stopped"
+    cause = sending.get("cause") or ""
+    return {
+        "balance": money(balance.get("amount"), balance.get("currency")) if balance.get("amount") is not None
+        else None,
+        "raw": str(balance.get("raw") or "")[:300],
+        "ago": ago(asked, now) if asked else "", "at": format_when(asked, language) if asked else "",
+        "error": str(balance.get("error") or "")[:300],
+        "low": bool(record.get("low_balance")),
+        "threshold": money(record.get("threshold"), balance.get("currency")) if record.get("threshold") else None,
+        "stopped": stopped,
+        "cause": _(SIM_CAUSES[cause]) if cause in SIM_CAUSES else (cause or _("desconocida")),
+        "advice": _(SIM_ADVICE.get(cause, SIM_ADVICE_OTHER)),
+        "last_error": str(sending.get("last_error") or "")[:300] if stopped else "",
+    }
+
+
+def read_sim_health(svc) -> dict | None:
+    """``services.sim_health()``, or None when there is none or it cannot be read (logged)."""
+    if svc.sim_health is None:
+        return None
+    try:
+        record = svc.sim_health()
+    except Exception:  # a closed or failing ledger must not take the home page with it
+        log.exception("the SIM's health could not be read")
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def signal_bars(dbm: int | None) -> int | None:
@@ -349,6 +433,7 @@ def _render(status: int = 200):
         modem=modem, state_label=STATE_LABELS.get(getattr(modem, "state", ""), ""),
         bars=signal_bars(getattr(modem, "signal_dbm", None)),
         balance_text=balance[0] if balance else None, balance_at=format_when(balance[1], language) if balance else "",
+        sim=sim_health_view(read_sim_health(svc), now, svc.country, language),
         can_check_balance=svc.check_balance is not None,
         clock=clock, clock_text=CLOCK_TEXTS.get(clock.source, "") if clock else "",
         clock_confirmable=clock is not None and clock.source in CONFIRMABLE and svc.confirm_clock is not None,
