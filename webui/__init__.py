@@ -86,7 +86,7 @@ def create_app(services: Services | dict | None = None, *, testing: bool = False
     @app.context_processor
     def common():
         from webui.access import current_user
-        return {"user": current_user(), "cooperative": services.cooperative, "version": services.version,
+        return {"user": current_user(), "cooperative": services.cooperative_name(), "version": services.version,
                 "nav": app.extensions["cobrador.nav"]}
 
     @app.get("/healthz")

@@ -21,7 +21,7 @@ Today's numbers, the replies waiting and the contacts in doubt are kept until th
 start), so a page load that finds nothing new reads no history.
 
 The page header (every page) shows :meth:`webui.services.Services.cooperative_name` — the name edited in
-Settings wins over the configuration's — through this module's ``cooperative_shown`` template variable.
+Settings wins over the configuration's — through the ``cooperative`` template variable (``webui.create_app``).
 
 Pages look back to :func:`recent_since` (the first day of last month, UTC): the ledger keeps the two newest
 months of the contact log in memory, so these reads never touch the card; older history costs seconds on a
@@ -383,20 +383,6 @@ def recent_figures(ledger, now: datetime, tz: ZoneInfo) -> RecentFigures:
         if figures_key(ledger, now, tz) == key:  # nothing was written while it was read
             current_app.extensions["cobrador.dashboard.figures"] = (key, found)
         return found
-
-
-@bp.app_context_processor
-def cooperative_shown() -> dict:
-    """``cooperative_shown`` for the header of every page: the name edited in Settings, else the
-    configuration's (a ledger that cannot be read leaves the configuration's)."""
-    svc = current_app.extensions.get("cobrador")
-    if svc is None:
-        return {}
-    try:
-        return {"cooperative_shown": svc.cooperative_name()}
-    except Exception:  # a closed or failing ledger must not take an error page with it
-        log.exception("the cooperative's name could not be read")
-        return {"cooperative_shown": svc.cooperative}
 
 
 def _policy():

@@ -738,8 +738,7 @@ def script(debtor_id):
         last_replies=[e for e in entries if e.kind == "reply"][:5],
         window=debtor_script.call_window(policy, debtor, _history(debtor, events), now),
         offer_until=debtor_script.offer_until(today), grace_days=_grace_days(),
-        cooperative_name=(cooperative.name if cooperative and cooperative.name != "Cooperativa"
-                          else _services().cooperative),
+        cooperative_name=_services().cooperative_name(),
         cooperative_phone=cooperative.phone if cooperative else "",
         payment_methods=cooperative.payment_methods if cooperative else "",
         caller=current_user().name)

@@ -200,7 +200,7 @@ def _compose(body: str, policy) -> str:
     transliterated like the automatic answers when the policy says so."""
     from scheduler.templates import transliterated
 
-    name = policy.cooperative.name if policy is not None else services().cooperative
+    name = policy.cooperative.name if policy is not None else services().cooperative_name()
     text = body if _fold(body).startswith(_fold(name)) else f"{name}: {body}"
     if policy is None or policy.transliterate:
         text = transliterated(text)

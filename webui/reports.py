@@ -258,7 +258,7 @@ def export():
     delimiter, decimal_mark = spreadsheet_conventions(services.country)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerows(csv_rows(report, fmt, decimal_mark, services.cooperative))
+    writer.writerows(csv_rows(report, fmt, decimal_mark, services.cooperative_name()))
     name = f"informe-cobranza-{period.start.isoformat()}-a-{period.end.isoformat()}.csv"
     return Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

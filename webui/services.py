@@ -17,6 +17,7 @@ instead of failing.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -62,7 +63,8 @@ class Services:
       by default the ledger setting ``sim_health``;
     - ``extra``: anything else a page needs, by name (documented where it is used).
 
-    :meth:`cooperative_name` is the name shown to staff (the Settings value wins over ``cooperative``).
+    :meth:`cooperative_name` is the cooperative's name on every page and export (the Settings value wins over
+    ``cooperative``, the configuration's); pages never show ``cooperative`` directly.
     """
 
     ledger: Any
@@ -95,6 +97,12 @@ class Services:
     def cooperative_name(self) -> str:
         """The cooperative's name as staff see it now: the one edited in Settings (the ledger setting
         ``cooperative_name``, as ``Policy.with_settings`` reads it: the placeholder "Cooperativa" does not
-        count) when there is one, else the configuration's :attr:`cooperative`."""
-        name = self.ledger.settings.get("cooperative_name")
+        count) when there is one, else the configuration's :attr:`cooperative` — also when the ledger cannot be
+        read (logged), so a failing ledger never takes a page or an export with it. Every page (the template
+        variable ``cooperative``) and every export reads the name here."""
+        try:
+            name = self.ledger.settings.get("cooperative_name")
+        except Exception:
+            logging.getLogger("cobrador.webui").exception("the cooperative's name could not be read")
+            return self.cooperative
         return str(name) if name and name != "Cooperativa" else self.cooperative

@@ -62,9 +62,8 @@ def default_language():
 def _form_defaults() -> dict:
     svc = services()
     settings = svc.ledger.settings
-    name = settings.get("cooperative_name")
     return {
-        "cooperative_name": name if name and name != "Cooperativa" else svc.cooperative,
+        "cooperative_name": svc.cooperative_name(),
         "callback_number": settings.get("callback_number") or "",
         "payment_methods": settings.get("payment_methods") or "",
         "daily_sms_cap": str(settings.get("daily_sms_cap") if settings.get("daily_sms_cap") is not None else ""),
