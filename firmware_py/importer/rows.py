@@ -131,6 +131,7 @@ class RowRecord:
     warnings: tuple[str, ...] = field(default=())
 
 
+@functools.lru_cache(maxsize=8192, typed=True)  # frequencies, statuses and names repeat down a file
 def fold(text: str) -> str:
     """Accent-free, case-free, single-spaced text (to compare names and words)."""
     text = unicodedata.normalize("NFKD", str(text))
@@ -143,6 +144,11 @@ def _text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return " ".join(str(value).split())
+
+
+_FORMULA_CHECKED = (("loan_id", "número de crédito"), ("name", "nombre"), ("last_name", "apellido"),
+                    ("last_name2", "apellido"), ("document", "documento"), ("product", "producto"),
+                    ("loan_officer", "asesor"), ("group", "grupo"))
 
 
 def _looks_like_formula(value) -> bool:
@@ -201,9 +207,7 @@ def read_row(values: dict, number: int, layout: str, ctx: RowContext) -> RowReco
             problems.append(f"{FIELD_NAMES_ES[name].capitalize()}: {exc}")
             return None
 
-    for name, label in (("loan_id", "número de crédito"), ("name", "nombre"), ("last_name", "apellido"),
-                        ("last_name2", "apellido"), ("document", "documento"),
-                        ("product", "producto"), ("loan_officer", "asesor"), ("group", "grupo")):
+    for name, label in _FORMULA_CHECKED:
         if _looks_like_formula(values.get(name)):
             problems.append(f"el {label} empieza con «{str(values[name]).lstrip()[:1]}»: parece una fórmula de "
                             "hoja de cálculo; escriba solo el texto")
@@ -246,9 +250,9 @@ def read_row(values: dict, number: int, layout: str, ctx: RowContext) -> RowReco
     if instalments:
         if sum(i.amount for i in instalments) == 0:
             warnings.append("el monto es cero")
-        owed = [i for i in instalments if i.outstanding > 0]
-        if owed and ctx.today is not None and (ctx.today - owed[0].due_date).days > ctx.past_days:
-            warnings.append(f"la fecha de vencimiento {owed[0].due_date:%d/%m/%Y} es de hace más de "
+        owed = next((i for i in instalments if i.outstanding > 0), None)  # the oldest one owed
+        if owed is not None and ctx.today is not None and (ctx.today - owed.due_date).days > ctx.past_days:
+            warnings.append(f"la fecha de vencimiento {owed.due_date:%d/%m/%Y} es de hace más de "
                             f"{ctx.past_days} días")
     return RowRecord(number, loan_id, debtor, tuple(instalments), _text(values.get("product")), currency, status,
                      tuple(warnings))
@@ -348,8 +352,14 @@ def _loan_row(values, ctx, take, problems) -> list[Instalment]:
         problems.append(f"el valor pagado ({format_number(paid, ctx.number_style)}) es mayor que el monto "
                         f"({format_number(sum(amounts), ctx.number_style)})")
         return []
-    paid_parts = allocate_paid(amounts, paid)
-    return [Instalment(k + 1, add_period(first, months, days, k), amounts[k], paid_parts[k]) for k in range(count)]
+    return list(map(Instalment, range(1, count + 1), due_dates(first, months, days, count), amounts,
+                    allocate_paid(amounts, paid)))
+
+
+@functools.lru_cache(maxsize=4096)  # loans of one file share a few start dates, frequencies and counts
+def due_dates(first: date, months: int, days: int, count: int) -> tuple[date, ...]:
+    """The ``count`` due dates of a schedule: :func:`add_period` of ``first`` for ``k`` = 0..count-1."""
+    return tuple(add_period(first, months, days, k) for k in range(count))
 
 
 def _non_negative(amount, paid, problems, style):
