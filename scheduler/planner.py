@@ -37,7 +37,7 @@ Nothing here reads a clock, a file or the network.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from operator import itemgetter
@@ -70,7 +70,12 @@ class Decision:
     """One decision. ``at`` is aware, in the debtor's zone: when to send (``send``: now; ``wait``: the
     instant the blocking reason ends; ``skip``: when it was evaluated). ``text`` is the rendered
     message for ``send`` and ``wait`` (empty for ``skip`` and for a step whose day has not come).
-    ``instalment`` is ``None`` and ``step`` empty for decisions about a whole loan."""
+    ``instalment`` is ``None`` and ``step`` empty for decisions about a whole loan.
+
+    ``text`` may be given as a function that renders it: the planner gives a ``wait`` or ``skip``
+    its text that way, since most of them are never read (a plan of 100,000 loans has some hundreds
+    of sends). It is rendered the first time it is read — by equality, ``repr``, ``to_dict`` and
+    ``dataclasses.replace`` too — and kept."""
 
     contact_id: str
     debtor_id: str
@@ -86,16 +91,31 @@ class Decision:
     reason: Reason
     segment: str
     detail: str = ""
+    _text: str | Callable[[], str] = field(init=False, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``debtor``, ``loan``, ``channel``, ``at`` (ISO 8601 with offset), ``action``,
         ``reason`` and the rest."""
-        data = asdict(self)
-        data["debtor"] = data.pop("debtor_id")
-        data["at"] = self.at.isoformat()
-        data["reason"] = self.reason.value
-        data["reason_text"] = describe(self.reason)
-        return data
+        return {"contact_id": self.contact_id, "loan": self.loan, "instalment": self.instalment, "step": self.step,
+                "channel": self.channel, "phone": self.phone, "template": self.template, "text": self.text,
+                "at": self.at.isoformat(), "action": self.action, "reason": self.reason.value,
+                "segment": self.segment, "detail": self.detail, "debtor": self.debtor_id,
+                "reason_text": describe(self.reason)}
+
+
+def _text_of(decision: Decision) -> str:
+    text = decision._text
+    if type(text) is not str:
+        text = text()  # rendered once; a race renders the same text twice
+        object.__setattr__(decision, "_text", text)
+    return text
+
+
+def _keep_text(decision: Decision, text: str | Callable[[], str]) -> None:
+    object.__setattr__(decision, "_text", text)
+
+
+Decision.text = property(_text_of, _keep_text, doc="The message (see :class:`Decision`).")  # type: ignore
 
 
 def contact_id(debtor_id: str, loan_id: str, instalment: int, step_id: str) -> str:
@@ -483,7 +503,8 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
     promise_until = _promise_until(promises, payments, today, policy.promise_grace_days) if promises else None
 
     def decision(loan: Loan, instalment: int | None, step: Step | None, step_id: str, channel: str, phone: str,
-                 text: str, at: datetime, action: str, reason: Reason, detail: str = "") -> None:
+                 text: str | Callable[[], str], at: datetime, action: str, reason: Reason,
+                 detail: str = "") -> None:
         cid = contact_id(debtor.id, loan.external_id, instalment, step_id) if instalment is not None and step_id else ""
         out.append(Decision(cid, debtor.id, loan.external_id, instalment, step_id, channel, phone,
                             step.template if step else "", text, at if at is local_now else at.astimezone(zone), action,
@@ -531,10 +552,12 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
             decision(loan, number, step, step_id, step.channel, "", "", local_now, SKIP, refusal)
             return
         personal = phone.personal if phone is not None else True
-        text = policy.templates.render(step.template, debtor.language, personal,
-                                       _facts(debtor, loan, instalment, today), policy.cooperative)
-        if policy.transliterate and channel != "visit":
-            text = transliterated(text)
+
+        def text() -> str:  # rendered when read (a send's at once: see Decision)
+            rendered = policy.templates.render(step.template, debtor.language, personal,
+                                               _facts(debtor, loan, instalment, today), policy.cooperative)
+            return transliterated(rendered) if policy.transliterate and channel != "visit" else rendered
+
         number_text = phone.number if phone is not None else ""
         at, block = run.earliest_allowed(profile, debtor.timezone, channel, now, today, history, debtor.timezone)
         if at is None:
@@ -563,7 +586,7 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
                 return
             budget.remaining -= 1
         history.sent(channel)
-        decision(loan, number, step, step_id, channel, number_text, text, local_now, SEND, Reason.DUE)
+        decision(loan, number, step, step_id, channel, number_text, text(), local_now, SEND, Reason.DUE)
 
     intents.sort(key=lambda i: (-i.days_late, i.instalment.due_date, i.loan.external_id))
     for intent in intents:
