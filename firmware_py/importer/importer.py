@@ -363,7 +363,7 @@ def _read(table, ledger, report: ImportReport, options: ImportOptions, now: date
         yield from rows
 
     for row in all_rows():
-        if not any(c is not None and str(c).strip() for c in row.cells):
+        if not _has_data(row.cells):
             continue
         data_rows += 1
         if data_rows > options.max_rows:
@@ -405,6 +405,14 @@ def _read(table, ledger, report: ImportReport, options: ImportOptions, now: date
     report.loans_in_file = len(result.loans)
     report.debtors_in_file = len(result.debtors)
     return header.number, columns, result
+
+
+def _has_data(cells) -> bool:
+    """True unless every cell is ``None`` or only spaces (a blank row, skipped)."""
+    for cell in cells:
+        if cell is not None and (cell.strip() if type(cell) is str else str(cell).strip()):
+            return True
+    return False
 
 
 def _name_sheet(exc: ImportFileError, sheet: str) -> None:

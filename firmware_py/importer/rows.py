@@ -141,6 +141,8 @@ def fold(text: str) -> str:
 def _text(value) -> str:
     if value is None:
         return ""
+    if type(value) is str:  # the common case (every CSV cell), checked first
+        return " ".join(value.split())
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return " ".join(str(value).split())
@@ -149,6 +151,10 @@ def _text(value) -> str:
 _FORMULA_CHECKED = (("loan_id", "número de crédito"), ("name", "nombre"), ("last_name", "apellido"),
                     ("last_name2", "apellido"), ("document", "documento"), ("product", "producto"),
                     ("loan_officer", "asesor"), ("group", "grupo"))
+
+
+# a debtor's rows repeat their document (instalment layout, several loans); errors (ValueError) are not cached
+_debtor_id = functools.lru_cache(maxsize=8192)(debtor_id_for)
 
 
 def _looks_like_formula(value) -> bool:
@@ -177,6 +183,8 @@ _ZERO = Decimal(0)
 
 def allocate_paid(amounts: list[Decimal], paid: Decimal) -> list[Decimal]:
     """Spread ``paid`` over the instalments, oldest first (unpaid ones share one zero: lists can be long)."""
+    if paid <= 0:  # the common case: nothing paid yet
+        return [_ZERO] * len(amounts)
     out = []
     for amount in amounts:
         if paid <= 0:
@@ -208,7 +216,8 @@ def read_row(values: dict, number: int, layout: str, ctx: RowContext) -> RowReco
             return None
 
     for name, label in _FORMULA_CHECKED:
-        if _looks_like_formula(values.get(name)):
+        value = values.get(name)
+        if value is not None and _looks_like_formula(value):
             problems.append(f"el {label} empieza con «{str(values[name]).lstrip()[:1]}»: parece una fórmula de "
                             "hoja de cálculo; escriba solo el texto")
     loan_id = _text(values.get("loan_id"))
@@ -248,7 +257,7 @@ def read_row(values: dict, number: int, layout: str, ctx: RowContext) -> RowReco
     if problems:
         raise RowRejected("; ".join(problems), loan_id)
     if instalments:
-        if sum(i.amount for i in instalments) == 0:
+        if not any(i.amount for i in instalments):  # amounts are never negative: all zero
             warnings.append("el monto es cero")
         owed = next((i for i in instalments if i.outstanding > 0), None)  # the oldest one owed
         if owed is not None and ctx.today is not None and (ctx.today - owed.due_date).days > ctx.past_days:
@@ -272,7 +281,7 @@ def _read_debtor(values, name, document, loan_id, ctx, problems, warnings) -> De
                             "la columna formato de texto")
         else:
             try:
-                debtor_id = debtor_id_for(document)
+                debtor_id = _debtor_id(document)
             except ValueError:
                 problems.append(f"documento inválido «{document}»")
     elif loan_id:
@@ -348,7 +357,7 @@ def _loan_row(values, ctx, take, problems) -> list[Instalment]:
         return []
     amounts = [each] * count if each is not None else split_amount(amount, count)
     paid = paid or Decimal(0)
-    if paid > sum(amounts):
+    if paid and paid > sum(amounts):  # (amounts are never negative: nothing paid is never too much)
         problems.append(f"el valor pagado ({format_number(paid, ctx.number_style)}) es mayor que el monto "
                         f"({format_number(sum(amounts), ctx.number_style)})")
         return []
