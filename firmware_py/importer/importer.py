@@ -15,6 +15,9 @@ Errors of the ledger (``firmware_py.errors.LedgerError``) propagate.
 Memory stays bounded: rows are streamed, only accepted records (needed for
 the single atomic batch) and each rejected row's number and reason are kept;
 a file with more than ``options.max_rows`` data rows is refused.
+
+Time: the import runs with Python's cyclic garbage collector paused (:func:`collector_paused`: its passes
+re-traversed every record built so far, for no garbage); it is restored afterwards.
 """
 
 from __future__ import annotations
