@@ -239,6 +239,15 @@ class Appliance:
         modem = self.link.modem if self.link is not None else None
         if modem is None or modem.closed:
             raise RuntimeError("No hay módem conectado: no se puede consultar el saldo ahora.")
+        health = next((h.sim_health for h in self._helpers if getattr(h, "sim_health", None) is not None), None)
+        if health is not None and health.limits.balance_code:
+            # through the SIM's health record, so the page, `cobrador status` and the alert LED see this answer
+            record = health.check_balance(timeout=30)
+            balance = record.get("balance") or {}
+            if balance.get("at") != record.get("checked_at"):   # not answered now: the previous amount was kept
+                raise RuntimeError(f"La consulta de saldo no tuvo respuesta ({balance.get('error')}). "
+                                   "Inténtelo más tarde.")
+            return balance.get("raw") or ""
         try:
             return modem.ussd(self.config.modem.balance_code, timeout=30)
         except ModemError as exc:

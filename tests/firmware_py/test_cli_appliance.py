@@ -253,3 +253,24 @@ def test_doctor_names_a_sim_that_asks_for_its_pin(data, tmp_path, capsys):
     assert lines["Módem"].startswith("✓ Módem: responde en")
     assert lines["SIM"] == "✗ SIM: la SIM pide un PIN. Escríbalo en [modem] pin en la configuración."
     assert lines["Señal"].startswith("–")
+
+
+def test_asking_the_balance_on_the_page_updates_the_sims_health_record(data):
+    from dataclasses import replace
+
+    from firmware_py.config import SimConfig
+
+    config = replace(Config().with_overrides(data_dir=data, port=0), sim=SimConfig(balance_code="*611#",
+                                                                                   low_balance=5000))
+    box = Appliance(config, simulate=True)
+    box.STATUS_INTERVAL = 0.2
+    box.start()
+    try:
+        wait_until(lambda: box.link.status().state == "connected")
+        wait_until(lambda: any(getattr(h, "sim_health", None) for h in box._helpers))
+        box.link.simulator.network.ussd["*611#"] = "Su saldo es $3.200. Vence el 30/12."
+        assert box.check_balance() == "Su saldo es $3.200. Vence el 30/12."
+        record = box.ledger.settings.get("sim_health")
+        assert record["balance"]["amount"] == "3200" and record["low_balance"] is True
+    finally:
+        box.close()
