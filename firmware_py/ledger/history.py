@@ -110,8 +110,8 @@ class ContactHistory:
     def _recent_loaded(self) -> RecentContacts:
         """The recent-months cache, read from the partitions on first use (keeps opening fast)."""
         if not self._recent.loaded:
-            self._recent.load(self._contacts.months(),
-                              lambda month: self._decode_contacts(self._contacts.iter_partition(month)))
+            self._recent.load(self._contacts.months(), lambda month, pool: self._decode_contacts(
+                pool.share_doc(doc) for doc in self._contacts.iter_partition(month)))
         return self._recent
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""The newest contact events, kept in memory in a compact form.
+"""The newest contact events, decoded and kept in memory, sharing their strings.
 
 The planner asks for recent history on every tick (caps per day and week,
 "no second channel in the same week"); reading and decoding month partitions
@@ -9,20 +9,26 @@ start of the oldest of those months. Older queries go to the partitions. The
 ledger fills it on the first query that needs it and keeps it current with
 every append after that.
 
-Memory: events are NOT held as ``ContactEvent`` objects (about 1 KB each with
-their own datetime and strings: 100k events cost over 100 MB). Each event is a
-row of parallel columns: its instant (UTC microseconds, ``array('q')``) and
-UTC offset, one ``array('I')`` per text field holding an index into a shared
-string table (a debtor id, a phone, a kind, a contact id or a message text is
-stored once however many events repeat it), and the event id (a ``uuid4().hex``
-packed into 16 bytes). About 80 bytes per event plus the distinct strings.
-``select`` builds the ``ContactEvent`` of each row it yields (exactly the event
-that was stored: same fields, same instant and UTC offset), filtering by
-debtor, kind and contact id on the columns first so that rows nobody asked for
-are never decoded. The rows are kept in time order, so a window query (today's
-numbers on the dashboard) finds its slice by binary search. When months roll
-over the oldest rows are cut and the string table is rebuilt from the rows
-left (it does not grow forever on a box that runs for years).
+Memory. Events are held decoded, as the ``ContactEvent`` objects every query
+returns: the planner and the dispatcher read HISTORY_DAYS (120 days) of
+everyone's history on every pass and keep all of it while they plan, so
+decoding it per query (a compact form decoded on demand) would cost the same
+objects again on every pass, and at once for each of the passes that overlap
+(the dispatcher, the status file, a web page) — more memory at the peak and a
+decode per pass. What is not paid twice is the strings: an event decoded from
+JSON owns a copy of every string (kind, channel, debtor id, phone, contact
+id, message text...), about 1.2 KB per event. Here every text field is shared
+through a pool (one object per distinct debtor id, phone, kind, contact id,
+message text...; debtor ids and phones through ``sys.intern``, the same
+objects as the ledger's debtor records), so an event costs what is its own:
+the object (~190 bytes), its instant (48) and its id (81) — about 320 bytes
+(100k events ~32 MB instead of ~120 MB). The pool lives while the events are
+read and is rebuilt from the events kept when months roll over.
+
+The events are kept in time order (their instants also as UTC microseconds,
+``array('q')``, for binary search), so a query for a recent window (today's
+numbers on the dashboard) finds its slice without walking months of events;
+``select`` filters by debtor, kind and contact id.
 """
 
 from __future__ import annotations
@@ -30,8 +36,8 @@ from __future__ import annotations
 import bisect
 import sys
 from array import array
+from dataclasses import fields
 from datetime import datetime, timedelta, timezone
-from operator import attrgetter
 from typing import Callable, Iterable, Iterator
 
 from firmware_py.ledger.contactlog import partition_for
@@ -41,14 +47,10 @@ EVERYTHING = datetime(1, 1, 1, tzinfo=timezone.utc)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
-# string fields of ContactEvent, in the order of its constructor after ``at``
-_FIELDS = ("debtor_id", "kind", "channel", "direction", "phone", "contact_id", "loan_external_id", "text",
-           "detail", "reference")
-_DEBTOR, _KIND, _CONTACT = 0, 1, 5
-# held once for the whole program (``sys.intern``): the ledger's debtor records use the same objects
-_SHARED = frozenset({"debtor_id", "phone"})
-_values = attrgetter(*_FIELDS)
-_HEX_ID = 0xFFFFFFFF  # in the id column: the id is the 16 bytes of ``_ids`` (a lowercase 32-digit hex id)
+# fields shared between events (everything but the instant, the id and the schema version)
+SHARED_FIELDS = tuple(f.name for f in fields(ContactEvent) if f.name not in ("at", "id", "schema_version"))
+# shared with the whole program (the ledger's debtor records use the same objects)
+_INTERNED = frozenset({"debtor_id", "phone"})
 
 
 def month_start(name: str) -> datetime:
@@ -66,25 +68,40 @@ def micros(at: datetime) -> int:
     return (at - _EPOCH) // _MICROSECOND
 
 
-_ZONES: dict[int, tuple] = {}
+class StringPool:
+    """One object per distinct string value (``share``); debtor ids and phones through ``sys.intern``."""
 
+    def __init__(self) -> None:
+        self._pool: dict[str, str] = {}
 
-def _zone(offset: int) -> tuple:
-    """(tzinfo, base) for a UTC offset in seconds: ``base + timedelta(microseconds=us)`` is the instant ``us``
-    written in that offset (the tzinfo ``datetime.fromisoformat`` gives: ``timezone.utc`` for +00:00)."""
-    found = _ZONES.get(offset)
-    if found is None:
-        tz = timezone.utc if offset == 0 else timezone(timedelta(seconds=offset))
-        found = _ZONES[offset] = (tz, _EPOCH.astimezone(tz))
-    return found
+    def share_doc(self, doc: dict) -> dict:
+        """``doc`` (a stored contact document) with its text fields replaced by the pooled objects."""
+        pool = self._pool
+        for name in SHARED_FIELDS:
+            value = doc.get(name)
+            if type(value) is str:
+                found = pool.get(value)
+                if found is None:
+                    found = pool[value] = sys.intern(value) if name in _INTERNED else value
+                doc[name] = found
+        return doc
 
-
-def _offset_of(at: datetime) -> int:
-    offset = at.utcoffset()
-    seconds = offset // timedelta(seconds=1)
-    if timedelta(seconds=seconds) != offset:  # sub-second offsets do not exist in practice: keep the instant
-        return 0
-    return seconds
+    def share_event(self, event: ContactEvent) -> ContactEvent:
+        """``event`` itself when its strings are already the pooled ones, else an equal event that uses them."""
+        pool = self._pool
+        changes = {}
+        for name in SHARED_FIELDS:
+            value = getattr(event, name)
+            found = pool.get(value)
+            if found is None:
+                found = pool[value] = sys.intern(value) if name in _INTERNED else value
+            if found is not value:
+                changes[name] = found
+        if not changes:
+            return event
+        values = {f: getattr(event, f) for f in ("at", "id", "schema_version", *SHARED_FIELDS)}
+        values.update(changes)
+        return ContactEvent(**values)
 
 
 class RecentContacts:
@@ -94,115 +111,27 @@ class RecentContacts:
         self.months = max(1, months)
         self.floor: datetime = EVERYTHING
         self.newest: str = ""
+        self.events: list[ContactEvent] = []
+        self._times = array("q")  # micros(events[i].at), for bisect
+        self._pool = StringPool()
         self.loaded = False
-        self._reset()
 
-    def _reset(self) -> None:
-        self._strings: list[str] = [""]
-        self._index: dict[str, int] = {"": 0}
-        self._times = array("q")       # UTC microseconds of ``at``, ascending
-        self._offsets = array("i")     # UTC offset (seconds) ``at`` was written with
-        self._columns = [array("I") for _ in _FIELDS]
-        self._id_refs = array("I")     # string index of the id, or _HEX_ID
-        self._ids = bytearray()        # 16 bytes per row (zeros unless _HEX_ID)
-        self._schemas = array("H")
-
-    # -- filling -------------------------------------------------------------------------------
-    def load(self, names: list[str], read: Callable[[str], Iterable[ContactEvent]]) -> None:
-        """Fill from the newest ``months`` partitions (``names`` oldest first)."""
-        self._reset()
+    def load(self, names: list[str], read: Callable[[str, StringPool], Iterable[ContactEvent]]) -> None:
+        """Fill from the newest ``months`` partitions (``names`` oldest first); ``read(name, pool)`` yields the
+        partition's events (sharing their strings through ``pool`` when it can: they are shared here anyway)."""
         self.floor = EVERYTHING
         self.newest = names[-1] if names else ""
+        self._pool = pool = StringPool()
         keep = names[-self.months:]
         if len(names) > len(keep):
             self.floor = month_start(keep[0])
+        events: list[ContactEvent] = []
         for name in keep:
-            for event in read(name):
-                self._append_row(event)
-        self._sort()
+            events.extend(pool.share_event(event) for event in read(name, pool))
+        events.sort(key=_at)
+        self.events = events
+        self._times = array("q", [micros(e.at) for e in events])
         self.loaded = True
-
-    def _intern(self, value: str) -> int:
-        index = self._index.get(value)
-        if index is None:
-            index = self._index[value] = len(self._strings)
-            self._strings.append(value)
-        return index
-
-    def _row_values(self, event: ContactEvent) -> tuple:
-        intern = self._intern
-        refs = tuple(intern(sys.intern(value) if name in _SHARED else value)
-                     for name, value in zip(_FIELDS, _values(event)))
-        packed = bytes(16)
-        ident = event.id
-        id_ref = None
-        if len(ident) == 32:
-            try:
-                raw = bytes.fromhex(ident)
-            except ValueError:
-                raw = None
-            if raw is not None and raw.hex() == ident:
-                packed, id_ref = raw, _HEX_ID
-        if id_ref is None:
-            id_ref = intern(ident)
-        return micros(event.at), _offset_of(event.at), refs, id_ref, packed, event.schema_version
-
-    def _append_row(self, event: ContactEvent) -> None:
-        at, offset, refs, id_ref, packed, schema = self._row_values(event)
-        self._times.append(at)
-        self._offsets.append(offset)
-        for column, ref in zip(self._columns, refs):
-            column.append(ref)
-        self._id_refs.append(id_ref)
-        self._ids += packed
-        self._schemas.append(schema)
-
-    def _insert_row(self, index: int, event: ContactEvent) -> None:
-        at, offset, refs, id_ref, packed, schema = self._row_values(event)
-        self._times.insert(index, at)
-        self._offsets.insert(index, offset)
-        for column, ref in zip(self._columns, refs):
-            column.insert(index, ref)
-        self._id_refs.insert(index, id_ref)
-        self._ids[16 * index:16 * index] = packed
-        self._schemas.insert(index, schema)
-
-    def _sort(self) -> None:
-        """Put the rows in time order (stable: events at the same instant keep their file order)."""
-        times = self._times
-        if all(times[i] <= times[i + 1] for i in range(len(times) - 1)):
-            return
-        order = sorted(range(len(times)), key=times.__getitem__)
-        self._times = array("q", [times[i] for i in order])
-        self._offsets = array("i", [self._offsets[i] for i in order])
-        self._columns = [array("I", [column[i] for i in order]) for column in self._columns]
-        self._id_refs = array("I", [self._id_refs[i] for i in order])
-        ids = self._ids
-        self._ids = bytearray(b"".join(ids[16 * i:16 * i + 16] for i in order))
-        self._schemas = array("H", [self._schemas[i] for i in order])
-
-    def _cut(self, rows: int) -> None:
-        """Drop the ``rows`` oldest rows and rebuild the string table from what is left."""
-        if rows <= 0:
-            return
-        del self._times[:rows]
-        del self._offsets[:rows]
-        for column in self._columns:
-            del column[:rows]
-        del self._id_refs[:rows]
-        del self._ids[:16 * rows]
-        del self._schemas[:rows]
-        old = self._strings
-        self._strings, self._index = [""], {"": 0}
-        remap: dict[int, int] = {0: 0}
-        for column in (*self._columns, self._id_refs):
-            for i, ref in enumerate(column):
-                if ref == _HEX_ID:
-                    continue
-                new = remap.get(ref)
-                if new is None:
-                    new = remap[ref] = self._intern(old[ref])
-                column[i] = new
 
     def add(self, event: ContactEvent) -> None:
         month = partition_for(event.at)
@@ -214,68 +143,47 @@ class RecentContacts:
             floor = month_start(oldest_kept)
             if floor > self.floor:
                 self.floor = floor
-                self._cut(bisect.bisect_left(self._times, micros(floor)))
+                cut = bisect.bisect_left(self._times, micros(floor))
+                del self.events[:cut]
+                del self._times[:cut]
+                self._pool = StringPool()  # forget the strings of the months dropped
+                self.events = [self._pool.share_event(e) for e in self.events]
         if event.at >= self.floor:
+            event = self._pool.share_event(event)
             at = micros(event.at)
             if not self._times or at >= self._times[-1]:
-                self._append_row(event)
+                self.events.append(event)
+                self._times.append(at)
             else:  # an event stamped earlier than the newest (a driver's report time): keep the order
-                self._insert_row(bisect.bisect_right(self._times, at), event)
+                index = bisect.bisect_right(self._times, at)
+                self.events.insert(index, event)
+                self._times.insert(index, at)
 
-    # -- reading -------------------------------------------------------------------------------
     def covers(self, since: datetime | None) -> bool:
         return self.floor == EVERYTHING or (since is not None and since >= self.floor)
 
     def select(self, debtor_id: str | None, since: datetime | None = None, until: datetime | None = None, *,
                kinds: Iterable[str] | None = None, contact_id: str | None = None,
-               limit: int | None = None) -> Iterator[ContactEvent]:
-        """Events (of one debtor, or all; of ``kinds``; of one contact id) with since <= at < until,
-        in time order (``limit``: only the newest ``limit`` of them), each decoded as it is yielded."""
+               limit: int | None = None) -> list[ContactEvent]:
+        """Events (of one debtor, or all; of ``kinds``; of one contact id) with since <= at < until, in time
+        order (``limit``: only the newest ``limit`` of them)."""
         start = bisect.bisect_left(self._times, micros(since)) if since is not None else 0
-        stop = bisect.bisect_left(self._times, micros(until)) if until is not None else len(self._times)
-        if start >= stop:
-            return
-        rows: Iterable[int] = range(start, stop)
-        index = self._index
-        for column, value in ((_DEBTOR, debtor_id), (_CONTACT, contact_id)):
-            if value is not None:
-                ref = index.get(value)
-                if ref is None:
-                    return
-                values = self._columns[column]
-                rows = [i for i in rows if values[i] == ref]
+        stop = bisect.bisect_left(self._times, micros(until)) if until is not None else len(self.events)
+        found = self.events[start:stop]
+        if debtor_id is not None:
+            found = [e for e in found if e.debtor_id == debtor_id]
+        if contact_id is not None:
+            found = [e for e in found if e.contact_id == contact_id]
         if kinds is not None:
-            refs = {index[k] for k in kinds if k in index}
-            if not refs:
-                return
-            values = self._columns[_KIND]
-            rows = [i for i in rows if values[i] in refs]
+            wanted = frozenset(kinds)
+            found = [e for e in found if e.kind in wanted]
         if limit is not None:
-            rows = rows[-limit:] if limit > 0 else ()
-        yield from self._events(rows)
-
-    def _events(self, rows: Iterable[int]) -> Iterator[ContactEvent]:
-        if isinstance(rows, range):
-            def take(column):
-                return column[rows.start:rows.stop]
-        else:
-            def take(column):
-                return [column[i] for i in rows]
-        text_of = self._strings.__getitem__
-        ids = self._ids
-        zones: dict[int, datetime] = {}
-        event = ContactEvent
-        micro = _MICROSECOND
-        columns = [map(text_of, take(column)) for column in self._columns]
-        for (i, us, offset, ref, schema, debtor, kind, channel, direction, phone, contact, loan, text, detail,
-             reference) in zip(rows, take(self._times), take(self._offsets), take(self._id_refs),
-                               take(self._schemas), *columns):
-            base = zones.get(offset)
-            if base is None:
-                base = zones[offset] = _zone(offset)[1]
-            ident = ids[16 * i:16 * i + 16].hex() if ref == _HEX_ID else text_of(ref)
-            yield event(base + micro * us, debtor, kind, channel, direction, phone, contact, loan, text, detail,
-                        reference, ident, schema)
+            found = found[-limit:] if limit > 0 else []
+        return found
 
     def __len__(self) -> int:
-        return len(self._times)
+        return len(self.events)
+
+
+def _at(event: ContactEvent) -> datetime:
+    return event.at
