@@ -34,12 +34,14 @@ import logging
 import os
 import re
 import sys
+import zlib
 from array import array
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 from firmware_py.errors import LedgerReadOnly, LedgerWriteError
+from firmware_py.ledger.eventcache import SUFFIX as eventcache_suffix
 from firmware_py.ledger.journal import AppendFile, check_line, encode_line, iter_lines
 from firmware_py.ledger.storage import (
     SnapshotUnreadable,
@@ -96,6 +98,7 @@ class ContactLog:
         self._readers: dict[int, int] = {}  # partition index -> read fd
         self._end: dict[str, int] = {}  # partition -> end of its last valid record
         self._sidecar_size: dict[str, int] = {}  # partition -> bytes covered by its saved index
+        self._cache_size: dict[str, int] = {}  # partition -> bytes covered by its events cache
         self._damaged_in: dict[str, int] = {}
         self.count = 0
         self.damaged_lines = 0
@@ -295,10 +298,13 @@ class ContactLog:
         """Every valid document of one partition, in file order."""
         return list(self.iter_partition(name))
 
-    def iter_partition(self, name: str) -> Iterator[dict]:
-        """``partition_docs`` one document at a time (only the file's bytes and one document in memory)."""
+    def iter_partition(self, name: str, start: int = 0) -> Iterator[dict]:
+        """``partition_docs`` one document at a time (only the file's bytes and one document in memory),
+        from byte ``start`` (the start of a record) on."""
         try:
-            data = (self.directory / f"{name}.jsonl").read_bytes()
+            with (self.directory / f"{name}.jsonl").open("rb") as fh:
+                fh.seek(start)
+                data = fh.read()
         except FileNotFoundError:
             return
         loads = json.loads
@@ -313,6 +319,55 @@ class ContactLog:
 
     def debtor_count(self, debtor_id: str) -> int:
         return len(self._by_debtor.get(debtor_id, ()))
+
+    # -- decoded-events caches (``eventcache``: the ledger encodes and decodes them) -------------
+    _FINGERPRINT = 1 << 16
+
+    def size_of(self, name: str) -> int:
+        """Bytes of whole records in a partition now."""
+        return self._end.get(name, 0)
+
+    def fingerprint(self, name: str, size: int) -> int | None:
+        """CRC-32 of the last 64 KiB of a partition's first ``size`` bytes (None if it holds fewer): ties a cache
+        to the bytes it was made from (a partition replaced by another one is noticed)."""
+        if size > self._end.get(name, 0):
+            return None
+        start = max(0, size - self._FINGERPRINT)
+        try:
+            with (self.directory / f"{name}.jsonl").open("rb") as fh:
+                fh.seek(start)
+                data = fh.read(size - start)
+        except OSError:
+            return None
+        return zlib.crc32(data) if len(data) == size - start else None
+
+    def read_cache(self, name: str) -> bytes | None:
+        """The bytes of a partition's events cache, or None when there is none."""
+        try:
+            return (self.directory / f"{name}{eventcache_suffix}").read_bytes()
+        except OSError:
+            return None
+
+    def note_cache(self, name: str, size: int) -> None:
+        """Remember that the cache of ``name`` on disk covers its first ``size`` bytes."""
+        self._cache_size[name] = size
+
+    def cache_is_current(self, name: str) -> bool:
+        return self._cache_size.get(name) == self._end.get(name, 0)
+
+    def write_cache(self, name: str, data: bytes, size: int) -> bool:
+        """Replace a partition's events cache atomically (nothing when read-only). A cache: failures are
+        logged, never raised (the partition is read instead next time)."""
+        if self.read_only:
+            return False
+        try:
+            atomic_write(self.directory / f"{name}{eventcache_suffix}", data)
+        except LedgerWriteError as exc:
+            log.warning("could not save the events cache of %s (%s): the partition is read instead", name,
+                        exc.short_reason)
+            return False
+        self._cache_size[name] = size
+        return True
 
     def sizes(self) -> dict[str, int]:
         """Partition -> bytes of whole records now (a consistent cut for backups)."""
@@ -392,8 +447,26 @@ class MemoryContactLog:
     def partition_docs(self, name: str) -> list[dict]:
         return [dict(doc) for n, doc in self._docs if n == name]
 
-    def iter_partition(self, name: str) -> Iterator[dict]:
-        return iter(self.partition_docs(name))
+    def iter_partition(self, name: str, start: int = 0) -> Iterator[dict]:
+        return iter(self.partition_docs(name)[start:])
+
+    def size_of(self, name: str) -> int:
+        return self.sizes().get(name, 0)
+
+    def fingerprint(self, name: str, size: int) -> int | None:
+        return None
+
+    def read_cache(self, name: str) -> bytes | None:
+        return None
+
+    def note_cache(self, name: str, size: int) -> None:
+        pass
+
+    def cache_is_current(self, name: str) -> bool:
+        return True  # nothing to save
+
+    def write_cache(self, name: str, data: bytes, size: int) -> bool:
+        return False
 
     def sizes(self) -> dict[str, int]:
         counts: dict[str, int] = {}

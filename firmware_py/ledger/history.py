@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Iterable, Iterator
 
-from firmware_py.ledger import codec
+from firmware_py.ledger import codec, eventcache
 from firmware_py.ledger.recent import RecentContacts
 from scheduler.model import ContactEvent
 
@@ -49,7 +49,12 @@ class ContactHistory:
                     event = replace(event, id=uuid.uuid4().hex)
                 items.append((codec.encode(event), event.at))
                 stored.append(event)
-            self._contacts.bulk_append(items)
+            try:
+                self._contacts.bulk_append(items)
+            except BaseException:
+                # a prefix may be stored: the window is read again from the partitions when next needed
+                self._recent.loaded = False
+                raise
             if self._recent.loaded:
                 for event in stored:
                     self._recent.add(event)
@@ -108,11 +113,54 @@ class ContactHistory:
             yield from events
 
     def _recent_loaded(self) -> RecentContacts:
-        """The recent-months cache, read from the partitions on first use (keeps opening fast)."""
+        """The recent-months window, read on first use (keeps opening fast): from each month's events
+        cache (``eventcache``) plus the records appended after it, or from the partition. The caches of
+        complete months read from their partitions are saved at once; the newest month's at close."""
         if not self._recent.loaded:
-            self._recent.load(self._contacts.months(), lambda month, pool: self._decode_contacts(
-                pool.share_doc(doc) for doc in self._contacts.iter_partition(month)))
+            months = self._contacts.months()
+            self._recent.load(months, self._read_month)
+            self.save_event_caches(skip=months[-1:])
         return self._recent
+
+    def _read_month(self, month: str, pool) -> Iterator[ContactEvent]:
+        start = 0
+        data = self._contacts.read_cache(month)
+        if data is not None:
+            try:
+                size, fingerprint, events = eventcache.decode(data, pool.share)
+                if size > self._contacts.size_of(month) or fingerprint != self._contacts.fingerprint(month, size):
+                    raise eventcache.CacheUnreadable("made from other bytes than the partition's")
+            except eventcache.CacheUnreadable as exc:
+                log.warning("events cache of %s unusable (%s): reading the partition", month, exc)
+            else:
+                self._contacts.note_cache(month, size)
+                start = size
+                yield from events
+        yield from self._decode_contacts(pool.share_doc(doc) for doc in self._contacts.iter_partition(month, start))
+
+    def save_event_caches(self, *, skip: Iterable[str] = ()) -> int:
+        """Save the events cache of every month of the recent window whose cache does not cover its
+        partition (but those in ``skip``); returns how many were written. Never raises for the disk."""
+        with self._mutex:
+            if self._read_only or not self._recent.loaded:
+                return 0
+            skipped = set(skip)
+            present = set(self._contacts.months())
+            written = 0
+            for month in self._recent.kept_months():
+                if month in skipped or month not in present or self._contacts.cache_is_current(month):
+                    continue
+                size = self._contacts.size_of(month)
+                fingerprint = self._contacts.fingerprint(month, size)
+                if fingerprint is None:
+                    continue
+                try:
+                    data = eventcache.encode(self._recent.month_events(month), size, fingerprint)
+                except ValueError as exc:
+                    log.warning("events cache of %s not saved: %s", month, exc)
+                    continue
+                written += self._contacts.write_cache(month, data, size)
+            return written
 
     @staticmethod
     def _decode_contacts(docs: Iterable[dict]) -> Iterator[ContactEvent]:

@@ -234,6 +234,10 @@ class Ledger(InAppRecords, ContactHistory):
         with self._mutex:
             if self._closed:
                 return
+            try:
+                self.save_event_caches()  # the next start reads the recent window without parsing JSON
+            except Exception:  # a cache: closing must go on
+                log.exception("saving the contact events caches failed")
             self._closed = True
             self._release()
 

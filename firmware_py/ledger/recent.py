@@ -74,6 +74,13 @@ class StringPool:
     def __init__(self) -> None:
         self._pool: dict[str, str] = {}
 
+    def share(self, value: str, interned: bool = False) -> str:
+        """The pooled object equal to ``value`` (``interned``: a debtor id or phone, first seen here)."""
+        found = self._pool.get(value)
+        if found is None:
+            found = self._pool[value] = sys.intern(value) if interned else value
+        return found
+
     def share_doc(self, doc: dict) -> dict:
         """``doc`` (a stored contact document) with its text fields replaced by the pooled objects."""
         pool = self._pool
@@ -118,7 +125,7 @@ class RecentContacts:
 
     def load(self, names: list[str], read: Callable[[str, StringPool], Iterable[ContactEvent]]) -> None:
         """Fill from the newest ``months`` partitions (``names`` oldest first); ``read(name, pool)`` yields the
-        partition's events (sharing their strings through ``pool`` when it can: they are shared here anyway)."""
+        partition's events, their strings shared through ``pool`` (``StringPool.share``/``share_doc``)."""
         self.floor = EVERYTHING
         self.newest = names[-1] if names else ""
         self._pool = pool = StringPool()
@@ -127,7 +134,7 @@ class RecentContacts:
             self.floor = month_start(keep[0])
         events: list[ContactEvent] = []
         for name in keep:
-            events.extend(pool.share_event(event) for event in read(name, pool))
+            events.extend(read(name, pool))
         events.sort(key=_at)
         self.events = events
         self._times = array("q", [micros(e.at) for e in events])
@@ -158,6 +165,23 @@ class RecentContacts:
                 index = bisect.bisect_right(self._times, at)
                 self.events.insert(index, event)
                 self._times.insert(index, at)
+
+    def kept_months(self) -> list[str]:
+        """Names of the partitions whose events are all here (oldest first)."""
+        if not self.newest:
+            return []
+        names = [self.newest]
+        while len(names) < self.months and month_start(previous_month(names[-1])) >= self.floor:
+            names.append(previous_month(names[-1]))
+        return names[::-1]
+
+    def month_events(self, name: str) -> list[ContactEvent]:
+        """The events of one partition (UTC month), in the order kept."""
+        start = month_start(name)
+        end = month_start(f"{int(name[:4]) + 1:04d}-01" if name[5:7] == "12" else
+                          f"{name[:4]}-{int(name[5:7]) + 1:02d}")
+        return self.events[bisect.bisect_left(self._times, micros(start)):
+                           bisect.bisect_left(self._times, micros(end))]
 
     def covers(self, since: datetime | None) -> bool:
         return self.floor == EVERYTHING or (since is not None and since >= self.floor)
