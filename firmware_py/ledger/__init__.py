@@ -33,7 +33,8 @@ Public API (details in each method's docstring)::
 
 See ``ledger.py`` for the contract of each method, ``hotstate.py`` and
 ``contactlog.py`` for the on-disk design (snapshot + write-ahead journal;
-monthly append-only contact partitions), ``storage.py`` for the crash-safe
+monthly append-only contact partitions), ``recent.py`` and ``eventcache.py``
+for the recent months held in memory and their per-month cache, ``storage.py`` for the crash-safe
 file primitives and a crash-safe TinyDB ``Storage``.
 """
 

@@ -22,6 +22,11 @@ reads the same history and writes nothing: a missing directory is an empty
 history, a torn last line is only skipped, no index is saved, and
 ``append``/``bulk_append`` raise ``LedgerReadOnly``.
 
+Beside a partition the ledger may keep ``YYYY-MM.events``, its decoded
+events in a binary form (``eventcache.py``; written and read through
+``write_cache``/``read_cache``, tied to the partition's bytes by
+``size_of``/``fingerprint``): a cache like the index, never the record.
+
 ``MemoryContactLog`` is the same interface over a list (tests, demos).
 Documents are plain dicts (``codec.encode_contact``); decoding is the
 ledger's job.
