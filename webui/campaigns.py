@@ -7,6 +7,9 @@ Routes (reading needs ``lectura``; every change ``administrador``):
   days without contacts, the segments (in the order they are checked) with their ladder, every ladder.
 - ``POST /campanas/reglas`` — choose CO, MX, PE, EC, CL, US or the cooperative's own rules (custom: hours
   per day, caps, SMS gap, one channel a week, holidays).
+- ``POST /campanas/agradecimiento`` — thank debtors who pay on time (``[messages] thank_you``, off by
+  default) and for how many days after the payment (``thank_you_days``, 0–30); the page shows the
+  ``gracias_pago`` template as it would be sent (the template page's preview).
 - ``POST /campanas/feriados`` / ``POST /campanas/feriados/quitar`` — add or remove a day off.
 - ``POST /campanas/segmentos`` — the ladder of each segment.
 - ``POST /campanas/escaleras`` — a new ladder copied from another; ``GET|POST /campanas/escaleras/<name>``
@@ -44,10 +47,11 @@ from scheduler.reasons import describe
 from scheduler.rules.profiles import BUILTIN
 from scheduler.templates import format_day
 from webui.access import current_user, role_required
-from webui.campaigns_forms import (CHANNEL_LABELS, DAY_KEYS, EngineEdits, EngineUnavailable, HolidayForm,
-                                   HolidayRemoveForm, LadderForm, NewLadderForm, ProfileForm, SegmentsForm,
-                                   blank_step, choices, describe_segment, holidays_as_list, message_without_key,
-                                   parse_day, segment_as_config)
+from webui.campaigns_forms import (CHANNEL_LABELS, DAY_KEYS, THANK_YOU_DAYS, EngineEdits, EngineUnavailable,
+                                   HolidayForm, HolidayRemoveForm, LadderForm, NewLadderForm, ProfileForm,
+                                   SegmentsForm, ThankYouForm, blank_step, choices, describe_segment,
+                                   holidays_as_list, message_without_key, parse_day, segment_as_config)
+from webui.message_templates import encoding_label, example_facts, render_variants
 
 ORDER = 55
 bp = Blueprint("campaigns", __name__)
@@ -201,8 +205,47 @@ def _profile_form(policy, formdata=True) -> ProfileForm:
     return form
 
 
+THANK_YOU_TEMPLATE = "gracias_pago"
+"""The template of the thank-you for an instalment paid on time (``scheduler.ladder.THANK_YOU``)."""
+
+
+@dataclass(frozen=True)
+class ThankYouPreview:
+    """The ``gracias_pago`` template of one language rendered for the template page's example debtor:
+    ``personal`` and ``shared`` (``webui.message_templates.VariantPreview``, or ``None`` without that text)."""
+
+    language: str
+    personal: object
+    shared: object
+
+
+def _thank_you_previews(edits: EngineEdits, policy) -> list[ThankYouPreview]:
+    """The thank-you template in force, per language, as the template page previews it (its example debtor,
+    the cooperative's name and phone as messages say them, transliterated when the policy says so)."""
+    template = policy.templates.templates.get(THANK_YOU_TEMPLATE)
+    if template is None:
+        return []
+    today = _services().now().astimezone(ZoneInfo(edits.timezone)).date()
+    cooperative = policy.with_settings(_services().ledger.settings.all()).cooperative
+    texts = {}
+    for language, variant in template.texts.items():
+        if language in ("es", "en"):
+            texts[language], texts[f"{language}_compartido"] = variant.personal, variant.shared
+    rendered = render_variants(texts, {}, example_facts(edits.country, today), cooperative, policy.transliterate)
+    first = policy.templates.default_language
+    order = [first] + [lang for lang in ("es", "en") if lang != first]
+    return [ThankYouPreview(lang, rendered.get(lang), rendered.get(f"{lang}_compartido"))
+            for lang in order if lang in texts]
+
+
+def _thank_you_form(policy) -> ThankYouForm:
+    form = ThankYouForm(formdata=None)
+    form.fill(policy)
+    return form
+
+
 def _overview(edits: EngineEdits, *, profile_form=None, holiday_form=None, segments_form=None, new_form=None,
-              comparison: Comparison | None = None, status: int = 200):
+              thank_form=None, comparison: Comparison | None = None, status: int = 200):
     """The campaigns page with its forms (those given keep what was posted and their errors)."""
     policy = edits.current()
     profile = policy.profiles.default
@@ -227,6 +270,8 @@ def _overview(edits: EngineEdits, *, profile_form=None, holiday_form=None, segme
         segments=list(zip(policy.segments, segments_form.ladders)), describe_segment=describe_segment,
         ladders=sorted(policy.ladders.values(), key=lambda l: l.name), changed=changed, in_file=in_file,
         defaults=set(DEFAULT_LADDERS), used=used, new_form=new_form, comparison=comparison,
+        thank_form=thank_form or _thank_you_form(policy), thank_previews=_thank_you_previews(edits, policy),
+        thank_template=THANK_YOU_TEMPLATE, thank_range=THANK_YOU_DAYS, encoding_label=encoding_label,
         can_edit=current_user().can("administrador"), day_keys=DAY_KEYS, **_view_helpers()), status
 
 
@@ -284,6 +329,34 @@ def rules():
 
     return _apply(edits, change, on_error,
                   lambda comparison, status: _overview(edits, profile_form=form, comparison=comparison, status=status))
+
+
+@bp.post("/campanas/agradecimiento")
+@role_required("administrador")
+def thank_you():
+    """Thank debtors who pay on time (``[messages] thank_you``) and for how many days after the payment
+    (``thank_you_days``): stored with the other engine sections, so the planner reads them on its next pass."""
+    try:
+        edits = _edits()
+    except EngineUnavailable as exc:
+        return _unavailable(exc)
+    form = ThankYouForm()
+    if not form.validate():
+        return _overview(edits, thank_form=form, status=400)
+    values = form.messages()
+
+    def change(overrides):
+        overrides.setdefault("messages", {}).update(values)
+
+    def on_error(exc):
+        field = form.field_for(exc.key)
+        if field is not None:
+            field.errors.append(message_without_key(exc))
+        else:
+            form.form_errors.append(str(exc))
+
+    return _apply(edits, change, on_error,
+                  lambda comparison, status: _overview(edits, thank_form=form, comparison=comparison, status=status))
 
 
 def _days_off(edits: EngineEdits, overrides: dict) -> list[dict]:

@@ -3,9 +3,10 @@
 The engine edits they feed live in :mod:`webui.engine_edits` (:class:`~webui.engine_edits.EngineEdits`,
 re-exported here for the pages that import it from this module).
 
-The forms turn what staff type into the engine sections: contact-rule profile, extra days off, ladder steps
-and each segment's ladder. Every number and date is checked here with a Spanish message that says what
-to write; the rest is checked by ``load_policy``.
+The forms turn what staff type into the engine sections: contact-rule profile, the thanks for paying on
+time (``[messages] thank_you``, ``thank_you_days``), extra days off, ladder steps and each segment's ladder.
+Every number and date is checked here with a Spanish message that says what to write; the rest is checked by
+``load_policy``.
 """
 
 from __future__ import annotations
@@ -193,6 +194,32 @@ class ProfileForm(FlaskForm):
 
 
 WEEKDAY_LABELS = WEEKDAYS_ES
+
+
+# -- thanks for paying on time ---------------------------------------------------------------------------------------
+THANK_YOU_DAYS = (0, 30)
+"""The range of ``[messages] thank_you_days`` (as ``load_policy`` checks it)."""
+
+
+class ThankYouForm(FlaskForm):
+    """The ``[messages]`` keys ``thank_you`` and ``thank_you_days``: one ``gracias_pago`` SMS when an
+    instalment is paid in full on or before its due date, at most that many days after the payment."""
+
+    thank_you = BooleanField(_l("Agradecer los pagos a tiempo"))
+    thank_you_days = StringField(_l("Días para agradecer después del pago"),
+                                 validators=[whole_number(*THANK_YOU_DAYS, required=True)])
+
+    def fill(self, policy) -> None:
+        self.thank_you.data = policy.thank_you
+        self.thank_you_days.data = str(policy.thank_you_days)
+
+    def messages(self) -> dict:
+        """The ``[messages]`` keys this form sets."""
+        return {"thank_you": bool(self.thank_you.data), "thank_you_days": int(self.thank_you_days.data.strip())}
+
+    def field_for(self, key: str):
+        """The field a ``PolicyError`` key names (``messages.thank_you_days``), or ``None``."""
+        return {"messages.thank_you": self.thank_you, "messages.thank_you_days": self.thank_you_days}.get(key)
 
 
 # -- extra days off ----------------------------------------------------------------------------------------------------

@@ -96,7 +96,8 @@ def test_readers_see_everything_but_no_form(app, make_user):
     ("/campanas/feriados/quitar", {"day": "2026-12-07"}), ("/campanas/segmentos", {"ladders-0": "al_dia"}),
     ("/campanas/escaleras", {"name": "nueva_x", "copy_from": "al_dia"}),
     ("/campanas/escaleras/al_dia", {"label": "x", "action": "save"}),
-    ("/campanas/escaleras/al_dia/restablecer", {})])
+    ("/campanas/escaleras/al_dia/restablecer", {}),
+    ("/campanas/agradecimiento", {"thank_you": "y", "thank_you_days": "5", "action": "save"})])
 def test_only_an_administrator_changes_anything(make_user, ledger, url, data):
     for role in ("lectura", "operador"):
         assert make_user(role).post(url, data, page="/campanas").status_code == 403
@@ -167,6 +168,101 @@ def test_a_file_custom_table_does_not_block_choosing_a_country(ledger, base):
     client.setup_admin()
     response = client.post("/campanas/reglas", {"profile": "PE", "action": "save"}, page="/campanas")
     assert response.status_code == 200 and stored(ledger)["rules"] == {"profile": "PE", "custom": {}}
+
+
+# -- thanks for paying on time ----------------------------------------------------------------------------------------
+@pytest.fixture
+def paid_on_time(ledger):
+    """A debtor who paid instalment 1 (due Monday 30/11) in full on Wednesday 25/11, recorded on the appliance."""
+    ledger.import_batch(
+        [Debtor("d-3", "Marta Ruiz", phones=(Phone("+573001112255"),))],
+        [Loan("CR-3", "d-3", instalments=(Instalment(1, date(2026, 11, 30), Decimal(100000)),
+                                          Instalment(2, date(2026, 12, 30), Decimal(100000))))], source="prueba")
+    ledger.record_payment("CR-3", 100_000, date(2026, 11, 25), source="web")
+
+
+def appliance_policy(ledger, base):
+    """The policy as the appliance loads it on its next plan (``Appliance.policy``): the file's engine sections
+    with the ledger's engine setting laid over them."""
+    from scheduler.policy import load_policy, merge_sections
+    return load_policy(merge_sections(base, ledger.settings.get(SETTINGS_KEY) or {}), country="CO",
+                       cooperative_name="Cooperativa La Esperanza", language="es", timezone="America/Bogota")
+
+
+def thanks_form(body):
+    found = re.search(r'<form method="post" action="/campanas/agradecimiento".*?</form>', body, re.S)
+    return found.group(0) if found else None
+
+
+def test_thanks_are_off_by_default_with_the_template_preview(admin, ledger, base):
+    body = text(admin.get("/campanas"))
+    form = thanks_form(body)
+    assert form and "Agradecer los pagos a tiempo" in form and "Días para agradecer después del pago" in form
+    assert re.search(r'<input id="thank_you" name="thank_you" type="checkbox" value="y">', form)  # not checked
+    assert re.search(r'name="thank_you_days"[^>]*value="3"', form)
+    assert "Desactivado: no se agradecen los pagos." in body
+    assert "Cooperativa La Esperanza: ¡Gracias, Ana! Recibimos su pago a tiempo. Su saldo es $ 1.350.000." in body
+    assert "Cooperativa La Esperanza: Thank you, Ana! We received your payment on time." in body
+    assert "/plantillas/gracias_pago" in body
+    assert appliance_policy(ledger, base).thank_you is False
+
+
+def test_saving_thanks_turns_them_on_for_the_planner(admin, ledger, base, paid_on_time):
+    ledger.settings.set(SETTINGS_KEY, {"messages": {"transliterate": False}})  # set on the template page
+    response = admin.post("/campanas/agradecimiento", {"thank_you": "y", "thank_you_days": "5", "action": "save"},
+                          page="/campanas")
+    body = text(response)
+    assert response.status_code == 200, body
+    assert stored(ledger)["messages"] == {"transliterate": False, "thank_you": True, "thank_you_days": 5}
+    policy = appliance_policy(ledger, base)
+    assert policy.thank_you is True and policy.thank_you_days == 5 and policy.transliterate is False
+    assert summary(body) == "+1 envíos" and "gracias_pago" in body
+    page = text(admin.get("/campanas"))
+    assert re.search(r'<input checked id="thank_you"', thanks_form(page))
+    assert re.search(r'name="thank_you_days"[^>]*value="5"', thanks_form(page))
+    assert "Activado: se agradece cada pago a tiempo hasta 5 días después del pago." in page
+    response = admin.post("/campanas/agradecimiento", {"thank_you_days": "5", "action": "save"}, page="/campanas")
+    assert response.status_code == 200 and summary(text(response)) == "−1 envíos"
+    assert appliance_policy(ledger, base).thank_you is False
+
+
+def test_simulating_thanks_stores_nothing(admin, ledger, base, paid_on_time):
+    response = admin.post("/campanas/agradecimiento", {"thank_you": "y", "thank_you_days": "1",
+                                                       "action": "simulate"}, page="/campanas")
+    assert response.status_code == 200 and "nada se guardó" in text(response)
+    assert summary(text(response)) == "Sin cambios: mañana el planificador decidiría lo mismo."  # paid 2 days ago
+    assert stored(ledger) == {} and appliance_policy(ledger, base).thank_you is False
+
+
+@pytest.mark.parametrize("days", ["31", "-1", "tres", "", " ", "2.5", "9" * 40, "\x00"])
+def test_bad_thank_you_days_are_refused(admin, ledger, base, days):
+    response = admin.post("/campanas/agradecimiento", {"thank_you": "y", "thank_you_days": days, "action": "save"},
+                          page="/campanas")
+    assert response.status_code == 400
+    form = thanks_form(text(response))
+    assert "Escriba un número entero entre 0 y 30." in form and "<input checked" in form  # kept what was posted
+    assert stored(ledger) == {} and appliance_policy(ledger, base).thank_you is False
+
+
+def test_readers_cannot_change_thanks(make_user, ledger, base):
+    for role in ("lectura", "operador"):
+        user = make_user(role)
+        body = text(user.get("/campanas"))
+        assert thanks_form(body) is None and "Desactivado: no se agradecen los pagos." in body
+        response = user.post("/campanas/agradecimiento", {"thank_you": "y", "thank_you_days": "5", "action": "save"},
+                             page="/campanas")
+        assert response.status_code == 403
+    assert stored(ledger) == {} and appliance_policy(ledger, base).thank_you is False
+
+
+def test_thanks_set_in_the_file_show_on_the_page(ledger, base):
+    from webui import create_app
+    base["messages"] = {"thank_you": True, "thank_you_days": 7}
+    client = Client(create_app(engine_services(ledger, base), testing=True))
+    client.setup_admin()
+    body = text(client.get("/campanas"))
+    assert re.search(r'<input checked id="thank_you"', thanks_form(body))
+    assert re.search(r'name="thank_you_days"[^>]*value="7"', thanks_form(body))
 
 
 # -- days off --------------------------------------------------------------------------------------------------------
@@ -369,6 +465,7 @@ def test_english_page(admin, due_friday):
     admin.post("/idioma/en", {"next": "/campanas"}, page="/campanas")
     body = text(admin.get("/campanas"))
     assert "Contact rules" in body and "Reminder ladders" in body and "Simulate without saving" in body
+    assert "Thank debtors who pay on time" in body and "Days to thank after the payment" in body
     body = text(admin.get("/campanas/simulacion"))
     assert "What the planner would do tomorrow" in body and "this step is due" in body
 
@@ -393,10 +490,11 @@ def test_hostile_posts_never_fail_with_500(admin, ledger, due_friday):
     fields = ["action", "profile", "hours_0", "hours_4", "max_per_day", "max_sms_per_week", "sms_min_gap_days",
               "holidays_closed", "one_channel_per_week", "day", "name", "ladders-0", "ladders-7", "ladders-x", "label",
               "steps-0-offset", "steps-0-hour", "steps-0-channel", "steps-0-fallback", "steps-0-template",
-              "steps-0-repeat_every", "steps-1-offset", "steps-999-offset", "steps-x-offset", "copy_from"]
+              "steps-0-repeat_every", "steps-1-offset", "steps-999-offset", "steps-x-offset", "copy_from",
+              "thank_you", "thank_you_days"]
     urls = ["/campanas/reglas", "/campanas/feriados", "/campanas/feriados/quitar", "/campanas/segmentos",
             "/campanas/escaleras", "/campanas/escaleras/al_dia", "/campanas/escaleras/%3Cb%3E",
-            "/campanas/escaleras/al_dia/restablecer"]
+            "/campanas/escaleras/al_dia/restablecer", "/campanas/agradecimiento"]
     token = admin.token("/campanas")
     for _ in range(150):
         data = {f: rng.choice(junk) for f in rng.sample(fields, rng.randint(0, 12))}
