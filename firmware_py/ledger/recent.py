@@ -22,8 +22,8 @@ through a pool (one object per distinct debtor id, phone, kind, contact id,
 message text...; debtor ids and phones through ``sys.intern``, the same
 objects as the ledger's debtor records), so an event costs what is its own:
 the object (~190 bytes), its instant (48) and its id (81) — about 320 bytes
-(100k events ~32 MB instead of ~120 MB). The pool lives while the events are
-read and is rebuilt from the events kept when months roll over.
+(100k events ~34 MB instead of ~120 MB). The pool lives while the window is
+read; appended events get a new one (emptied when months roll over).
 
 The events are kept in time order (their instants also as UTC microseconds,
 ``array('q')``, for binary search), so a query for a recent window (today's
@@ -137,6 +137,8 @@ class RecentContacts:
             events.extend(read(name, pool))
         events.sort(key=_at)
         self.events = events
+        # the pool's dict costs ~50 bytes per distinct string: keep it only for what is appended from now on
+        self._pool = StringPool()
         self._times = array("q", [micros(e.at) for e in events])
         self.loaded = True
 
@@ -154,7 +156,6 @@ class RecentContacts:
                 del self.events[:cut]
                 del self._times[:cut]
                 self._pool = StringPool()  # forget the strings of the months dropped
-                self.events = [self._pool.share_event(e) for e in self.events]
         if event.at >= self.floor:
             event = self._pool.share_event(event)
             at = micros(event.at)
