@@ -166,7 +166,7 @@ class StatusPublisher:
             from firmware_py.sim_health import for_appliance
 
             self.sim_health = for_appliance(self.appliance).start()
-        self.publish()
+        self.publish(plan=False)   # at once, without the planner's pass: the first full one runs in the thread
         self._thread = threading.Thread(target=self._run, name="cobrador-status", daemon=True)
         self._thread.start()
 
@@ -179,17 +179,20 @@ class StatusPublisher:
         self.publish(state="stopped")
 
     def _run(self) -> None:
+        self.publish()
         while not self._stop.wait(self.interval):
             self.publish()
 
-    def publish(self, state: str = "running") -> None:
+    def publish(self, state: str = "running", *, plan: bool = True) -> None:
+        """Write the status file; ``plan=False`` leaves the queue as last counted (None before the first count),
+        so the appliance is ready without waiting for a whole planner pass."""
         try:
-            data = self.collect(state)
+            data = self.collect(state, plan=plan)
             write_json(self.path, data)
         except Exception as exc:   # a full card must not stop the appliance: the next round tries again
             log.warning("cannot write %s: %s", self.path, exc)
 
-    def collect(self, state: str = "running") -> dict:
+    def collect(self, state: str = "running", *, plan: bool = True) -> dict:
         from firmware_py import __version__
 
         now = self.now()
@@ -202,7 +205,7 @@ class StatusPublisher:
             "modem": self._part(self._modem),
             "sim": self._part(self._sim) if running else None,
             "sending_paused": self._part(lambda: bool(app.ledger.settings.get("sending_paused"))),
-            "queue": self._part(lambda: self._queue_now(now)) if running else None,
+            "queue": (self._part(lambda: self._queue_now(now)) if plan else self._queue) if running else None,
             "last_send": self._part(lambda: self._last_send(now)),
             "clock": self._part(self._clock) if running else None,
             "disk": self._part(self._disk),

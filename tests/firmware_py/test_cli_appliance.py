@@ -74,7 +74,8 @@ def published(folder: Path) -> dict:
 
 # -- status --------------------------------------------------------------------------------------------------------
 def test_the_running_appliance_publishes_its_status(appliance, data, capsys):
-    wait_until(lambda: (published(data).get("sim") or {}).get("operator"))
+    # the first file is written at start without the planner's count (ready sooner); the count follows
+    wait_until(lambda: (published(data).get("sim") or {}).get("operator") and published(data).get("queue"))
     status, out, _ = run(capsys, "status", "--json", "--data", data)
     report = json.loads(out)
     assert status == 0 and report["service"]["running"] is True and report["service"]["age_seconds"] < 60
