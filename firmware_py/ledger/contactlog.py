@@ -465,7 +465,7 @@ class MemoryContactLog:
         return None
 
     def note_cache(self, name: str, size: int) -> None:
-        pass
+        """In memory there is no cache file to keep track of."""
 
     def cache_is_current(self, name: str) -> bool:
         return True  # nothing to save
