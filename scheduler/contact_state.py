@@ -48,8 +48,14 @@ class Outcome:
 
     @property
     def settled(self) -> bool:
-        """Never plan it again: it went out, failed for good, or is in doubt."""
-        return self.last_kind != "retry"
+        """Never plan it again: it went out, failed for good, or is in doubt.
+
+        Only a contact whose every attempt certainly sent nothing (its last event is ``retry`` and
+        no result was ever recorded) may be planned again: a ``retry`` recorded after a result —
+        impossible from the dispatcher, but possible in a log edited or merged by hand — never
+        reopens a contact that may have reached the debtor.
+        """
+        return self.last_kind != "retry" or bool(self.kinds & FINAL_KINDS)
 
     @property
     def in_doubt(self) -> bool:
