@@ -137,7 +137,9 @@ def process_stick(mount: Path, ledger, config, *, now: datetime,
             continue
         report.imported_files += 1
         report.lines.append(f"«{path.name}»: {result.summary_es()}")
-        report.lines.extend(f"    fila {r.row}: {r.reason}" for r in result.rejections[:200])
+        where = f"hoja «{result.sheet}», " if result.sheet else ""  # a workbook: name the sheet read
+        report.lines.extend(f"    {where}fila {r.row}: {r.reason}" for r in result.rejections[:200])
+        report.lines.extend(f"    aviso, {where}fila {w.row}: {w.message}" for w in result.warnings[:200])
         if rejects.getvalue():
             outputs[f"{Path(path.name).stem}-rechazados{'.xlsx' if path.suffix.lower() == '.xlsx' else '.csv'}"] = \
                 rejects.getvalue()

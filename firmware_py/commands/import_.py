@@ -175,11 +175,14 @@ def _print_human(report) -> None:
     where = f"hoja «{report.sheet}», " if getattr(report, "sheet", "") else ""  # a workbook: name the sheet read
     for rejection in report.rejections[:20]:
         print(f"  {where}fila {rejection.row}: {rejection.reason}")
-    if len(report.rejections) > 20:
-        print(f"  … y {len(report.rejections) - 20} filas rechazadas más (vea el archivo de rechazados).")
+    more = len(report.rejections) - 20
+    if more > 0:
+        rows = "1 fila rechazada" if more == 1 else f"{more} filas rechazadas"
+        print(f"  … y {rows} más (vea el archivo de rechazados).")
     for warning in report.warnings[:20]:
         print(f"  aviso, {where}fila {warning.row}: {warning.message}")
-    if len(report.warnings) > 20:
-        print(f"  … y {len(report.warnings) - 20} avisos más (use --json para verlos todos).")
+    more = len(report.warnings) - 20
+    if more > 0:
+        print(f"  … y {'1 aviso' if more == 1 else f'{more} avisos'} más (use --json para verlos todos).")
     if not report.ok:
         print("No se importó nada.", file=sys.stderr)

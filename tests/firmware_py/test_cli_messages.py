@@ -50,6 +50,24 @@ def test_rows_before_the_headers_singular_and_plural(junk, expected):
     assert [w.message for w in report.warnings] == [expected]
 
 
+@pytest.mark.parametrize("extra,rejected,warned", [
+    (1, "… y 1 fila rechazada más", "… y 1 aviso más"),
+    (2, "… y 2 filas rechazadas más", "… y 2 avisos más"),
+])
+def test_rows_left_off_the_screen_singular_and_plural(capsys, extra, rejected, warned):
+    from firmware_py.commands.import_ import _print_human
+    from firmware_py.importer.importer import ImportReport, Rejection, Warning_
+
+    count = 20 + extra
+    report = ImportReport(source="lista.csv", dry_run=True, rejected=count,
+                          rejections=[Rejection(n, "falta el nombre") for n in range(2, 2 + count)],
+                          warnings=[Warning_(n, "aviso de prueba") for n in range(2, 2 + count)])
+    _print_human(report)
+    out = capsys.readouterr().out
+    assert f"  {rejected} (vea el archivo de rechazados)." in out and f"  {warned} (use --json" in out
+    assert "1 filas" not in out and "1 avisos" not in out
+
+
 def test_an_unknown_layout_points_to_the_examples_command_not_to_a_source_folder():
     with pytest.raises(ImportFileError) as info:
         import_loans(io.BytesIO("Socio;Plata\nAna;100\n".encode()), None, now=NOW,

@@ -53,6 +53,28 @@ def test_rejected_rows_come_back_as_a_rejects_file(tmp_path, ledger):
     assert "falta el nombre" in rejects and "fila 3" in (report.results / "informe.txt").read_text()
 
 
+def test_the_report_names_the_sheet_and_lists_the_warnings(tmp_path, ledger):
+    """A workbook on the stick: every rejection and warning in informe.txt names the sheet read (issue 13,
+    items 2 and 5: the shared-phone warning names every row and debtor, on the stick too)."""
+    openpyxl = pytest.importorskip("openpyxl")
+    mount = stick(tmp_path)
+    book = openpyxl.Workbook()
+    book.active.title = "Portada"
+    book.active.append(["Cooperativa La Esperanza"])
+    sheet = book.create_sheet("Cartera")
+    for row in (["Crédito", "Nombre", "Cédula", "Celular", "Monto", "Vence"],
+                ["CR-1", "Ana Pérez", 111, "3001234567", 100000, datetime(2027, 1, 15)],
+                ["CR-2", None, 222, "3001234568", 100000, datetime(2027, 1, 15)],
+                ["CR-3", "Luis Díaz", 333, "3001234567", 200000, datetime(2027, 1, 15)]):
+        sheet.append(row)
+    book.save(mount / "cobrador-cartera.xlsx")
+    report = process_stick(mount, ledger, Config(), now=NOW)
+    text = (report.results / "informe.txt").read_text(encoding="utf-8")
+    assert "    hoja «Cartera», fila 3: falta el nombre" in text, text
+    assert ("    aviso, hoja «Cartera», fila 2: el teléfono +573001234567 lo comparten 2 deudores: Ana Pérez (fila 2) "
+            "y Luis Díaz (fila 4)") in text, text
+
+
 def test_hostile_sticks_are_answered_not_obeyed(tmp_path, ledger):
     mount = stick(tmp_path)
     huge = mount / "cobrador-enorme.csv"
