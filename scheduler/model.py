@@ -155,7 +155,7 @@ class Phone:
         _set(self, "channels", channels)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Debtor:
     """A person who owes (or may owe) money; several loans may point at one debtor.
 
@@ -304,7 +304,7 @@ class Loan:
         return max((i.days_late(today) for i in self.instalments), default=0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Payment:
     """Money received (or claimed) against a loan.
 
@@ -345,7 +345,7 @@ class Payment:
         return self.status == "confirmed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Promise:
     """A promise to pay ``amount`` by ``due_date`` ("PROMESA 15/12").
 
@@ -376,7 +376,7 @@ class Promise:
             raise ValueError("promise made_at is required")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContactEvent:
     """One line of the contact log: anything that happened with a debtor's phone.
 

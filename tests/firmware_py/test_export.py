@@ -5,6 +5,7 @@ import csv
 import io
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -193,6 +194,5 @@ def test_property_export_then_import_reproduces_the_portfolio(portfolio, country
                               options=ImportOptions(source_name="x", country=country, timezone=timezone_name))
         assert report.rejected == 0
         assert target.loans() == source.loans()
-        expected = [d if country == "CO" else Debtor(**{**d.__dict__, "timezone": timezone_name,
-                                                        "jurisdiction": "MX"}) for d in source.debtors()]
+        expected = [d if country == "CO" else replace(d, timezone=timezone_name, jurisdiction="MX") for d in source.debtors()]
         assert list(target.debtors()) == expected
