@@ -50,7 +50,7 @@ sys.path.insert(0, str(CHILD.parent))
 from dispatch_child import DUE, NOW  # noqa: E402
 
 DEBTORS = 300
-KILLS = 32
+KILLS = 16  # tests/faults/test_kill_storm.py kills dispatch 100 more times
 LATENCY = 0.03           # the simulated network's +CMGS latency: a send is a window a kill can land in
 
 

@@ -166,7 +166,8 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
 
 @pytest.mark.slow
 def test_power_cut_at_many_points_leaves_all_or_nothing(tmp_path):
-    """SIGKILL a real ``cobrador import`` at 25 moments: the ledger opens and holds none or all of that import."""
+    """SIGKILL a real ``cobrador import`` at 14 moments (6 spread over the run, 8 bisecting towards its commit;
+    tests/faults/test_kill_storm.py kills imports 100 more times): the ledger opens and holds none or all of it."""
     first = write_loan_csv(tmp_path / "antes.csv", 50, seed=7)
     template = tmp_path / "plantilla"
     assert cobrador("import", first, "--data", template).returncode == 0
@@ -206,13 +207,13 @@ def test_power_cut_at_many_points_leaves_all_or_nothing(tmp_path):
 
     # 10 cuts spread over the whole run, then 15 that bisect towards the moment the import commits
     low, high = 0.0, duration * 1.5
-    for index in range(10):
-        delay = duration * 1.2 * index / 9
+    for index in range(6):
+        delay = duration * 1.2 * index / 5
         if cut(index, delay) == "none":
             low = max(low, delay)
         else:
             high = min(high, delay)
-    for index in range(10, 25):
+    for index in range(6, 14):
         delay = (low + high) / 2
         if cut(index, delay) == "none":
             low = delay

@@ -20,7 +20,9 @@ from firmware_py.errors import LedgerLocked
 from firmware_py.ledger import Ledger
 
 HELPER = Path(__file__).with_name("ledger_crash_helper.py")
-KILLS = 40
+KILLS = int(os.environ.get("COBRADOR_FAULT_KILLS") or 200) // 10
+"""20 kills by default: tests/faults/test_kill_storm.py adds 200 more against the real commands; set
+``COBRADOR_FAULT_KILLS`` (as for the storm) for a longer run."""
 
 
 def _run_and_kill(data_dir: Path, run: int, rng: random.Random, mode: str = "mixed") -> list[str]:
