@@ -189,7 +189,6 @@ def test_sigkill_at_random_points_of_dispatch(tmp_path):
           f"SMS out per run {sorted(k['network'] for k in kills)}, startups up to "
           f"{max(k['startup_s'] for k in kills):.2f} s ({sum(k['startup_s'] > 1.5 for k in kills)} found the modem "
           f"at the SMS prompt), {elapsed:.1f} s")
-    assert len(kills) >= 30
     assert elapsed < 240, f"took {elapsed:.0f} s {where}"
 
 
