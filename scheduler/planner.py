@@ -45,6 +45,7 @@ from typing import Any, Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from scheduler.contact_state import OUTBOUND_KINDS, REACHED, outcomes
+from scheduler.fastbuild import frozen_builder
 from scheduler.ladder import THANK_YOU, THANK_YOU_ID, Ladder, Occurrence, Step
 from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Payment, Phone, promise_status
 from scheduler.policy import Policy
@@ -116,6 +117,10 @@ def _keep_text(decision: Decision, text: str | Callable[[], str]) -> None:
 
 
 Decision.text = property(_text_of, _keep_text, doc="The message (see :class:`Decision`).")  # type: ignore
+
+
+_new_decision = frozen_builder(Decision, attributes={"text": "_text"})
+"""``Decision(...)``, several times faster (:func:`~scheduler.fastbuild.frozen_builder`): one per loan."""
 
 
 def contact_id(debtor_id: str, loan_id: str, instalment: int, step_id: str) -> str:
@@ -527,7 +532,7 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
                  text: str | Callable[[], str], at: datetime, action: str, reason: Reason,
                  detail: str = "") -> None:
         cid = contact_id(debtor.id, loan.external_id, instalment, step_id) if instalment is not None and step_id else ""
-        out.append(Decision(cid, debtor.id, loan.external_id, instalment, step_id, channel, phone,
+        out.append(_new_decision(cid, debtor.id, loan.external_id, instalment, step_id, channel, phone,
                             step.template if step else "", text, at if at is local_now else at.astimezone(zone), action,
                             reason, segment,
                             detail))

@@ -22,10 +22,11 @@ from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from scheduler.errors import PolicyError
+from scheduler.fastbuild import frozen_builder
 from scheduler.model import ContactEvent, Loan, Payment, Promise, promise_status
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Features:
     """What segmentation looks at, for one debtor on ``today``."""
 
@@ -42,6 +43,7 @@ class Features:
 
 
 _ZERO = Decimal(0)
+_new_features = frozen_builder(Features)  # one per debtor per plan
 
 
 def debtor_features(loans: Iterable[Loan], payments: Iterable[Payment], promises: Iterable[Promise],
@@ -90,7 +92,7 @@ def debtor_features(loans: Iterable[Loan], payments: Iterable[Payment], promises
         overdue += loan_overdue
     broken = sum(1 for p in promises if promise_status(p, payments, today, grace_days=grace_days) == "broken") \
         if promises else 0
-    return Features(days_late, outstanding, overdue, late / due_count if due_count else 0.0,
+    return _new_features(days_late, outstanding, overdue, late / due_count if due_count else 0.0,
                     late_days_total / due_count if due_count else 0.0, broken,
                     frozenset(l.product for l in loans if l.product), frozenset(tags), officer, due_count)
 
