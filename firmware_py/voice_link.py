@@ -121,7 +121,12 @@ class VoiceRadio:
                 return self._speech_error
         error = None
         try:
-            self._speaker()("prueba", voice=self.settings.espeak_voice)
+            if self._speak is None:  # the real one, without resampling: no audio library loaded until a call
+                from modem.voice.speech import speech_problem
+
+                error = speech_problem(self.settings.espeak_voice)
+            else:
+                self._speak("prueba", voice=self.settings.espeak_voice)
         except Exception as exc:  # missing espeak-ng (SpeechUnavailable, in Spanish), a broken voice: never a crash
             error = str(exc) or type(exc).__name__
         with self._lock:

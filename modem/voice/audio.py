@@ -22,11 +22,15 @@ import struct
 import subprocess
 import wave
 from dataclasses import dataclass
-
-import numpy as np
-import soxr
+from typing import TYPE_CHECKING
 
 from modem.errors import ModemError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy and soxr (~15 MB and 0.2 s to import) are loaded the first time a clip is measured, resampled
+# or mixed down: the appliance imports this module at start and may never speak.
 
 __all__ = [
     "AMR_MAGIC",
@@ -89,6 +93,8 @@ class AudioClip:
     @property
     def samples(self) -> np.ndarray:
         """The samples as a read-only int16 array (no copy)."""
+        import numpy as np
+
         return np.frombuffer(self.pcm, dtype="<i2")
 
     @property
@@ -100,6 +106,8 @@ class AudioClip:
         """Root mean square of the samples, 0 (silence) to 32768 (full-scale square wave); 0 when empty."""
         if not self.pcm:
             return 0.0
+        import numpy as np
+
         values = self.samples.astype(np.float64)
         return float(np.sqrt(np.mean(values * values)))
 
@@ -130,6 +138,9 @@ class AudioClip:
             raise AudioFormatError(f"frecuencia de muestreo no válida: {rate!r}")
         if not self.pcm:
             return AudioClip(b"", rate)
+        import numpy as np
+        import soxr
+
         out = soxr.resample(self.samples, self.rate, rate, quality="VHQ")
         return AudioClip(np.ascontiguousarray(out, dtype="<i2").tobytes(), rate)
 
@@ -180,6 +191,8 @@ class AudioClip:
                                    "(se necesita PCM de 16 bits, mono o estéreo)")
         pcm = pcm[:len(pcm) - len(pcm) % (2 * channels)]
         if channels == 2:
+            import numpy as np
+
             pair = np.frombuffer(pcm, dtype="<i2").reshape(-1, 2).astype(np.int32)
             pcm = (pair.sum(axis=1) // 2).astype("<i2").tobytes()
         return cls(pcm, rate)

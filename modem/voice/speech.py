@@ -58,8 +58,9 @@ def clean_text(text: str) -> str:
     return cleaned
 
 
-def speak(text: str, *, voice: str = DEFAULT_VOICE, rate: int = 8000, speed: int | None = None) -> AudioClip:
-    """``text`` spoken by espeak-ng's ``voice`` as a mono 16-bit clip at ``rate`` Hz.
+def speak(text: str, *, voice: str = DEFAULT_VOICE, rate: int | None = 8000, speed: int | None = None) -> AudioClip:
+    """``text`` spoken by espeak-ng's ``voice`` as a mono 16-bit clip at ``rate`` Hz (``None``: at the rate
+    espeak-ng speaks at, 22,050 Hz, without resampling).
 
     ``speed``: words per minute (80-450; None = espeak-ng's default, 175). Raises
     :class:`SpeechUnavailable`, :class:`SpeechTextError`, :class:`SpeechError`.
@@ -91,13 +92,14 @@ def speak(text: str, *, voice: str = DEFAULT_VOICE, rate: int = 8000, speed: int
         clip = AudioClip.from_wav(result.stdout)
     except AudioFormatError as exc:
         raise SpeechError(f"espeak-ng no devolvió un WAV válido: {exc}") from exc
-    return clip.resample(rate)
+    return clip if rate is None else clip.resample(rate)
 
 
 def speech_problem(voice: str = DEFAULT_VOICE) -> str | None:
-    """None when ``voice`` can speak on this machine, else the Spanish reason (for ``cobrador doctor``)."""
+    """None when ``voice`` can speak on this machine, else the Spanish reason (for ``cobrador doctor``).
+    Not resampled: the check needs no audio library loaded (the appliance asks at start)."""
     try:
-        clip = speak("Prueba.", voice=voice)
+        clip = speak("Prueba.", voice=voice, rate=None)
     except SpeechError as exc:
         return str(exc)
     if clip.duration < 0.1:

@@ -54,3 +54,16 @@ def test_a_text_is_spoken_once_for_a_whole_batch():
     for i in range(VoiceRadio.CACHE_SIZE + 5):
         radio.clip(f"texto {i}")
     assert len(radio._clips) == VoiceRadio.CACHE_SIZE
+
+
+def test_the_start_up_speech_check_loads_no_audio_library():
+    """The appliance asks at start whether it can speak; numpy and soxr (~15 MB) wait for the first call."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom firmware_py.voice_link import VoiceRadio\nfrom firmware_py.config import VoiceConfig\n"
+            "VoiceRadio(None, VoiceConfig()).why_no_spoken_calls()\n"
+            "print(sorted(m for m in ('numpy', 'soxr') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
