@@ -73,6 +73,7 @@ class Appliance:
         self.radio = None               # firmware_py.voice_link.VoiceRadio: the pool plus calls
         self.dispatcher = None
         self.responder = None
+        self._catch_up: threading.Thread | None = None  # stored replies handled after the start
         self._policy = config.policy()
         self._policy_overrides: dict = {}
         self._server = None
@@ -142,12 +143,25 @@ class Appliance:
             from firmware_py.demo import give_demo_phones_a_voice
 
             give_demo_phones_a_voice(self.link, self.ledger)
-        self.responder.catch_up()
-        self.dispatcher.start()
         self._start_usb()
         self._start_web()
         self._start_helpers()
+        # Last, once the web page and the modem are up: the dispatcher's first pass and the replies of the last
+        # 30 days not handled before a stop (both read the recent contact log — seconds of decoding for a large
+        # one, which would otherwise hold the interpreter while the page starts).
+        self._catch_up = threading.Thread(target=self._catch_up_replies, name="responder-catch-up", daemon=True)
+        self._catch_up.start()
+        self.dispatcher.start()
         log.info("cobrador %s started; data in %s", __version__, self.data_dir.resolve())
+
+    def _catch_up_replies(self) -> None:
+        try:
+            handled = self.responder.catch_up()
+        except Exception:  # stopped meanwhile (ledger closed), a disk error: the next start catches up
+            log.exception("replies stored before the start could not be handled now")
+            return
+        if handled:
+            log.info("%d stored repl%s handled after the start", handled, "y" if handled == 1 else "ies")
 
     def _start_helpers(self) -> None:
         """``DATA/status.json`` for ``cobrador status`` (:mod:`firmware_py.status_file`), the command's requests
@@ -376,6 +390,8 @@ class Appliance:
             helper.close()
         if self._server is not None:
             self._server.close()
+        if self._catch_up is not None:
+            self._catch_up.join(timeout=10)  # a stored reply half handled is handled again at the next start
         if self.dispatcher is not None:
             self.dispatcher.close()   # a send in flight finishes and its outcome is written
         if self.pool is not None:

@@ -152,6 +152,7 @@ class StatusPublisher:
         self.started_at = now()
         self._queue: dict | None = None
         self._queue_at = -float("inf")
+        self._last: dict | None = None  # the last send, as last read
         self._smsc: tuple[object, str | None] | None = None   # (modem object, its SMSC)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -166,7 +167,7 @@ class StatusPublisher:
             from firmware_py.sim_health import for_appliance
 
             self.sim_health = for_appliance(self.appliance).start()
-        self.publish(plan=False)   # at once, without the planner's pass: the first full one runs in the thread
+        self.publish(plan=False)   # at once, without the planner's pass nor the log: the thread's first round reads them
         self._thread = threading.Thread(target=self._run, name="cobrador-status", daemon=True)
         self._thread.start()
 
@@ -184,8 +185,9 @@ class StatusPublisher:
             self.publish()
 
     def publish(self, state: str = "running", *, plan: bool = True) -> None:
-        """Write the status file; ``plan=False`` leaves the queue as last counted (None before the first count),
-        so the appliance is ready without waiting for a whole planner pass."""
+        """Write the status file; ``plan=False`` leaves the queue and the last send as last read (None before
+        the first round), so the appliance is ready without waiting for a planner pass nor for a month of the
+        contact log to be decoded."""
         try:
             data = self.collect(state, plan=plan)
             write_json(self.path, data)
@@ -206,7 +208,7 @@ class StatusPublisher:
             "sim": self._part(self._sim) if running else None,
             "sending_paused": self._part(lambda: bool(app.ledger.settings.get("sending_paused"))),
             "queue": (self._part(lambda: self._queue_now(now)) if plan else self._queue) if running else None,
-            "last_send": self._part(lambda: self._last_send(now)),
+            "last_send": self._part(lambda: self._last_send(now)) if plan else self._last,
             "clock": self._part(self._clock) if running else None,
             "disk": self._part(self._disk),
             "sim_health": self._part(lambda: app.ledger.settings.get("sim_health")),
@@ -263,9 +265,11 @@ class StatusPublisher:
         events = self.appliance.ledger.contacts(since=now - timedelta(days=LAST_SEND_DAYS), kinds=OUTCOMES)
         outbound = [e for e in events if e.direction == "outbound"]
         if not outbound:
+            self._last = None
             return None
         last = outbound[-1]
-        return {"at": _iso(last.at), "kind": last.kind, "channel": last.channel}
+        self._last = {"at": _iso(last.at), "kind": last.kind, "channel": last.channel}
+        return self._last
 
     def _clock(self) -> dict:
         trust = self.appliance.policy().clock

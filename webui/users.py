@@ -12,6 +12,7 @@ least :data:`MIN_LENGTH` characters.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -24,8 +25,13 @@ ROLE_LABELS = {"lectura": "solo lectura", "operador": "operador", "administrador
 SETTINGS_KEY = "web.users"
 MIN_LENGTH = 10
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
-# Checked against when a name is unknown, so a wrong name costs as much time as a wrong password.
-_DUMMY_HASH = generate_password_hash("cobrador-dummy-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when a name is unknown, so a wrong name costs as much time as a wrong password.
+    Made on first use: hashing is deliberately slow (~0.5 s on a Pi), and the appliance starts without it."""
+    return generate_password_hash("cobrador-dummy-password")
 
 
 class UserError(ValueError):
@@ -65,7 +71,7 @@ class UserStore:
     def verify(self, name: str, password: str) -> User | None:
         record = self._all().get((name or "").strip().lower())
         if record is None:
-            check_password_hash(_DUMMY_HASH, password or "")
+            check_password_hash(_dummy_hash(), password or "")
             return None
         return User(name.strip().lower(), record["role"]) if check_password_hash(record["hash"], password or "") \
             else None

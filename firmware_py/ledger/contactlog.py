@@ -303,13 +303,14 @@ class ContactLog:
         """Every valid document of one partition, in file order."""
         return list(self.iter_partition(name))
 
-    def iter_partition(self, name: str, start: int = 0) -> Iterator[dict]:
+    def iter_partition(self, name: str, start: int = 0, end: int | None = None) -> Iterator[dict]:
         """``partition_docs`` one document at a time (only the file's bytes and one document in memory),
-        from byte ``start`` (the start of a record) on."""
+        from byte ``start`` (the start of a record) to ``end`` (the end of one; ``None``: the file's end).
+        Safe without the ledger's lock up to a size it reported (the file only grows)."""
         try:
             with (self.directory / f"{name}.jsonl").open("rb") as fh:
                 fh.seek(start)
-                data = fh.read()
+                data = fh.read() if end is None else fh.read(max(end - start, 0))
         except FileNotFoundError:
             return
         loads = json.loads
@@ -452,8 +453,8 @@ class MemoryContactLog:
     def partition_docs(self, name: str) -> list[dict]:
         return [dict(doc) for n, doc in self._docs if n == name]
 
-    def iter_partition(self, name: str, start: int = 0) -> Iterator[dict]:
-        return iter(self.partition_docs(name)[start:])
+    def iter_partition(self, name: str, start: int = 0, end: int | None = None) -> Iterator[dict]:
+        return iter(self.partition_docs(name)[start:end])
 
     def size_of(self, name: str) -> int:
         return self.sizes().get(name, 0)

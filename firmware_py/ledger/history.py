@@ -10,12 +10,14 @@ event.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from dataclasses import replace
 from datetime import datetime
 from typing import Iterable, Iterator
 
 from firmware_py.ledger import codec, eventcache
+from firmware_py.ledger.contactlog import partition_for
 from firmware_py.ledger.recent import RecentContacts
 from scheduler.model import ContactEvent
 
@@ -67,15 +69,22 @@ class ContactHistory:
         (``limit`` keeps the newest ``limit``). One debtor's history uses the index;
         everyone's recent history (``since`` within the newest months) comes from memory."""
         wanted = frozenset(kinds) if kinds is not None else None
+        if debtor_id is None:
+            self._ensure_recent(since)
         with self._mutex:
             self._check_open()
-            if debtor_id is None and self._recent_loaded().covers(since):
+            if debtor_id is None and not self._recent.loaded and self._within_newest_month(since):
+                pass  # today's events at start-up (the SIM's daily count): one partition, not the whole window
+            elif debtor_id is None and self._recent_loaded().covers(since):
                 # recent history of everyone: in time order, filtered before decoding
                 return tuple(self._recent.select(None, since, until, kinds=wanted, contact_id=contact_id,
                                                  limit=limit))
             found = []
             # one debtor: the index reads only their lines
-            source = self._decode_contacts(self._contacts.docs(debtor_id=debtor_id, since=since, until=until))
+            docs = self._contacts.docs(debtor_id=debtor_id, since=since, until=until)
+            if wanted is not None:  # the kind is read before the whole event is decoded
+                docs = (doc for doc in docs if doc.get("kind") in wanted)
+            source = self._decode_contacts(docs)
             for event in source:
                 if debtor_id is not None and event.debtor_id != debtor_id:
                     continue
@@ -112,31 +121,106 @@ class ContactHistory:
             events.sort(key=lambda e: e.at)
             yield from events
 
+    def _within_newest_month(self, since: datetime | None) -> bool:
+        """``since`` falls in the newest month partition (or after it): a query from there on reads one
+        partition at most, cheaper than loading the whole recent window for it."""
+        if since is None:
+            return False
+        months = self._contacts.months()
+        return not months or partition_for(since) >= months[-1]
+
+    def _ensure_recent(self, since: datetime | None) -> None:
+        """Load the recent-months window if a query of everyone's history is about to need it, decoding
+        it *outside* the lock: seconds for a large log, during which the web page, the modem's events and
+        the dispatcher must not wait. The partitions only grow, so what they held when the load began
+        (their sizes then: the cut) is read without the lock — caches are made from exactly those bytes
+        and saved, also without it — and what was appended meanwhile is read under the lock when the
+        window is installed. Called without the lock held (with it held, :meth:`_recent_loaded` loads
+        under it instead)."""
+        while True:
+            with self._mutex:
+                self._check_open()
+                if self._recent.loaded or self._within_newest_month(since):
+                    return
+                loading = getattr(self, "_window_loading", None)
+                if loading is None:  # this thread loads it; the others wait for it (without the lock)
+                    loading = self._window_loading = threading.Event()
+                    months = self._contacts.months()
+                    cuts = {month: self._contacts.size_of(month) for month in months}
+                    read_only = self._read_only
+                    break
+            loading.wait(60)
+        try:
+            self._load_window(months, cuts, read_only)
+        finally:
+            with self._mutex:
+                self._window_loading = None
+            loading.set()
+
+    def _load_window(self, months: list[str], cuts: dict[str, int], read_only: bool) -> None:
+        window = RecentContacts(self._recent.months)
+        covered: dict[str, int] = {}   # month -> bytes its cache on disk covers
+        window.load(months, lambda month, pool: self._read_month(month, pool, end=cuts[month], covered=covered))
+        if not read_only:
+            for month in window.kept_months():
+                if month not in cuts or month == months[-1] or covered.get(month) == cuts[month]:
+                    continue  # the newest month's cache is saved at close; a current one is kept
+                fingerprint = self._contacts.fingerprint(month, cuts[month])
+                if fingerprint is None:
+                    continue
+                try:
+                    data = eventcache.encode(window.month_events(month), cuts[month], fingerprint)
+                except ValueError as exc:
+                    log.warning("events cache of %s not saved: %s", month, exc)
+                    continue
+                if self._contacts.write_cache(month, data, cuts[month]):
+                    covered[month] = cuts[month]
+        with self._mutex:
+            self._check_open()
+            if self._recent.loaded:
+                return  # another thread installed one meanwhile
+            for month in self._contacts.months():  # appended while the window was read (new months too)
+                for event in self._decode_contacts(self._contacts.iter_partition(month, cuts.get(month, 0))):
+                    window.add(event)
+            for month, size in covered.items():
+                self._contacts.note_cache(month, size)
+            self._recent = window
+
     def _recent_loaded(self) -> RecentContacts:
         """The recent-months window, read on first use (keeps opening fast): from each month's events
         cache (``eventcache``) plus the records appended after it, or from the partition. The caches of
-        complete months read from their partitions are saved at once; the newest month's at close."""
+        complete months read from their partitions are saved at once; the newest month's at close.
+        Under the lock: :meth:`_ensure_recent` has usually loaded it already, without the lock."""
         if not self._recent.loaded:
             months = self._contacts.months()
             self._recent.load(months, self._read_month)
             self.save_event_caches(skip=months[-1:])
         return self._recent
 
-    def _read_month(self, month: str, pool) -> Iterator[ContactEvent]:
+    def _read_month(self, month: str, pool, *, end: int | None = None,
+                    covered: dict[str, int] | None = None) -> Iterator[ContactEvent]:
+        """The events of one month partition (up to byte ``end``): its events cache, when it is made from
+        those bytes, plus the records after it. The bytes the cache covers go to ``covered`` when given
+        (the caller notes them under the lock), else are noted at once."""
         start = 0
         data = self._contacts.read_cache(month)
         if data is not None:
+            limit = self._contacts.size_of(month) if end is None else end
             try:
                 size, fingerprint, events = eventcache.decode(data, pool.share)
-                if size > self._contacts.size_of(month) or fingerprint != self._contacts.fingerprint(month, size):
+                if size > limit or fingerprint != self._contacts.fingerprint(month, size):
                     raise eventcache.CacheUnreadable("made from other bytes than the partition's")
             except eventcache.CacheUnreadable as exc:
                 log.warning("events cache of %s unusable (%s): reading the partition", month, exc)
             else:
-                self._contacts.note_cache(month, size)
+                if covered is None:
+                    self._contacts.note_cache(month, size)
+                else:
+                    covered[month] = size
                 start = size
                 yield from events
-        yield from self._decode_contacts(pool.share_doc(doc) for doc in self._contacts.iter_partition(month, start))
+        yield from self._decode_contacts(pool.share_doc(doc)
+                                         for doc in self._contacts.iter_partition(month, start, end))
 
     def save_event_caches(self, *, skip: Iterable[str] = ()) -> int:
         """Save the events cache of every month of the recent window whose cache does not cover its

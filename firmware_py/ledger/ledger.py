@@ -632,6 +632,8 @@ class Ledger(InAppRecords, ContactHistory):
         Contact events are included only when ``contacts_since`` is given
         (reading history costs a partition scan).
         """
+        if contacts_since is not None:
+            self._ensure_recent(contacts_since)  # decoded outside the lock: writers do not wait for it
         with self._mutex:
             self._check_open()
             return LedgerSnapshot(

@@ -105,6 +105,50 @@ def test_window_from_caches_equals_the_partitions_and_appends_after_the_cache_ar
         assert got == partitions(ledger) and all(e in got for e in late)
 
 
+def test_todays_events_at_start_up_read_one_partition_not_the_window(tmp_path):
+    """The appliance counts today's SMS when it starts: that must not wait for the whole recent window to be
+    decoded (and its caches written) — the newest partition answers it, exactly as the window would."""
+    with Ledger.open(tmp_path, recent_months=3) as ledger:
+        ledger.append_contacts(contact(i, i * 1.1) for i in range(100))  # Jul .. Oct
+    since = T0 + timedelta(days=100)  # in October, the newest partition
+    with Ledger.open(tmp_path, recent_months=3) as ledger:
+        early = ledger.contacts(since=since, kinds=("sent", "reply"))
+        assert caches(tmp_path) == []  # the window was not loaded (it saves the complete months' caches)
+        assert ledger.contacts(since=T0 + timedelta(days=60)) == partitions(ledger)  # now it is
+        assert caches(tmp_path) != []
+        assert early == ledger.contacts(since=since, kinds=("sent", "reply")) and early
+        assert {e.kind for e in early} <= {"sent", "reply"}
+
+
+def test_the_window_is_decoded_outside_the_lock_and_keeps_what_was_appended_meanwhile(tmp_path, monkeypatch):
+    """Decoding a large recent window takes seconds: appends (the modem's events, the web page) go on
+    meanwhile, and the window installed afterwards holds them too."""
+    import threading
+
+    with Ledger.open(tmp_path, recent_months=3) as ledger:
+        ledger.append_contacts(contact(i, i * 1.1) for i in range(100))  # Jul .. Oct
+    with Ledger.open(tmp_path, recent_months=3) as ledger:
+        reading, appended = threading.Event(), threading.Event()
+        read_month = type(ledger)._read_month
+
+        def slow_read_month(self, month, pool, **options):
+            reading.set()
+            assert appended.wait(10), "an append waited for the window to be decoded"
+            yield from read_month(self, month, pool, **options)
+
+        monkeypatch.setattr(type(ledger), "_read_month", slow_read_month)
+        got = {}
+        reader = threading.Thread(target=lambda: got.setdefault("window", window(ledger)))
+        reader.start()
+        assert reading.wait(10)
+        late = [ledger.append_contact(contact(500 + i, days)) for i, days in enumerate((70, 95, 101))]
+        appended.set()
+        reader.join(10)
+        assert all(event in got["window"] for event in late)
+        assert got["window"] == window(ledger) == partitions(ledger)
+    assert caches(tmp_path) == ["2026-08.events", "2026-09.events", "2026-10.events"]
+
+
 def test_unusable_caches_are_ignored(tmp_path, caplog):
     with Ledger.open(tmp_path, recent_months=2) as ledger:
         ledger.append_contacts(contact(i, i * 1.1) for i in range(100))
