@@ -119,24 +119,21 @@ def main() -> int:
         ledger.close()
         print(json.dumps({"bench": "appliance_data", "debtors": args.debtors, **built,
                           "build_s": round(time.perf_counter() - t, 1)}), flush=True)
-        process, ready, _ = start(work / "big" / "data", config)
-        try:
-            at_ready = memory(process.pid)
-            time.sleep(args.settle)
-            settled = memory(process.pid)
-        finally:
-            stop(process)
-        ok &= report(args, "large", ready, at_ready, settled)
+        ok &= report(args, "large", *run_and_measure(work / "big" / "data", config, args.settle))
         # 3. the same folder again (a restart: the ledger's contact-events caches were saved when it stopped)
-        process, ready, _ = start(work / "big" / "data", config)
-        try:
-            at_ready = memory(process.pid)
-            time.sleep(args.settle)
-            settled = memory(process.pid)
-        finally:
-            stop(process)
-        ok &= report(args, "large_restart", ready, at_ready, settled)
+        ok &= report(args, "large_restart", *run_and_measure(work / "big" / "data", config, args.settle))
     return 0 if ok else 1
+
+
+def run_and_measure(data: Path, config: Path, settle: float) -> tuple[float, dict, dict]:
+    """Start the daemon on ``data``; (seconds to ready, memory at ready, memory ``settle`` seconds later)."""
+    process, ready, _ = start(data, config)
+    try:
+        at_ready = memory(process.pid)
+        time.sleep(settle)
+        return ready, at_ready, memory(process.pid)
+    finally:
+        stop(process)
 
 
 def report(args, data: str, ready: float, at_ready: dict, settled: dict) -> bool:
