@@ -68,7 +68,10 @@ def _services():
     return current_app.extensions["cobrador"]
 
 
+@bp.errorhandler(EngineUnavailable)
 def _unavailable(exc: Exception):
+    """Every page of this area answers 503 with the reason when the appliance gave no engine configuration
+    (:class:`EngineUnavailable`, raised by ``_edits()``)."""
     return render_template("campaigns/unavailable.html", message=str(exc)), 503
 
 
@@ -279,10 +282,7 @@ def _overview(edits: EngineEdits, *, profile_form=None, holiday_form=None, segme
 @role_required("lectura")
 def index():
     """The rules, days off, segments and ladders in force."""
-    try:
-        return _overview(_edits())
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    return _overview(_edits())
 
 
 def _apply(edits: EngineEdits, change, on_error, rerender):
@@ -311,10 +311,7 @@ def _apply(edits: EngineEdits, change, on_error, rerender):
 @role_required("administrador")
 def rules():
     """The contact-rule profile (a country's or the cooperative's own)."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     form = ProfileForm()
     if not form.validate():
         return _overview(edits, profile_form=form, status=400)
@@ -336,10 +333,7 @@ def rules():
 def thank_you():
     """Thank debtors who pay on time (``[messages] thank_you``) and for how many days after the payment
     (``thank_you_days``): stored with the other engine sections, so the planner reads them on its next pass."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     form = ThankYouForm()
     if not form.validate():
         return _overview(edits, thank_form=form, status=400)
@@ -368,10 +362,7 @@ def _days_off(edits: EngineEdits, overrides: dict) -> list[dict]:
 @role_required("administrador")
 def add_holiday():
     """One more day without contacts (or a new name for one already listed)."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     form = HolidayForm()
     if not form.validate():
         return _overview(edits, holiday_form=form, status=400)
@@ -394,10 +385,7 @@ def add_holiday():
 @role_required("administrador")
 def remove_holiday():
     """Remove one of the cooperative's days off (404 if it is not listed)."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     form = HolidayRemoveForm()
     if not form.validate():
         abort(400)
@@ -420,10 +408,7 @@ def remove_holiday():
 @role_required("administrador")
 def segments():
     """Which ladder each segment uses."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     policy = edits.current()
     form = SegmentsForm()
     form.set_ladders(policy.ladders)
@@ -448,10 +433,7 @@ def segments():
 @role_required("administrador")
 def new_ladder():
     """A new ladder with the steps of another; then its editor."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     policy = edits.current()
     form = NewLadderForm()
     form.copy_from.choices = choices((n, n) for n in sorted(policy.ladders))
@@ -523,10 +505,7 @@ def _structural(form: LadderForm, action: str, templates) -> str | None:
 @role_required("lectura")
 def ladder(name):
     """A ladder's steps; posting (administrator) adds, removes or moves steps, simulates or saves."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     policy = edits.current()
     if name not in policy.ladders:
         abort(404)
@@ -576,10 +555,7 @@ def ladder(name):
 def reset_ladder(name):
     """Drop the page's edit of a ladder (the file's or the default steps come back; a ladder made on the
     page disappears). Refused, with the reason, while a segment still uses a ladder that would disappear."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     if name not in (edits.overrides().get("ladders") or {}):
         abort(404)
     try:
@@ -602,9 +578,6 @@ def reset_ladder(name):
 @role_required("lectura")
 def simulation():
     """What the planner would do tomorrow at 09:00 with the rules in force."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     return render_template("campaigns/simulation.html", comparison=compare(edits, edits.in_force()),
                            **_view_helpers())

@@ -66,7 +66,10 @@ def _edits() -> EngineEdits:
     return EngineEdits.of(_services())
 
 
+@bp.errorhandler(EngineUnavailable)
 def _unavailable(exc: Exception):
+    """Every page of this area answers 503 with the reason when the appliance gave no engine configuration
+    (:class:`EngineUnavailable`, raised by ``_edits()``)."""
     return render_template("message_templates/unavailable.html", message=str(exc)), 503
 
 
@@ -285,10 +288,7 @@ def _origin(name: str, edits: EngineEdits, overrides: dict) -> str:
 @role_required("lectura")
 def index():
     """Every template, the placeholders, the transliteration switch and the new-template form."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     return _index_page(edits, NewTemplateForm(formdata=None), 200)
 
 
@@ -331,10 +331,7 @@ def _form_for(template: Template, policy, *, fill: bool | None = None) -> Templa
 @role_required("lectura")
 def edit(name):
     """The editor of one template (preview for anyone; saving for an administrator)."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     policy = edits.current()
     template = policy.templates.templates.get(name)
     if template is None:
@@ -443,10 +440,7 @@ def live_preview():
 @role_required("administrador")
 def create():
     """A new template, a copy of another's texts, then its editor."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     policy = edits.current()
     form = NewTemplateForm()
     form.copy_from.choices = choices((n, n) for n in sorted(policy.templates.names()))
@@ -474,10 +468,7 @@ def create():
 @role_required("administrador")
 def reset(name):
     """Drop the page's edit of a template: the configuration file's (or the default) text comes back."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     if name not in (edits.overrides().get("templates") or {}):
         abort(404)
     try:
@@ -497,10 +488,7 @@ def reset(name):
 @role_required("administrador")
 def transliteration():
     """Turn ``[messages] transliterate`` on or off."""
-    try:
-        edits = _edits()
-    except EngineUnavailable as exc:
-        return _unavailable(exc)
+    edits = _edits()
     form = TransliterateForm()
     if not form.validate():
         abort(400)
