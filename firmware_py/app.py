@@ -12,7 +12,9 @@ order; ``close()`` is safe to call twice. Start order:
 4. the reminder engine: the modem pool (``modem.pool``) over the link's driver, and
    the dispatcher (``scheduler.dispatcher``), woken by APScheduler, which plans with
    the configuration's policy and the clock's trust (the network's time from the
-   modem, the system's synchronisation) and sends at most once per contact;
+   modem, the system's synchronisation) and sends at most once per contact; it is
+   started last, in its own thread (its recovery reads the recent contact log), so the
+   web page answers meanwhile; systemd is told READY once it runs (:meth:`Appliance.wait_started`);
 5. the web server (waitress) around ``webui.create_app(services)``; the page may confirm the clock (kept in
    memory until restart), ask the prepaid balance (``[modem] balance_code``), download a backup, show the
    newest log lines (:class:`firmware_py.logs.RecentLines`), restart Cobrador (exit status
@@ -74,6 +76,7 @@ class Appliance:
         self.dispatcher = None
         self.responder = None
         self._catch_up: threading.Thread | None = None  # stored replies handled after the start
+        self._dispatcher_start: threading.Thread | None = None  # the dispatcher's start, off the main thread
         self._policy = config.policy()
         self._policy_overrides: dict = {}
         self._server = None
@@ -146,13 +149,33 @@ class Appliance:
         self._start_usb()
         self._start_web()
         self._start_helpers()
-        # Last, once the web page and the modem are up: the dispatcher's first pass and the replies of the last
-        # 30 days not handled before a stop (both read the recent contact log — seconds of decoding for a large
-        # one, which would otherwise hold the interpreter while the page starts).
+        # Last, once the web page and the modem are up, each in its own thread: the dispatcher's start (its
+        # recovery of contacts left "sending", then its first pass) and the replies of the last 30 days not
+        # handled before a stop. Both read the recent contact log — seconds of decoding for a large one, which
+        # would otherwise keep the page from answering until it is done.
         self._catch_up = threading.Thread(target=self._catch_up_replies, name="responder-catch-up", daemon=True)
         self._catch_up.start()
-        self.dispatcher.start()
+        self._dispatcher_start = threading.Thread(target=self._start_dispatcher, name="dispatcher-start",
+                                                  daemon=True)
+        self._dispatcher_start.start()
         log.info("cobrador %s started; data in %s", __version__, self.data_dir.resolve())
+
+    def _start_dispatcher(self) -> None:
+        """The dispatcher's start (recovery, then APScheduler's ticks), off the main thread; a failure is logged
+        and leaves the appliance unhealthy (systemd is never told READY and the watchdog is not fed)."""
+        try:
+            self.dispatcher.start()
+        except Exception:
+            log.exception("the dispatcher could not start: nothing will be sent")
+
+    def wait_started(self, timeout: float | None = None) -> bool:
+        """Wait until the dispatcher has started (True), failed or ``timeout`` passed (False)."""
+        starter = self._dispatcher_start
+        if starter is not None:
+            starter.join(timeout)
+            if starter.is_alive():
+                return False
+        return self.dispatcher is not None and self.dispatcher.running
 
     def _catch_up_replies(self) -> None:
         try:
@@ -364,7 +387,11 @@ class Appliance:
         print(f"Cobrador está funcionando: abra {self.url} en el navegador (Ctrl-C para salir).", flush=True)
         from firmware_py.sdnotify import Watchdog, notify
 
-        notify(f"READY=1\nSTATUS=Cobrador funcionando en {self.url}")
+        def ready() -> None:  # systemd hears READY once the dispatcher is up too (the page answers meanwhile)
+            if self.wait_started():
+                notify(f"READY=1\nSTATUS=Cobrador funcionando en {self.url}")
+
+        threading.Thread(target=ready, name="notify-ready", daemon=True).start()
         with Watchdog(self.healthy):
             try:
                 self._server.run()
@@ -392,6 +419,8 @@ class Appliance:
             self._server.close()
         if self._catch_up is not None:
             self._catch_up.join(timeout=10)  # a stored reply half handled is handled again at the next start
+        if self._dispatcher_start is not None:
+            self._dispatcher_start.join()  # its recovery writes the ledger; then it is stopped below
         if self.dispatcher is not None:
             self.dispatcher.close()   # a send in flight finishes and its outcome is written
         if self.pool is not None:
