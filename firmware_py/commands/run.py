@@ -22,6 +22,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, config) -> int:
+    from firmware_py.memory import return_large_blocks
+
+    return_large_blocks()  # before anything large is allocated: freed big blocks are not kept resident
     from firmware_py.app import Appliance
 
     config = config.with_overrides(data_dir=args.data, host=args.host, port=args.port)
