@@ -214,12 +214,22 @@ def _row(debtor, loans: tuple, payments: tuple, promises: tuple, today, segments
                 by_currency[loan.currency] = by_currency.get(loan.currency, Decimal(0)) + loan.outstanding
     phones = tuple(PhoneCell(p.number, not p.personal, p.opted_out) for p in debtor.phones)
     loan_ids = tuple(sorted(l.external_id for l in loans))
-    return Row(debtor.id, debtor.name, debtor.document, phones, loan_ids, frozenset(l.status for l in loans),
+    return Row(debtor.id, debtor.name, debtor.document, phones, loan_ids, _statuses(l.status for l in loans),
               tuple(sorted(by_currency.items())), sum(by_currency.values(), Decimal(0)), features.days_late,
               segmentation.segment, segmentation.label, segmentation.risk.score, debtor.loan_officer, debtor.group,
               fold(" ".join((debtor.name, debtor.document, _compact(debtor.document), *loan_ids, debtor.loan_officer,
                              debtor.group))),
               " ".join(p.number.lstrip("+") for p in debtor.phones), fold(debtor.name))
+
+
+_STATUS_SETS: dict[frozenset, frozenset] = {}
+
+
+def _statuses(statuses: Iterable[str]) -> frozenset[str]:
+    """The set of a debtor's loan statuses, one object per distinct set (a frozenset costs ~200 bytes and
+    10,000 rows hold a handful of distinct ones; loan statuses are a fixed vocabulary, so this stays small)."""
+    found = frozenset(statuses)
+    return _STATUS_SETS.setdefault(found, found)
 
 
 def _compact(document: str) -> str:

@@ -239,6 +239,15 @@ def test_list_index_is_reused_until_the_ledger_changes(app, ledger, admin, crowd
     assert "Ana María Pérez" in names_listed(response)  # paid: no longer late
 
 
+
+def test_list_rows_share_equal_status_sets(app, ledger, admin, crowd):
+    admin.get("/deudores")
+    rows = app.extensions["cobrador.debtors.index"]._built.rows
+    active = [r.statuses for r in rows if r.statuses == frozenset({"active"})]
+    assert len(active) == 3 and all(s is active[0] for s in active)  # one object, not one per debtor
+    assert names_listed(admin.get("/deudores?estado=active")) == ["Ana María Pérez", "Óscar Ñúñez", "Rosa Huanca"]
+
+
 # -- the debtor form ----------------------------------------------------------------------------------------------
 def test_new_debtor(ledger, operator):
     response = operator.post("/deudores/nuevo", new_debtor_form(**{
