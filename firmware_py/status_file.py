@@ -255,7 +255,8 @@ class StatusPublisher:
         engine_now = app.clock() if callable(getattr(app, "clock", None)) else now   # the dispatcher's time
         snapshot = app.ledger.snapshot(contacts_since=engine_now - timedelta(days=HISTORY_DAYS))
         policy = app.policy().with_settings(snapshot.settings)
-        decisions = plan(snapshot, policy, engine_now)
+        planner = getattr(getattr(app, "dispatcher", None), "planner", None)   # the dispatcher's memory
+        decisions = (planner.plan if planner is not None else plan)(snapshot, policy, engine_now)
         self._queue = {"due_now": sum(1 for d in decisions if d.action == "send"),
                        "waiting": sum(1 for d in decisions if d.action == "wait"), "planned_at": _iso(now)}
         self._queue_at = time.monotonic()

@@ -84,7 +84,7 @@ from modem.errors import CmsError, ModemDisconnected, ModemError, NoModemAvailab
 from scheduler.contact_state import outcomes
 from scheduler.keypad import DEFAULT_PROMISE_DAYS, keys_pressed, options_text
 from scheduler.model import ContactEvent
-from scheduler.planner import HISTORY_DAYS, SEND, Decision, plan
+from scheduler.planner import HISTORY_DAYS, SEND, Decision, Planner, plan
 from scheduler.policy import Policy
 from scheduler.reasons import Reason
 from scheduler.responder import ANSWER_PREFIX, answer_window_ok
@@ -198,6 +198,9 @@ class Dispatcher:
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
         self.last_report: DrainReport | None = None
+        self.planner = Planner()
+        """Plans the drains (and whoever else plans the whole ledger with this policy: the status file):
+        between two ticks most debtors' decisions are given again, not made again."""
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     def __enter__(self) -> "Dispatcher":
@@ -285,7 +288,7 @@ class Dispatcher:
                 snapshot = self.journal.snapshot(contacts_since=now - timedelta(days=HISTORY_DAYS))
                 policy = self.policy().with_settings(snapshot.settings)
                 answered = self._send_answers(snapshot, policy, now, report)
-                sends = [d for d in plan(snapshot, policy, now) if d.action == SEND and self._due(d, now)]
+                sends = [d for d in self.planner.plan(snapshot, policy, now) if d.action == SEND and self._due(d, now)]
                 if not sends and not answered:
                     report.stopped_reason = report.stopped_reason or "nothing_due"
                     break

@@ -37,17 +37,19 @@ Nothing here reads a clock, a file or the network.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from scheduler.clock import ClockTrust
 from scheduler.contact_state import OUTBOUND_KINDS, REACHED, outcomes
 from scheduler.fastbuild import frozen_builder
 from scheduler.ladder import THANK_YOU, THANK_YOU_ID, Ladder, Occurrence, Step
-from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Payment, Phone, promise_status
+from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Payment, Phone, Promise, promise_status
 from scheduler.policy import Policy
 from scheduler.reasons import Reason, describe
 from scheduler.rules.check import (Attempt, Lookback, attempts_from_events, attempts_matter, earliest_allowed,
@@ -156,7 +158,7 @@ def reference_plan(snapshot, policy: Policy, now: datetime, *,
 
 
 def _plan(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | None, *,
-          shortcuts: bool) -> tuple[Decision, ...]:
+          shortcuts: bool, memo: _Memo | None = None) -> tuple[Decision, ...]:
     if now.tzinfo is None:
         raise ValueError("now must be aware")
     coop_zone = _zone(policy.timezone)
@@ -184,11 +186,29 @@ def _plan(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | N
     run = _Run(policy, now, shortcuts)
     decisions: list[Decision] = []
     thanks = []
+    loans_of, payments_of, promises_of = snapshot.loans_of, snapshot.payments_of, snapshot.promises_of
     for debtor in sorted(snapshot.debtors, key=lambda d: d.id):
         if wanted is not None and debtor.id not in wanted:
             continue
-        events = contacts_of(debtor.id) if by_debtor is None else by_debtor.get(debtor.id, ())
-        thank = _plan_debtor(decisions, snapshot, run, debtor, events, budget)
+        debtor_id = debtor.id
+        events = contacts_of(debtor_id) if by_debtor is None else by_debtor.get(debtor_id, ())
+        loans = loans_of(debtor_id)
+        if not loans:
+            continue
+        payments, promises = payments_of(debtor_id), promises_of(debtor_id)
+        if memo is None:
+            thank = _plan_debtor(decisions, run, debtor, loans, payments, promises, events, budget, None)
+        else:
+            inputs = (debtor, loans, payments, promises, events)
+            local_now, wall = run.walls(debtor.timezone)
+            if memo.replay(decisions, debtor_id, inputs, wall, local_now, run, budget):
+                continue
+            start = len(decisions)
+            horizon = _Horizon(local_now)
+            thank = _plan_debtor(decisions, run, debtor, loans, payments, promises, events, budget, horizon)
+            if thank is not None:
+                horizon.until = None  # a thank-you spends the budget after every reminder
+            memo.remember(debtor_id, inputs, wall, local_now, run, decisions, start, horizon)
         if thank is not None:
             thanks.append(thank)
     for thank in thanks:
@@ -248,6 +268,186 @@ def _sort(decisions: list[Decision]) -> None:
 
 
 _tail = attrgetter("debtor_id", "loan", "step")
+
+
+class Planner:
+    """:func:`plan` with a memory: what it decided for each debtor is kept and given again, without
+    deciding anew, while those decisions cannot have changed — the appliance plans every few seconds
+    (the dispatcher, the status file, the dashboard) and between two plans most debtors' records and
+    clock position are the same.
+
+    A debtor's decisions are kept only when none of them depends on the instant within the day or on
+    the other debtors: no step's time has come (so nothing checks the contact rules at ``now``, the
+    SIM's daily budget, the clock's trust or the pause) and no thank-you is due. They are given again
+    while the debtor's records (the debtor, loans, payments, promises and contact events, compared by
+    value), the policy (but for its clock trust and pause, which such decisions do not read) are the
+    same and the debtor's local wall-clock time is between when they were made and the first of: the
+    next local midnight, the time of the next step of any of their loans. A ``skip`` (loan closed,
+    instalment paid, ladder done) is stamped again with the new ``now``. Anything else is decided as
+    :func:`plan` does; the result is always exactly :func:`plan`'s (a property test holds them equal
+    over random sequences of edits and clock steps, forwards and backwards).
+
+    Thread-safe: plans made through one planner run one at a time. ``reused`` says how many debtors
+    the last plan took from memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: Policy | None = None
+        self._entries: dict[str, _Entry] = {}
+        self.reused = 0
+
+    def plan(self, snapshot, policy: Policy, now: datetime, *,
+             debtor_ids: Iterable[str] | None = None) -> tuple[Decision, ...]:
+        """:func:`plan`'s decisions (see the class)."""
+        key = replace(policy, clock=_ANY_CLOCK, paused=False)
+        with self._lock:
+            if key != self._key:
+                self._key, self._entries = key, {}
+            memo = _Memo(self._entries, keep_others=debtor_ids is not None)
+            decisions = _plan(snapshot, policy, now, debtor_ids, shortcuts=True, memo=memo)
+            self._entries, self.reused = memo.entries, memo.reused
+            return decisions
+
+    def forget(self) -> None:
+        """Drop every kept decision (the next plan decides every debtor)."""
+        with self._lock:
+            self._key, self._entries = None, {}
+
+
+_ANY_CLOCK = ClockTrust(False, "memo", "")  # what a Planner's policy key carries instead of the clock trust
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One debtor's kept decisions: the inputs they were made from, the interval they hold for (as local
+    wall-clock times, naive, and as POSIX instants: ``since <= now < until`` in both), what else they
+    read (see :class:`_Horizon`), those to give as they are and the skips to stamp with the new ``now``."""
+
+    inputs: tuple
+    since: datetime
+    until: datetime
+    since_ts: float
+    until_ts: float
+    clock: ClockTrust | None
+    paused: bool | None
+    spent: datetime | None
+    fixed: tuple[Decision, ...]
+    stamped: tuple[Decision, ...]
+
+
+class _Memo:
+    """The entries of one :meth:`Planner.plan` call: ``entries`` ends up holding the debtors planned
+    (reused or kept anew) and — with ``keep_others``, a plan of some debtors only — every other
+    entry as it was."""
+
+    __slots__ = ("_old", "entries", "reused")
+
+    def __init__(self, entries: dict[str, _Entry], *, keep_others: bool) -> None:
+        self._old = entries
+        self.entries: dict[str, _Entry] = dict(entries) if keep_others else {}
+        self.reused = 0
+
+    def replay(self, out: list[Decision], debtor_id: str, inputs: tuple, wall: datetime, local_now: datetime,
+               run: _Run, budget: _Budget) -> bool:
+        """Append the debtor's kept decisions to ``out`` if they still hold; False: decide anew."""
+        entry = self._old.get(debtor_id)
+        if (entry is None or not entry.since <= wall < entry.until or not entry.since_ts <= run.stamp < entry.until_ts
+                or entry.inputs != inputs):
+            return False
+        policy = run.policy
+        if entry.clock is not None and entry.clock != policy.clock:
+            return False
+        if entry.paused is not None and entry.paused != policy.paused:
+            return False
+        if entry.spent is not None and (budget.remaining is None or budget.remaining > 0
+                                        or budget.resets_at != entry.spent):
+            return False
+        out.extend(entry.fixed)
+        for decision in entry.stamped:
+            out.append(_restamped(decision, local_now))
+        self.entries[debtor_id] = entry
+        self.reused += 1
+        return True
+
+    def remember(self, debtor_id: str, inputs: tuple, wall: datetime, local_now: datetime, run: _Run,
+                 decisions: list[Decision], start: int, horizon: _Horizon) -> None:
+        """Keep ``decisions[start:]`` (the debtor's, just made) as ``horizon`` says (``until`` ``None``:
+        not kept)."""
+        if horizon.until is None or not (wall < horizon.until and run.stamp < horizon.until_ts):
+            self.entries.pop(debtor_id, None)
+            return
+        made = decisions[start:]
+        self.entries[debtor_id] = _Entry(inputs, wall, horizon.until, run.stamp, horizon.until_ts, horizon.clock,
+                                         horizon.paused, horizon.spent,
+                                         tuple(d for d in made if d.at is not local_now),
+                                         tuple(d for d in made if d.at is local_now))
+
+
+def _restamped(decision: Decision, at: datetime) -> Decision:
+    """The same decision evaluated at ``at``."""
+    d = decision
+    return _new_decision(d.contact_id, d.debtor_id, d.loan, d.instalment, d.step, d.channel, d.phone, d.template,
+                         d._text, at, d.action, d.reason, d.segment, d.detail)
+
+
+class _Horizon:
+    """What one debtor's decisions rest on besides their records and the policy (see :class:`Planner`):
+    ``until``, a naive wall-clock time in the debtor's zone before which they hold — lowered to each
+    instant one of them changes at, ``None`` once one depends on more than such instants (a send, a
+    rule answer that could move) — and what else they read: the clock's trust (``clock``, ``None``:
+    not read), the pause (``paused``, ``None``: not read), an SMS budget found spent (``spent``: the
+    instant it resets, ``None``: not read)."""
+
+    __slots__ = ("until", "until_ts", "clock", "paused", "spent")
+
+    def __init__(self, local_now: datetime) -> None:
+        midnight = datetime.combine(local_now.date() + _ONE_DAY, _MIDNIGHT, tzinfo=local_now.tzinfo)
+        self.until: datetime | None = midnight.replace(tzinfo=None)
+        self.until_ts = midnight.timestamp()
+        self.clock: ClockTrust | None = None
+        self.paused: bool | None = None
+        self.spent: datetime | None = None
+
+    def until_wall(self, moment: datetime) -> None:
+        """The decisions change at ``moment`` (aware, in the debtor's zone). Kept both as the wall-clock
+        time (what the ladder's times and the day are compared in) and as the instant (what the contact
+        rules' blocks end at): the decisions hold while now is before both (a clock turned back for
+        daylight saving repeats wall-clock times)."""
+        if self.until is not None:
+            wall = moment.replace(tzinfo=None)
+            if wall < self.until:
+                self.until = wall
+            stamp = moment.timestamp()
+            if stamp < self.until_ts:
+                self.until_ts = stamp
+
+    def blocked(self, block, profile, local_now: datetime) -> None:
+        """A contact rule forbids a contact at ``local_now`` until ``block.until``: from any later instant
+        before that, the same rule is the first to forbid it and the walk to the earliest allowed instant
+        ends where it did (see :func:`~scheduler.rules.check.earliest_allowed`, which steps at least a
+        second). A cap's block is also bounded by the end of the hour window it was found in (outside
+        it, the quiet hours are the first rule)."""
+        self.until_wall(block.until.astimezone(local_now.tzinfo) - _ONE_SECOND)
+        if block.reason not in _DAY_RULES:
+            self.allowed(profile, local_now)
+
+    def allowed(self, profile, local_now: datetime) -> None:
+        """The hour window of ``profile`` that holds ``local_now`` ends: a rule may forbid from then on
+        (with every attempt in the past, the caps only loosen as time passes)."""
+        if self.until is None:
+            return
+        moment = local_now.time()
+        for start, end in profile.windows_on(local_now.weekday()):
+            if start <= moment and (end == _MIDNIGHT or moment < end):
+                if end != _MIDNIGHT:
+                    self.until_wall(datetime.combine(local_now.date(), end, tzinfo=local_now.tzinfo))
+                return
+        self.until = None  # not inside a window: nothing to rest on
+
+
+_DAY_RULES = frozenset({Reason.HOLIDAY, Reason.SUNDAY, Reason.CLOSED_DAY, Reason.QUIET_HOURS})
+_ONE_SECOND = timedelta(seconds=1)
+_MIDNIGHT = time(0)
 
 
 @dataclass
@@ -326,6 +526,8 @@ class _Run:
         self._occurrences: dict[tuple, tuple[Occurrence, ...]] = {}
         self._timelines: dict[tuple, _Timeline] = {}
         self._allowed: dict[tuple, tuple[datetime | None, Any]] = {}
+        self._walls: dict[str, tuple[datetime, datetime]] = {}
+        self.stamp = now.timestamp()
 
     def zone(self, name: str) -> tuple[ZoneInfo, datetime, date]:
         """``(zone, now there, today there)``."""
@@ -334,6 +536,14 @@ class _Run:
             zone = _zone(name)
             local_now = self.now.astimezone(zone)
             found = self._zones[name] = (zone, local_now, local_now.date())
+        return found
+
+    def walls(self, name: str) -> tuple[datetime, datetime]:
+        """``(now in the zone, the same wall-clock time without zone)``."""
+        found = self._walls.get(name)
+        if found is None:
+            local_now = self.zone(name)[1]
+            found = self._walls[name] = (local_now, local_now.replace(tzinfo=None))
         return found
 
     def calendar(self, profile):
@@ -493,26 +703,25 @@ class _History:
             self._latest[channel] = max(self._latest.get(channel, date.min), self._today)
 
 
+_ONE_DAY = timedelta(days=1)
 _TWO_DAYS = timedelta(days=2)
 _FOUR_DAYS = timedelta(days=4)
 _NOBODY: frozenset[str] = frozenset()
 _ZERO = Decimal(0)
 
 
-def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, events: Sequence[ContactEvent],
-                 budget: _Budget) -> Callable[[], None] | None:
-    """Append the debtor's decisions to ``out``; return what decides their thank-yous (called once
-    every debtor's reminders are decided: a reminder goes before any thank-you for the SIM's budget),
-    or ``None`` when there is none to decide."""
-    loans = snapshot.loans_of(debtor.id)
-    if not loans:
-        return None
+def _plan_debtor(out: list[Decision], run: _Run, debtor: Debtor, loans: Sequence[Loan], payments: Sequence[Payment],
+                 promises: Sequence[Promise], events: Sequence[ContactEvent], budget: _Budget,
+                 horizon: _Horizon | None) -> Callable[[], None] | None:
+    """Append the decisions about the debtor's ``loans`` (at least one) to ``out``; return what decides
+    their thank-yous (called once every debtor's reminders are decided: a reminder goes before any
+    thank-you for the SIM's budget), or ``None`` when there is none to decide.
+
+    ``horizon`` (when given) learns until when these decisions hold (see :class:`_Horizon`)."""
     policy, now = run.policy, run.now
     zone, local_now, today = run.zone(debtor.timezone)
     if len(loans) > 1:
         loans = sorted(loans, key=lambda l: l.external_id)
-    payments = snapshot.payments_of(debtor.id)
-    promises = snapshot.promises_of(debtor.id)
     features = debtor_features(loans, payments, promises, today, tags=debtor.tags, officer=debtor.loan_officer,
                                 grace_days=policy.promise_grace_days)
     rule = segment_rule_for(features, policy.segments)
@@ -562,6 +771,8 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
             continue
         occurrence = occurrences[following]
         start = timeline.times[following]
+        if horizon is not None:
+            horizon.until_wall(start)
         channel, phone, _ = _route(debtor, occurrence.step, policy.channels)
         at, _block = run.earliest_allowed(profile, debtor.timezone, channel or occurrence.step.channel, start,
                                           start.date(), history, id(timeline))
@@ -587,9 +798,19 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
         number_text = phone.number if phone is not None else ""
         at, block = run.earliest_allowed(profile, debtor.timezone, channel, now, today, history, debtor.timezone)
         if at is None:
+            if horizon is not None:
+                horizon.until = None  # the search's horizon moves with now
             decision(loan, number, step, step_id, channel, number_text, text, local_now, SKIP,
                      block.reason if block else Reason.NO_WINDOW, block.detail if block else "")
             return
+        if horizon is not None:
+            if block is not None:
+                horizon.blocked(block, profile, local_now)
+            else:
+                horizon.allowed(profile, local_now)
+                horizon.clock = policy.clock
+                if policy.clock.trusted:
+                    horizon.paused = policy.paused
         if block is not None:
             if at >= deadline:
                 decision(loan, number, step, step_id, channel, number_text, text, local_now, SKIP, block.reason,
@@ -607,13 +828,22 @@ def _plan_debtor(out: list[Decision], snapshot, run: _Run, debtor: Debtor, event
             return
         if channel == "sms" and budget.remaining is not None:
             if budget.remaining <= 0:
+                if horizon is not None:
+                    horizon.spent = budget.resets_at
                 decision(loan, number, step, step_id, channel, number_text, text, budget.resets_at, WAIT,
                          Reason.SIM_CAP)
                 return
             budget.remaining -= 1
+        if horizon is not None:
+            horizon.until = None  # a send: the dispatcher acts on it, and it spends the budget
         history.sent(channel)
         decision(loan, number, step, step_id, channel, number_text, text(), local_now, SEND, Reason.DUE)
 
+    if intents and horizon is not None:
+        for intent in intents:
+            horizon.until_wall(intent.deadline)  # the step lapses
+        if any(event.at > now for event in events):
+            horizon.until = None  # an attempt logged ahead of now: a cap may tighten as now reaches it
     intents.sort(key=lambda i: (-i.days_late, i.instalment.due_date, i.loan.external_id))
     for intent in intents:
         step = intent.occurrence.step

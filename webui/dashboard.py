@@ -235,14 +235,16 @@ def recent_since(now: datetime) -> datetime:
     return (first - timedelta(days=1)).replace(day=1)
 
 
-def count_planned(ledger, policy, now: datetime, tz: ZoneInfo) -> int:
+def count_planned(ledger, policy, now: datetime, tz: ZoneInfo, planner=None) -> int:
     """The planner's ``send`` decisions now plus its ``wait`` decisions due later today (in ``tz``), with the
-    history the planner needs (:data:`scheduler.planner.HISTORY_DAYS`)."""
+    history the planner needs (:data:`scheduler.planner.HISTORY_DAYS`). ``planner``: a
+    :class:`scheduler.planner.Planner` to plan with (the appliance's, which remembers its last plans), else
+    :func:`scheduler.planner.plan`."""
     from scheduler.planner import HISTORY_DAYS, SEND, WAIT, plan
 
     today = now.astimezone(tz).date()
     snapshot = ledger.snapshot(contacts_since=now - timedelta(days=HISTORY_DAYS))
-    return sum(1 for d in plan(snapshot, policy, now)
+    return sum(1 for d in (planner.plan if planner is not None else plan)(snapshot, policy, now)
                if d.action == SEND or (d.action == WAIT and d.at.astimezone(tz).date() == today))
 
 
@@ -261,13 +263,13 @@ class PlannedToday:
         self._thread: threading.Thread | None = None
         self.failed = False
 
-    def get(self, ledger, policy, now: datetime, tz: ZoneInfo) -> tuple[int | None, datetime | None]:
+    def get(self, ledger, policy, now: datetime, tz: ZoneInfo, planner=None) -> tuple[int | None, datetime | None]:
         key = (now.astimezone(tz).date(), policy.paused, policy.clock.trusted)
         with self._lock:
             value = self._value
             current = value is not None and value[0] == key
             if not (current and time.monotonic() - value[1] < PLAN_TTL) and not self.running:
-                self._thread = threading.Thread(target=self._count, args=(ledger, policy, now, tz, key),
+                self._thread = threading.Thread(target=self._count, args=(ledger, policy, now, tz, key, planner),
                                                 name="cobrador-web-plan", daemon=True)
                 self._thread.start()
         return (value[2], value[3]) if current else (None, None)
@@ -281,9 +283,9 @@ class PlannedToday:
         if thread is not None:
             thread.join(timeout)
 
-    def _count(self, ledger, policy, now, tz, key) -> None:
+    def _count(self, ledger, policy, now, tz, key, planner) -> None:
         try:
-            count = count_planned(ledger, policy, now, tz)
+            count = count_planned(ledger, policy, now, tz, planner)
         except Exception:  # a planner failure must not take the home page with it
             log.exception("today's plan could not be counted")
             self.failed = True
@@ -410,7 +412,7 @@ def _render(status: int = 200):
     planned = planned_at = None
     counter = planned_counter()
     if policy is not None:
-        planned, planned_at = counter.get(ledger, policy, now, tz)
+        planned, planned_at = counter.get(ledger, policy, now, tz, svc.extra.get("planner"))
     balance = current_app.extensions.get("cobrador.balance")
     clock = policy.clock if policy is not None else None
     recent = recent_figures(ledger, now, tz)

@@ -90,3 +90,29 @@ def test_header_name_from_the_settings_page_and_escaped(admin, ledger):
 def test_login_page_header_uses_settings_too(client, ledger):
     ledger.settings.set("cooperative_name", "Coop. Nueva Luz")
     assert "Coop. Nueva Luz" in body(client.get("/configurar"))
+
+
+def test_the_planned_count_is_the_same_with_the_appliances_planner():
+    """Given the appliance's :class:`~scheduler.planner.Planner`, the count plans with it (its memory is used
+    from the second count on) and counts what :func:`~scheduler.planner.plan` would."""
+    from datetime import date
+
+    from firmware_py.ledger import Ledger
+    from scheduler.clock import ClockTrust
+    from scheduler.model import Instalment, Loan
+    from scheduler.planner import Planner
+    from scheduler.policy import load_policy
+    from webui.dashboard import count_planned
+
+    policy = load_policy({"rules": {"profile": "CO"}}, country="CO", clock=ClockTrust(True, "given"))
+    with Ledger.memory(clock=lambda: NOW) as ledger:
+        debtors = [Debtor(f"d-{n}", "Rosa Quispe", phones=(Phone(f"+57300111220{n}"),)) for n in range(4)]
+        loans = [Loan(f"L-{n}", f"d-{n}", instalments=(Instalment(1, date(2026, 11, 26) + timedelta(days=d), 90_000),))
+                 for n, d in enumerate((0, 1, 9, 30))]
+        ledger.import_batch(debtors, loans, source="test", now=NOW - timedelta(days=20))
+        planner = Planner()
+        expected = count_planned(ledger, policy, NOW, BOGOTA)
+        assert expected > 0
+        assert count_planned(ledger, policy, NOW, BOGOTA, planner) == expected
+        assert count_planned(ledger, policy, NOW + timedelta(minutes=1), BOGOTA, planner) == expected
+        assert planner.reused > 0
