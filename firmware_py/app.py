@@ -375,6 +375,7 @@ class Appliance:
                         password_reset_allowed=self.password_reset_allowed,
                         secret_key=_secret_key(self.data_dir), country=self.config.cooperative.country,
                         timezone=self.config.cooperative.timezone, now=self.clock,
+                        extra={"planner": self.dispatcher.planner},   # the dashboard plans with its memory
                         **importer_services(self.config, self.ledger, now=self.clock))
 
     def serve_forever(self) -> None:

@@ -262,7 +262,7 @@ def appliance(tmp_path):
     box.ledger = Ledger.memory()
     box.recent_logs = RecentLines(10)
     box.link = SimpleNamespace(status=lambda: None, modem=None, network_now=lambda: None)
-    box.dispatcher = SimpleNamespace(wake=lambda: None)
+    box.dispatcher = SimpleNamespace(wake=lambda: None, planner=object())
     box.panel = SimpleNamespace(password_reset_allowed=lambda: False)  # the box's button (another module)
     yield box
     box.ledger.close()
@@ -273,6 +273,7 @@ def test_appliance_wires_the_page_services(appliance, tmp_path):
     assert services.check_balance == appliance.check_balance and services.shutdown is None
     assert services.confirm_clock == appliance.confirm_clock and services.restart == appliance.request_restart
     assert services.recent_logs == appliance.recent_logs.lines
+    assert services.extra["planner"] is appliance.dispatcher.planner  # the dashboard plans with the dispatcher's
     plain = Appliance(Config(data=DataConfig(dir=tmp_path), web=WebConfig(allow_poweroff=True)))
     plain.ledger, plain.link, plain.dispatcher, plain.panel = (appliance.ledger, appliance.link,
                                                               appliance.dispatcher, appliance.panel)
