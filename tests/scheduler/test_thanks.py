@@ -318,8 +318,15 @@ def _check_thanks(snapshot, chosen, now, decisions) -> None:
     thanks = thanks_of(decisions)
     if not chosen.thank_you:
         assert not thanks
-    attempted = {e.contact_id for e in snapshot.contacts if e.direction == "outbound"
-                 and e.kind in ("sending", "sent", "delivered", "failed", "uncertain", "expired")}
+    # attempted: an outbound event of these kinds, unless the radio certainly sent nothing (its last event,
+    # in time then log order, is a retry and none is a result)
+    by_contact: dict[str, list] = {}
+    for event in sorted(snapshot.contacts, key=lambda e: e.at):
+        if event.direction == "outbound" and event.contact_id:
+            by_contact.setdefault(event.contact_id, []).append(event.kind)
+    results = {"sent", "delivered", "failed", "uncertain", "expired"}
+    attempted = {cid for cid, kinds in by_contact.items()
+                 if (set(kinds) & results or kinds[-1] != "retry") and set(kinds) & (results | {"sending"})}
     seen = set()
     for decision in thanks:
         debtor = snapshot.debtor(decision.debtor_id)
