@@ -229,3 +229,23 @@ def test_an_outage_of_hours_loses_no_reminder_and_writes_one_line_per_wait(outag
     clock[0] += timedelta(minutes=11)
     assert d.drain().sent == 5
     assert all(kinds(ledger, f"d-{i}:L{i}:1:0")[-1] == "sent" for i in range(5))
+
+
+def test_each_tick_plans_again_only_the_debtors_whose_decisions_may_have_changed():
+    """The dispatcher plans with its :class:`~scheduler.planner.Planner`: within a drain, the plan made after
+    the sends decides again only the debtors sent to (their log changed); on the next tick every debtor is
+    waiting for a later step and is given their decisions again — though the policy object is a new one each
+    time, with a clock trust that says something else (compared by value, the trust apart)."""
+    ledger = make_ledger(2)
+    later = [Debtor(f"w-{i}", f"Socio {i}", phones=(Phone(f"+57300999990{i}"),)) for i in range(3)]
+    ledger.import_batch(later, [Loan(f"W{i}", f"w-{i}", instalments=(Instalment(1, date(2027, 1, 20),
+                                                                                Decimal(90000)),))
+                                for i in range(3)], source="test", now=NOW)
+    ticks = iter(range(100))
+    d = Dispatcher(ledger, Radio(ledger),
+                   lambda: POLICY.with_clock(ClockTrust(True, "network", f"hora de la red, ronda {next(ticks)}")),
+                   clock=lambda: NOW)
+    assert d.drain().sent == 2
+    assert d.planner.reused == 3  # the drain's second plan: the three still waiting
+    assert d.drain().sent == 0
+    assert d.planner.reused == 5
