@@ -204,7 +204,7 @@ def _plan(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | N
             if memo.replay(decisions, debtor_id, inputs, wall, local_now, run, budget):
                 continue
             start = len(decisions)
-            horizon = _Horizon(local_now)
+            horizon = _Horizon(run, debtor.timezone)
             thank = _plan_debtor(decisions, run, debtor, loans, payments, promises, events, budget, horizon)
             if thank is not None:
                 horizon.until = None  # a thank-you spends the budget after every reminder
@@ -398,12 +398,12 @@ class _Horizon:
     not read), the pause (``paused``, ``None``: not read), an SMS budget found spent (``spent``: the
     instant it resets, ``None``: not read)."""
 
-    __slots__ = ("until", "until_ts", "clock", "paused", "spent")
+    __slots__ = ("run", "until", "until_ts", "clock", "paused", "spent")
 
-    def __init__(self, local_now: datetime) -> None:
-        midnight = datetime.combine(local_now.date() + _ONE_DAY, _MIDNIGHT, tzinfo=local_now.tzinfo)
-        self.until: datetime | None = midnight.replace(tzinfo=None)
-        self.until_ts = midnight.timestamp()
+    def __init__(self, run: _Run, zone_name: str) -> None:
+        self.run = run
+        self.until: datetime | None
+        self.until, self.until_ts = run.midnight(zone_name)
         self.clock: ClockTrust | None = None
         self.paused: bool | None = None
         self.spent: datetime | None = None
@@ -414,10 +414,9 @@ class _Horizon:
         rules' blocks end at): the decisions hold while now is before both (a clock turned back for
         daylight saving repeats wall-clock times)."""
         if self.until is not None:
-            wall = moment.replace(tzinfo=None)
+            wall, stamp = self.run.wall_and_stamp(moment)
             if wall < self.until:
                 self.until = wall
-            stamp = moment.timestamp()
             if stamp < self.until_ts:
                 self.until_ts = stamp
 
@@ -527,6 +526,8 @@ class _Run:
         self._timelines: dict[tuple, _Timeline] = {}
         self._allowed: dict[tuple, tuple[datetime | None, Any]] = {}
         self._walls: dict[str, tuple[datetime, datetime]] = {}
+        self._midnights: dict[str, tuple[datetime, float]] = {}
+        self._stamps: dict[int, tuple[datetime, datetime, float]] = {}
         self.stamp = now.timestamp()
 
     def zone(self, name: str) -> tuple[ZoneInfo, datetime, date]:
@@ -545,6 +546,22 @@ class _Run:
             local_now = self.zone(name)[1]
             found = self._walls[name] = (local_now, local_now.replace(tzinfo=None))
         return found
+
+    def midnight(self, name: str) -> tuple[datetime, float]:
+        """The next midnight in zone ``name``: ``(wall-clock time without zone, POSIX instant)``."""
+        found = self._midnights.get(name)
+        if found is None:
+            local_now = self.zone(name)[1]
+            midnight = datetime.combine(local_now.date() + _ONE_DAY, _MIDNIGHT, tzinfo=local_now.tzinfo)
+            found = self._midnights[name] = (midnight.replace(tzinfo=None), midnight.timestamp())
+        return found
+
+    def wall_and_stamp(self, moment: datetime) -> tuple[datetime, float]:
+        """``(moment without zone, its POSIX instant)``; kept per object (the timelines' times are shared)."""
+        found = self._stamps.get(id(moment))
+        if found is None or found[0] is not moment:
+            found = self._stamps[id(moment)] = (moment, moment.replace(tzinfo=None), moment.timestamp())
+        return found[1], found[2]
 
     def calendar(self, profile):
         """The holiday calendar of ``profile`` (:meth:`Policy.calendar_for`)."""
