@@ -6,26 +6,16 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 import urllib.request
 
 import pytest
+from test_cli_appliance import wait_until  # the appliance tests' polling helper
 
 from firmware_py.app import Appliance
 from firmware_py.config import Config
 from scheduler.dispatcher import Dispatcher
 
 pytestmark = pytest.mark.slow
-
-
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def health(url: str) -> dict | None:
