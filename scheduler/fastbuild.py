@@ -19,18 +19,20 @@ from typing import Any, Callable, Mapping, TypeVar
 T = TypeVar("T")
 
 
-def frozen_builder(cls: type[T], *, attributes: Mapping[str, str] | None = None) -> Callable[..., T]:
+def frozen_builder(cls: type[T], *, attributes: Mapping[str, str] | None = None,
+                   checked_by_caller: bool = False) -> Callable[..., T]:
     """A constructor for the frozen dataclass ``cls`` taking the same arguments as ``cls(...)``.
 
     ``attributes`` maps a parameter to the attribute it is stored in, for a field whose public
     name is a property over another slot (``{"text": "_text"}``). Fields with a
-    ``default_factory`` or a ``__post_init__`` are not supported (``TypeError``): the builder
-    would skip them silently.
+    ``default_factory`` are not supported (``TypeError``), nor is a ``__post_init__`` (the builder
+    would skip it silently) — unless ``checked_by_caller``: the caller guarantees that every value it
+    passes is one ``__post_init__`` accepts (and that it only checks, changing nothing).
     """
     params = dataclasses.fields(cls)  # type: ignore[arg-type]
     if not getattr(cls, "__dataclass_params__").frozen:
         raise TypeError(f"{cls.__name__} is not a frozen dataclass")
-    if hasattr(cls, "__post_init__"):
+    if hasattr(cls, "__post_init__") and not checked_by_caller:
         raise TypeError(f"{cls.__name__} has a __post_init__ the builder would skip")
     attributes = dict(attributes or {})
     namespace: dict[str, Any] = {"__cls": cls}

@@ -17,8 +17,9 @@ as columns:
   version (``H``).
 
 Rows are in the order ``recent.RecentContacts`` keeps events (time order, file
-order among equal instants). Decoding builds each ``ContactEvent`` with its
-constructor (validated as it was when first decoded).
+order among equal instants). Decoding checks what ``ContactEvent``'s constructor
+checks once per distinct value (kind, channel, direction, UTC offset), not once
+per event, then builds the events without repeating those checks.
 
 It is only a cache: the partition stays the record. It is written with
 ``storage.atomic_write`` (a power cut leaves the old file or the new one); a
@@ -37,7 +38,11 @@ from array import array
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from scheduler.model import ContactEvent
+from scheduler.fastbuild import frozen_builder
+from scheduler.model import CONTACT_CHANNELS, CONTACT_DIRECTIONS, CONTACT_KINDS, ContactEvent
+
+_new_event = frozen_builder(ContactEvent, checked_by_caller=True)
+"""``ContactEvent(...)`` without its per-event checks: :func:`_check_values` made them once per distinct value."""
 
 FORMAT = "cobrador-contact-events"
 VERSION = 1
@@ -173,14 +178,35 @@ def decode(data: bytes, share: Callable[[str, bool], str] = _intern) -> tuple[in
             raise ValueError("columns do not fill the body")
         interned = set().union(*(columns[i] for i in _INTERNED))
         strings = [share(value, i in interned) for i, value in enumerate(strings)]
+        _check_values(strings, columns, offsets, schemas)
         return size, fingerprint, list(_events(strings, times, offsets, columns, id_refs, ids, schemas))
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
         raise CacheUnreadable(f"invalid content ({exc})") from None
 
 
+_CHECKED = {FIELDS.index("kind"): CONTACT_KINDS, FIELDS.index("channel"): CONTACT_CHANNELS,
+            FIELDS.index("direction"): CONTACT_DIRECTIONS}
+_DAY_SECONDS = 24 * 3600
+
+
+def _check_values(strings: list[str], columns: list[array], offsets: array, schemas: array) -> None:
+    """Check once per distinct value what ``ContactEvent.__post_init__`` checks per event (kind, channel and
+    direction in their vocabularies; an instant with a valid UTC offset; the text fields strings), so that
+    :func:`_events` can build the events without it. Raises ValueError."""
+    for column, allowed in _CHECKED.items():
+        for ref in set(columns[column]):
+            if strings[ref] not in allowed:
+                raise ValueError(f"{FIELDS[column]} {strings[ref]!r} is not one of {sorted(allowed)}")
+    for column in columns:  # every reference names a string of the table
+        if column and max(column) >= len(strings):
+            raise ValueError("a string reference beyond the table")
+    if offsets and not all(-_DAY_SECONDS < offset < _DAY_SECONDS for offset in set(offsets)):
+        raise ValueError("a UTC offset of a day or more")
+
+
 def _events(strings, times, offsets, columns, id_refs, ids, schemas):
     zones: dict[int, datetime] = {}
-    event = ContactEvent
+    event = _new_event
     micro = _MICROSECOND
     text = strings.__getitem__
     for i, (us, offset, ref, schema, *refs) in enumerate(zip(times, offsets, id_refs, schemas, *columns)):

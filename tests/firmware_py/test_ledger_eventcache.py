@@ -12,6 +12,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -67,6 +68,19 @@ def test_any_damage_is_refused_never_misread(items, data):
         return
     # a change the checksum cannot see is one that changes nothing decoded (e.g. header whitespace)
     assert (size, fingerprint, got) == (1000, 7, items)
+
+
+@pytest.mark.parametrize("field, value", [("kind", "sentt"), ("channel", "fax"), ("direction", "sideways")])
+def test_a_value_the_event_would_refuse_makes_the_cache_unreadable(field, value):
+    """Decoding builds the events without their per-event checks, having checked each distinct value once: a
+    cache whose checksum is right but whose text says what no event may hold is refused, not decoded."""
+    good = contact(1, 0)
+    fields = {name: getattr(good, name) for name in ContactEvent.__dataclass_fields__}
+    bad = SimpleNamespace(**{**fields, field: value})  # what ContactEvent itself would refuse to hold
+    data = eventcache.encode([good, bad], 100, 1)
+    with pytest.raises(eventcache.CacheUnreadable, match=value):
+        eventcache.decode(data)
+    assert eventcache.decode(eventcache.encode([good, good], 100, 1))[2] == [good, good]
 
 
 def contact(i: int, days: float) -> ContactEvent:

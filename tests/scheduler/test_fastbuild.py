@@ -67,6 +67,21 @@ def test_what_the_builder_cannot_do_is_refused():
             frozen_builder(cls)
 
 
+def test_a_caller_that_checks_the_values_itself_may_skip_post_init():
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        x: int
+
+        def __post_init__(self):
+            if self.x < 0:
+                raise ValueError("negative")
+
+    built = frozen_builder(Checked, checked_by_caller=True)(-1)  # the caller's promise is not re-checked
+    assert type(built) is Checked and built.x == -1
+    with pytest.raises(ValueError):
+        Checked(-1)
+
+
 def test_a_built_decision_is_a_decision_with_its_lazy_text():
     at = datetime(2026, 3, 10, 15, tzinfo=timezone.utc)
     fields = ("d-1:L1:1:m7", "d-1", "L1", 1, "m7", "sms", "+573001234567", "recordatorio")
