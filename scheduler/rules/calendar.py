@@ -4,7 +4,9 @@ Official holidays come from the ``holidays`` package (offline data, with the
 rules that move a holiday by law, such as Colombia's "Ley Emiliani" moving
 several to the following Monday). ``subdivision`` selects regional holidays
 where the package knows them. ``extra`` are the days the cooperative adds:
-local fiestas, office closures.
+local fiestas, office closures. Only the modules of the countries asked for are
+loaded (not the package's ~280 countries); the tables are the ones
+``holidays.country_holidays(country, subdiv=..., years=..., language="es")`` gives.
 
 :class:`HolidayCalendar` is immutable and caches one year of holidays per
 call pattern; ``holiday_name(day)`` is what the planner asks.
@@ -13,35 +15,102 @@ call pattern; ``holiday_name(day)`` is what the planner asks.
 from __future__ import annotations
 
 import functools
+import importlib.util
+import threading
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Mapping
+from pathlib import Path
+from typing import Iterable, Mapping
 
 import holidays as holidays_lib
 
 from scheduler.errors import PolicyError
 
+# Where the package keeps one module per country (``colombia.py`` ...). Importing
+# ``holidays.countries`` itself runs its ``__init__``, which imports every country
+# (~280 modules, several MB of RSS); an office needs one or two of them.
+_COUNTRIES_DIR = Path(holidays_lib.__file__).with_name("countries")
+_LOAD_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def _country_class(country: str) -> type | None:
+    """The class ``holidays.country_holidays(country)`` would instantiate, or ``None``.
+
+    The class comes from its own module file under ``holidays/countries/``, executed
+    by itself (the package's ``__init__`` does not run and the module is not put in
+    ``sys.modules``), so only that country's code is loaded. ``None`` when ``country``
+    is not an entity name of ``holidays.registry.COUNTRIES`` or when the direct load
+    fails for any reason (e.g. a ``holidays`` release laid out differently): callers
+    then use ``holidays.country_holidays``, which behaves exactly as before.
+    """
+    try:
+        from holidays.holiday_base import HolidayBase
+        from holidays.registry import COUNTRIES
+
+        module_name = next((module for module, entities in COUNTRIES.items() if country in entities), None)
+        if module_name is None:
+            return None
+        with _LOAD_LOCK:
+            spec = importlib.util.spec_from_file_location(f"holidays.countries.{module_name}",
+                                                          _COUNTRIES_DIR / f"{module_name}.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        entity = getattr(module, country)
+        return entity if isinstance(entity, type) and issubclass(entity, HolidayBase) else None
+    except Exception:  # noqa: BLE001 - any failure means "use the package's own loader"
+        return None
+
+
+def _country_holidays(country: str, subdivision: str | None, years: int | Iterable[int],
+                      language: str | None = None):
+    """Same result (dates, names, errors) as ``holidays.country_holidays(country, subdiv=subdivision,
+    years=years, language=language)``, importing only ``country``'s module when possible."""
+    entity = _country_class(country)
+    if entity is None:
+        return holidays_lib.country_holidays(country, subdiv=subdivision, years=years, language=language)
+    # The arguments holidays.utils.country_holidays passes to the entity, defaults included.
+    return entity(years=years, subdiv=subdivision, expand=True, observed=True, prov=None, state=None,
+                  language=language, categories=None)
+
+
+def _supported_subdivisions(country: str) -> list[str] | None:
+    """``holidays.list_supported_countries().get(country)`` (the subdivision codes, aliases excluded;
+    ``None`` for an unknown country code) without importing every country."""
+    try:
+        from holidays.registry import EntityLoader
+
+        codes = set(EntityLoader.get_country_codes(include_aliases=True))
+    except Exception:  # noqa: BLE001 - a holidays release without this registry API
+        return holidays_lib.list_supported_countries().get(country)
+    if country not in codes:
+        return None
+    entity = _country_class(country)
+    if entity is None:
+        return holidays_lib.list_supported_countries().get(country)
+    return list(entity.subdivisions)
+
 
 @functools.lru_cache(maxsize=256)
 def _official(country: str, subdivision: str, year: int) -> Mapping[date, str]:
     try:
-        table = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=year, language="es")
+        table = _country_holidays(country, subdivision or None, year, language="es")
     except NotImplementedError:
         return {}
     except (KeyError, ValueError):
-        table = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=year)
+        table = _country_holidays(country, subdivision or None, year)
     return dict(table)
 
 
 def check_country(country: str, subdivision: str = "", *, key: str = "rules") -> None:
     """Raise :class:`PolicyError` if the ``holidays`` package does not know this country/subdivision."""
-    supported = holidays_lib.list_supported_countries()
-    if country not in supported:
+    subdivisions = _supported_subdivisions(country)
+    if subdivisions is None:
         raise PolicyError(f"«{key}.holidays_country»: no hay calendario de festivos para «{country}».",
                           key=f"{key}.holidays_country")
-    if subdivision and subdivision not in supported[country]:
+    if subdivision and subdivision not in subdivisions:
         raise PolicyError(f"«{key}.subdivision»: «{subdivision}» no es una región conocida de {country} "
-                          f"({', '.join(supported[country][:12])}…).", key=f"{key}.subdivision")
+                          f"({', '.join(subdivisions[:12])}…).", key=f"{key}.subdivision")
 
 
 @dataclass(frozen=True)
