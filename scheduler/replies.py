@@ -130,9 +130,6 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
 from scheduler.errors import PolicyError
 
 INTENTS = ("balance", "payment_claim", "promise", "opt_out", "help", "other")
@@ -571,6 +568,24 @@ _CONFIG_KIND = {"opt_out": "any", "balance": "any", "payment_claim": "claim", "p
                 "help": "alone"}
 
 
+@lru_cache(maxsize=None)
+def _one_typo_matcher() -> Callable[[str, list[str]], list[str]]:
+    """``match(word, keys)``: the ``keys`` at most one edit (insertion, deletion, substitution or
+    transposition of adjacent letters: optimal string alignment distance <= 1) from ``word``.
+
+    ``rapidfuzz`` (several MB once imported) is imported on the first call only: most replies
+    are exact keywords and never need it.
+    """
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    def match(word: str, keys: list[str]) -> list[str]:
+        return [key for key, _score, _i in process.extract(word, keys, scorer=OSA.distance, score_cutoff=1,
+                                                            limit=None)]
+
+    return match
+
+
 class _Lexicon:
     """The vocabulary (built-in + the cooperative's words) and the rules, with a cache of corrections."""
 
@@ -615,8 +630,7 @@ class _Lexicon:
         cached = self._cache.get(word)
         if cached is not None:
             return cached
-        found = {self.fuzzy[key] for key, _score, _i in
-                 process.extract(word, self._fuzzy_keys, scorer=OSA.distance, score_cutoff=1, limit=None)}
+        found = {self.fuzzy[key] for key in _one_typo_matcher()(word, self._fuzzy_keys)}
         result = found.pop() if len(found) == 1 else word
         if len(self._cache) > 20000:
             self._cache.clear()

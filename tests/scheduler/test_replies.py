@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -461,3 +462,18 @@ def test_cli_refuses_a_bad_date():
 def test_four_character_dates_are_day_and_month_not_iso(text, expected):
     reply = understand(text, today=date(2026, 11, 26))
     assert (reply.intent, reply.date) == ("promise", expected)
+
+
+def test_rapidfuzz_is_imported_only_for_a_reply_that_needs_a_typo_corrected():
+    """An exact keyword never loads rapidfuzz (several MB of RSS); a misspelt one loads it and is understood."""
+    code = textwrap.dedent("""
+        import sys
+        from datetime import date
+        from scheduler.replies import understand
+        today = date(2026, 11, 26)
+        print(understand("SALDO", today=today).intent, "rapidfuzz" in sys.modules)
+        print(understand("SALDDO", today=today).intent, "rapidfuzz" in sys.modules)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["balance False", "balance True"]
