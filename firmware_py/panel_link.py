@@ -301,6 +301,8 @@ class ApplianceStatus:
         if ledger is None:
             return False
         since = self.now() - timedelta(days=UNCERTAIN_DAYS)
+        if not ledger.contacts(since=since, kinds=("uncertain",), limit=1):
+            return False  # the common case, read cheaply
         # a later status report may settle an uncertain contact: read the kinds that can come after it
         events = ledger.contacts(since=since, kinds=("uncertain", "delivered", "failed", "expired"))
         return any(o.last_kind == "uncertain" for o in outcomes(events).values())

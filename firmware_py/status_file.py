@@ -47,6 +47,7 @@ STALE_AFTER = 60.0
 QUEUE_EVERY = 60.0
 LAST_SEND_DAYS = 31
 OUTCOMES = ("sent", "failed", "uncertain", "retry")
+LAST_SEND_PEEK = 64  # the newest outcomes read first (one is enough when it is outbound)
 
 
 def _utcnow() -> datetime:
@@ -263,8 +264,12 @@ class StatusPublisher:
         return self._queue
 
     def _last_send(self, now: datetime) -> dict | None:
-        events = self.appliance.ledger.contacts(since=now - timedelta(days=LAST_SEND_DAYS), kinds=OUTCOMES)
+        since = now - timedelta(days=LAST_SEND_DAYS)
+        events = self.appliance.ledger.contacts(since=since, kinds=OUTCOMES, limit=LAST_SEND_PEEK)
         outbound = [e for e in events if e.direction == "outbound"]
+        if not outbound and len(events) == LAST_SEND_PEEK:  # the newest are all inbound: read them all
+            events = self.appliance.ledger.contacts(since=since, kinds=OUTCOMES)
+            outbound = [e for e in events if e.direction == "outbound"]
         if not outbound:
             self._last = None
             return None

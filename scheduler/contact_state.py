@@ -11,14 +11,14 @@ written): the contact may be sent again.
 :func:`outcomes` folds a debtor's events into one :class:`Outcome` per
 contact id; :meth:`Outcome.settled` says the planner must never plan it again,
 :meth:`Outcome.attempted` that it counts toward the contact caps (it may have
-reached the debtor).
+reached the debtor). :class:`Digest` is what the planner reads of a debtor's events.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Iterable
+from datetime import date, datetime
+from typing import Callable, Iterable, Mapping, Sequence
 
 from scheduler.model import ContactEvent
 
@@ -80,3 +80,63 @@ def outcomes(events: Iterable[ContactEvent]) -> dict[str, Outcome]:
 
 # Within the same instant, a later stage wins (sending, then retry or a result, then a report).
 _RANK = {"sending": 0, "retry": 1, "sent": 2, "failed": 3, "uncertain": 3, "delivered": 4, "expired": 4}
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What the planner reads of one debtor's contact events for every debtor; the events themselves
+    (``events()``, built when called) it reads only for a few (a retry to fold, a cap that may count a
+    recent attempt, a step that waits for a reply).
+
+    - ``tried``: the contact ids with an outbound event of :data:`OUTBOUND_KINDS` — every one of them is
+      settled unless ``retried`` (then :func:`outcomes` decides);
+    - ``written``: per channel, the last day an outbound event was written on (the date of its ``at`` in
+      its own UTC offset);
+    - ``replies``: the inbound replies, in the events' order;
+    - ``latest``: the latest instant among the events (``None``: no events);
+    - ``outbound_from(days)``: ``(at, channel)`` of each outbound event written on or after
+      ``days[channel]`` (days as in ``written``; a channel not in ``days``: none of its events), in the
+      events' order.
+
+    :meth:`of` makes one from the events; a ledger snapshot's view of its recent window makes the same
+    from its rows without building the events (a property test holds them equal)."""
+
+    tried: frozenset[str]
+    retried: bool
+    written: dict[str, date]
+    replies: tuple[ContactEvent, ...]
+    latest: datetime | None
+    events: Callable[[], Sequence[ContactEvent]]
+    outbound_from: Callable[[Mapping[str, date]], Sequence[tuple[datetime, str]]]
+
+    @classmethod
+    def of(cls, events: Sequence[ContactEvent]) -> "Digest":
+        tried: set[str] = set()
+        written: dict[str, date] = {}
+        replies = []
+        retried = False
+        latest = None
+        for event in events:
+            if latest is None or event.at > latest:
+                latest = event.at
+            if event.direction == "outbound":
+                day = event.at.date()
+                channel = event.channel
+                last = written.get(channel)
+                if last is None or day > last:
+                    written[channel] = day
+                if event.contact_id and event.kind in OUTBOUND_KINDS:
+                    tried.add(event.contact_id)
+                    if event.kind == "retry":
+                        retried = True
+            elif event.kind == "reply" and event.direction == "inbound":
+                replies.append(event)
+        def outbound_from(days: Mapping[str, date]) -> list[tuple[datetime, str]]:
+            return [(e.at, e.channel) for e in events if e.direction == "outbound" and e.channel in days
+                    and e.at.date() >= days[e.channel]]
+
+        return cls(frozenset(tried), retried, written, tuple(replies), latest, lambda: events, outbound_from)
+
+    def facts(self) -> tuple:
+        """Everything but ``events`` (what two digests of the same events share)."""
+        return self.tried, self.retried, self.written, self.replies, self.latest

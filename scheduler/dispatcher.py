@@ -308,10 +308,14 @@ class Dispatcher:
     def _send_answers(self, snapshot, policy: Policy, now: datetime, report: DrainReport) -> int:
         """Send the automatic answers to replies (``planned`` events with an ``auto:`` contact id, written by
         the responder) whose time has come; returns how many were handled."""
-        planned = [e for e in snapshot.contacts if e.kind == "planned" and e.contact_id.startswith(ANSWER_PREFIX)]
+        matching = getattr(snapshot, "contacts_matching", None)
+        candidates = (matching(kinds=("planned",), contact_prefix=ANSWER_PREFIX) if matching is not None
+                      else snapshot.contacts)
+        planned = [e for e in candidates if e.kind == "planned" and e.contact_id.startswith(ANSWER_PREFIX)]
         if not planned:
             return 0
-        settled = outcomes(snapshot.contacts)
+        settled = outcomes(matching(contact_ids={e.contact_id for e in planned}) if matching is not None
+                           else snapshot.contacts)
         handled = 0
         for event in planned:
             if event.contact_id in settled and settled[event.contact_id].settled:

@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from scheduler.clock import ClockTrust
-from scheduler.contact_state import OUTBOUND_KINDS, REACHED, outcomes
+from scheduler.contact_state import REACHED, Digest, outcomes
 from scheduler.fastbuild import frozen_builder
 from scheduler.ladder import THANK_YOU, THANK_YOU_ID, Ladder, Occurrence, Step
 from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Payment, Phone, Promise, promise_status
@@ -163,10 +163,14 @@ def _plan(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | N
         raise ValueError("now must be aware")
     coop_zone = _zone(policy.timezone)
     coop_today = now.astimezone(coop_zone).date()
-    # the debtors' events: a LedgerSnapshot has them grouped already (contacts_of), in log order
-    contacts_of = getattr(snapshot, "contacts_of", None) if shortcuts else None
+    # the debtors' events: a LedgerSnapshot has them grouped already (contacts_of), in log order, and gives
+    # what the planner reads of them (contacts_digest) without building most of them
+    history_of = getattr(snapshot, "contacts_digest", None) or getattr(snapshot, "contacts_of", None) \
+        if shortcuts else None
+    # what a Planner compares to know a debtor's events unchanged (cheaper than the events from a view)
+    token_of = getattr(snapshot, "contacts_token", None) if memo is not None else None
     by_debtor: dict[str, list[ContactEvent]] | None = None
-    if contacts_of is None:
+    if history_of is None:
         by_debtor = {}
         for event in snapshot.contacts:
             events = by_debtor.get(event.debtor_id)
@@ -176,7 +180,14 @@ def _plan(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | N
                 events.append(event)
     # an event written more than two days from coop_today (in its own offset) is not on it in any zone
     low, high = coop_today - _TWO_DAYS, coop_today + _TWO_DAYS
-    sms_today = sum(1 for event in snapshot.contacts
+    matching = getattr(snapshot, "contacts_matching", None) if shortcuts else None
+    if matching is not None:  # an instant of any offset on those days: one day either side of them in UTC
+        nearby = matching(since=datetime.combine(low - timedelta(days=1), time(0), tzinfo=timezone.utc),
+                          until=datetime.combine(high + timedelta(days=2), time(0), tzinfo=timezone.utc),
+                          kinds=("sent",))
+    else:
+        nearby = snapshot.contacts
+    sms_today = sum(1 for event in nearby
                     if event.kind == "sent" and event.channel == "sms" and event.direction == "outbound"
                     and (not shortcuts or low <= event.at.date() <= high)
                     and event.at.astimezone(coop_zone).date() == coop_today)
@@ -191,18 +202,24 @@ def _plan(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | N
         if wanted is not None and debtor.id not in wanted:
             continue
         debtor_id = debtor.id
-        events = contacts_of(debtor_id) if by_debtor is None else by_debtor.get(debtor_id, ())
         loans = loans_of(debtor_id)
         if not loans:
             continue
         payments, promises = payments_of(debtor_id), promises_of(debtor_id)
         if memo is None:
+            events = history_of(debtor_id) if by_debtor is None else by_debtor.get(debtor_id, ())
             thank = _plan_debtor(decisions, run, debtor, loans, payments, promises, events, budget, None)
         else:
-            inputs = (debtor, loans, payments, promises, events)
+            if token_of is not None:
+                events, history = None, token_of(debtor_id)
+            else:  # the events themselves (or what stands for them) are the key
+                events = history = history_of(debtor_id) if by_debtor is None else by_debtor.get(debtor_id, ())
+            inputs = (debtor, loans, payments, promises, history)
             local_now, wall = run.walls(debtor.timezone)
             if memo.replay(decisions, debtor_id, inputs, wall, local_now, run, budget):
                 continue
+            if events is None:
+                events = history_of(debtor_id) if by_debtor is None else by_debtor.get(debtor_id, ())
             start = len(decisions)
             horizon = _Horizon(run, debtor.timezone)
             thank = _plan_debtor(decisions, run, debtor, loans, payments, promises, events, budget, horizon)
@@ -280,7 +297,8 @@ class Planner:
     the other debtors: no step's time has come (so nothing checks the contact rules at ``now``, the
     SIM's daily budget, the clock's trust or the pause) and no thank-you is due. They are given again
     while the debtor's records (the debtor, loans, payments, promises and contact events, compared by
-    value), the policy (but for its clock trust and pause, which such decisions do not read) are the
+    value — the events through the snapshot's ``contacts_token`` when it has one, so that a view of the
+    ledger's window builds only the events of the debtors decided anew), the policy (but for its clock trust and pause, which such decisions do not read) are the
     same and the debtor's local wall-clock time is between when they were made and the first of: the
     next local midnight, the time of the next step of any of their loans. A ``skip`` (loan closed,
     instalment paid, ladder done) is stamped again with the new ``now``. Anything else is decided as
@@ -619,12 +637,12 @@ class _History:
     the events every contact with an outbound event is settled, so ``done`` needs no folding
     either."""
 
-    __slots__ = ("run", "_events", "_zone", "_today", "_sorted", "_attempts", "_sends", "replies", "done", "_written",
-                 "_latest")
+    __slots__ = ("run", "_events", "_source", "_outbound_from", "_zone", "_today", "_sorted", "_attempts", "_sends",
+                 "replies", "done", "_written", "_latest", "latest")
 
-    def __init__(self, events: Sequence[ContactEvent], zone: ZoneInfo, today: date, run: _Run) -> None:
+    def __init__(self, events: Sequence[ContactEvent] | Digest, zone: ZoneInfo, today: date, run: _Run) -> None:
+        """``events``: the debtor's events, or (with shortcuts) their :class:`Digest`."""
         self.run = run
-        self._events = events
         self._zone = zone
         self._today = today
         self._sorted: list[ContactEvent] | None = None
@@ -632,48 +650,40 @@ class _History:
         self._sends: list[str] = []
         self._latest: dict[str, date] = {}
         if not run.shortcuts:
+            self._events, self._source, self._outbound_from = events, None, None
             self.replies = [e for e in self.events if e.kind == "reply" and e.direction == "inbound"]
             contacts = outcomes(self.events)
             self._attempts = attempts_from_events(self.events, contacts)
             self.done = {cid for cid, outcome in contacts.items() if outcome.settled}
+            self.latest = max((e.at for e in events), default=None)
             return
-        if not events:
+        digest = events if isinstance(events, Digest) else Digest.of(events)
+        self._events, self._source = None, digest.events  # built when first needed (see all_events)
+        self._outbound_from = digest.outbound_from
+        self.latest = digest.latest
+        if digest.latest is None:
             self.replies, self.done, self._written = [], _NOBODY, {}
             return
-        # one pass: the replies, the contacts tried, the last day each channel's outbound events were
-        # written on
-        replies: list[ContactEvent] = []
-        done: set[str] = set()
-        written: dict[str, date] = {}  # channel -> the last day an outbound event was written on
-        retried = False
-        for event in events:
-            if event.direction == "outbound":
-                day = event.at.date()
-                channel = event.channel
-                last = written.get(channel)
-                if last is None or day > last:
-                    written[channel] = day
-                if event.contact_id and event.kind in OUTBOUND_KINDS:
-                    done.add(event.contact_id)
-                    if event.kind == "retry":
-                        retried = True
-            elif event.kind == "reply" and event.direction == "inbound":
-                replies.append(event)
-        self.replies = replies
-        if retried:
-            done = {cid for cid, outcome in outcomes(self.events).items() if outcome.settled}
-        self.done = done
-        self._written = written
+        self.replies = list(digest.replies)
+        self.done = ({cid for cid, outcome in outcomes(self.all_events()).items() if outcome.settled}
+                     if digest.retried else digest.tried)
+        self._written = digest.written
         # Per channel, a local day no attempt is after: an attempt's instant is an outbound event's,
         # whose day in the debtor's zone is at most two after the day it was written on (offsets
         # differ by less than 48 hours).
-        self._latest = {channel: day + _TWO_DAYS for channel, day in written.items()}
+        self._latest = {channel: day + _TWO_DAYS for channel, day in digest.written.items()}
+
+    def all_events(self) -> Sequence[ContactEvent]:
+        """The events, in the order given (built once, when first needed, from a digest)."""
+        if self._events is None:
+            self._events = self._source()
+        return self._events
 
     @property
     def events(self) -> list[ContactEvent]:
         """The events, oldest first."""
         if self._sorted is None:
-            self._sorted = sorted(self._events, key=lambda e: e.at)
+            self._sorted = sorted(self.all_events(), key=lambda e: e.at)
         return self._sorted
 
     def attempts(self) -> list[Attempt]:
@@ -698,11 +708,11 @@ class _History:
             # In the debtor's zone, only events written at most four days before a channel's last
             # one can fall on its last local day.
             exact: dict[str, date] = {}
-            for event in self._events:
-                if event.direction == "outbound" and event.at.date() >= self._written[event.channel] - _FOUR_DAYS:
-                    local = event.at.astimezone(self._zone).date()
-                    if local > exact.get(event.channel, date.min):
-                        exact[event.channel] = local
+            for at, used in self._outbound_from({written: last - _FOUR_DAYS
+                                                 for written, last in self._written.items()}):
+                local = at.astimezone(self._zone).date()
+                if local > exact.get(used, date.min):
+                    exact[used] = local
             for channel_sent in self._sends:
                 exact[channel_sent] = max(exact.get(channel_sent, date.min), self._today)
             self._latest, self._written = exact, {}
@@ -728,7 +738,7 @@ _ZERO = Decimal(0)
 
 
 def _plan_debtor(out: list[Decision], run: _Run, debtor: Debtor, loans: Sequence[Loan], payments: Sequence[Payment],
-                 promises: Sequence[Promise], events: Sequence[ContactEvent], budget: _Budget,
+                 promises: Sequence[Promise], events: Sequence[ContactEvent] | Digest, budget: _Budget,
                  horizon: _Horizon | None) -> Callable[[], None] | None:
     """Append the decisions about the debtor's ``loans`` (at least one) to ``out``; return what decides
     their thank-yous (called once every debtor's reminders are decided: a reminder goes before any
@@ -855,7 +865,7 @@ def _plan_debtor(out: list[Decision], run: _Run, debtor: Debtor, loans: Sequence
     if intents and horizon is not None:
         for intent in intents:
             horizon.until_wall(intent.deadline)  # the step lapses
-        if any(event.at > now for event in events):
+        if history.latest is not None and history.latest > now:
             horizon.until = None  # an attempt logged ahead of now: a cap may tighten as now reaches it
     intents.sort(key=lambda i: (-i.days_late, i.instalment.due_date, i.loan.external_id))
     for intent in intents:

@@ -14,7 +14,7 @@ import threading
 import uuid
 from dataclasses import replace
 from datetime import datetime
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from firmware_py.ledger import codec, eventcache
 from firmware_py.ledger.contactlog import partition_for
@@ -101,6 +101,13 @@ class ContactHistory:
         if limit is not None:
             found = found[-limit:] if limit > 0 else []
         return tuple(found)
+
+    def _contacts_for_snapshot(self, since: datetime) -> Sequence[ContactEvent]:
+        """``contacts(since=since)`` for a snapshot, under the lock: a view of the recent window's rows when it
+        covers ``since`` (events built when read), else the events themselves."""
+        if (self._recent.loaded or not self._within_newest_month(since)) and self._recent_loaded().covers(since):
+            return self._recent.view(since)
+        return self.contacts(since=since)
 
     def iter_contacts(self, *, since: datetime | None = None, until: datetime | None = None,
                       kinds: Iterable[str] | None = None) -> Iterator[ContactEvent]:

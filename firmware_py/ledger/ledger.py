@@ -644,7 +644,7 @@ class Ledger(InAppRecords, ContactHistory):
                 promises=self.promises(),
                 opted_out=self.opted_out_numbers(),
                 settings=self.settings.all(),
-                contacts=self.contacts(since=contacts_since) if contacts_since is not None else (),
+                contacts=self._contacts_for_snapshot(contacts_since) if contacts_since is not None else (),
             )
 
     def stats(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The newest contact events, decoded and kept in memory, sharing their strings.
+"""The newest contact events, kept in memory as compact columns.
 
 The planner asks for recent history on every tick (caps per day and week,
 "no second channel in the same week"); reading and decoding month partitions
@@ -9,39 +9,44 @@ start of the oldest of those months. Older queries go to the partitions. The
 ledger fills it on the first query that needs it and keeps it current with
 every append after that.
 
-Memory. Events are held decoded, as the ``ContactEvent`` objects every query
-returns: the planner and the dispatcher read HISTORY_DAYS (120 days) of
-everyone's history on every pass and keep all of it while they plan, so
-decoding it per query (a compact form decoded on demand) would cost the same
-objects again on every pass, and at once for each of the passes that overlap
-(the dispatcher, the status file, a web page) — more memory at the peak and a
-decode per pass. What is not paid twice is the strings: an event decoded from
-JSON owns a copy of every string (kind, channel, debtor id, phone, contact
-id, message text...), about 1.2 KB per event. Here every text field is shared
-through a pool (one object per distinct debtor id, phone, kind, contact id,
-message text...; debtor ids and phones through ``sys.intern``, the same
-objects as the ledger's debtor records), so an event costs what is its own:
-the object (~190 bytes), its instant (48) and its id (81) — about 320 bytes
-(100k events ~34 MB instead of ~120 MB). The pool lives while the window is
-read; appended events get a new one (emptied when months roll over).
-
-The events are kept in time order (their instants also as UTC microseconds,
-``array('q')``, for binary search), so a query for a recent window (today's
-numbers on the dashboard) finds its slice without walking months of events;
-``select`` filters by debtor, kind and contact id.
+Memory. The appliance keeps 120 days of everyone's history (100,000 events and
+more): as ``ContactEvent`` objects that cost ~270 bytes each beyond their shared
+strings (the object, its instant, its 32-character id). Here an event is a row
+of columns — its instant (UTC microseconds, ``array('q')``, sorted: queries
+bisect it) and UTC offset, one reference per text field into a table of
+distinct strings (debtor ids and phones through ``sys.intern``, the same
+objects as the ledger's debtor records), its id (16 raw bytes for a
+``uuid4().hex`` id, else a string reference), its schema version and a serial
+number — about 90 bytes. Events are built from their rows when a query asks
+(:meth:`RecentContacts.select`); a :class:`ContactsView` (what
+``Ledger.snapshot`` hands the planner) copies the rows of its time range and
+builds one debtor's events at a time, with a token that changes exactly when
+that debtor's events do, so a planner that remembers its decisions need not
+build the events of debtors it does not decide again.
 """
+
 
 from __future__ import annotations
 
 import bisect
+import functools
+import itertools
 import sys
+from operator import itemgetter
 from array import array
 from dataclasses import fields
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Iterator
+from datetime import date, datetime, timedelta, timezone
+from collections.abc import Sequence
+from typing import Callable, Iterable, Iterator, Mapping
 
 from firmware_py.ledger.contactlog import partition_for
+from firmware_py.ledger.eventcache import HEX_ID
+from scheduler.fastbuild import frozen_builder
+from scheduler.contact_state import OUTBOUND_KINDS, Digest
 from scheduler.model import ContactEvent
+
+_new_event = frozen_builder(ContactEvent, checked_by_caller=True)
+"""``ContactEvent(...)`` without its checks: every row was an event once (checked when it was made)."""
 
 EVERYTHING = datetime(1, 1, 1, tzinfo=timezone.utc)
 
@@ -93,22 +98,117 @@ class StringPool:
                 doc[name] = found
         return doc
 
-    def share_event(self, event: ContactEvent) -> ContactEvent:
-        """``event`` itself when its strings are already the pooled ones, else an equal event that uses them."""
-        pool = self._pool
-        changes = {}
-        for name in SHARED_FIELDS:
-            value = getattr(event, name)
-            found = pool.get(value)
-            if found is None:
-                found = pool[value] = sys.intern(value) if name in _INTERNED else value
-            if found is not value:
-                changes[name] = found
-        if not changes:
-            return event
-        values = {f: getattr(event, f) for f in ("at", "id", "schema_version", *SHARED_FIELDS)}
-        values.update(changes)
-        return ContactEvent(**values)
+
+class _Rows:
+    """Contact events as columns (see the module docstring); ``serials`` number the rows in the order they
+    were added to their window (never reused: a row's serial identifies it for as long as the window lives)."""
+
+    __slots__ = ("times", "offsets", "texts", "id_refs", "raw_ids", "schemas", "serials")
+
+    def __init__(self) -> None:
+        self.times = array("q")
+        self.offsets = array("i")
+        self.texts = tuple(array("I") for _ in SHARED_FIELDS)
+        self.id_refs = array("I")
+        self.raw_ids = bytearray()
+        self.schemas = array("H")
+        self.serials = array("Q")
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def sliced(self, start: int, stop: int) -> "_Rows":
+        """A copy of rows ``start:stop``."""
+        rows = _Rows()
+        rows.times, rows.offsets = self.times[start:stop], self.offsets[start:stop]
+        rows.texts = tuple(column[start:stop] for column in self.texts)
+        rows.id_refs, rows.raw_ids = self.id_refs[start:stop], self.raw_ids[16 * start:16 * stop]
+        rows.schemas, rows.serials = self.schemas[start:stop], self.serials[start:stop]
+        return rows
+
+    def delete_before(self, stop: int) -> None:
+        for column in (self.times, self.offsets, *self.texts, self.id_refs, self.schemas, self.serials):
+            del column[:stop]
+        del self.raw_ids[:16 * stop]
+
+    def insert(self, index: int, at: int, offset: int, refs: list[int], id_ref: int, raw_id: bytes, schema: int,
+               serial: int) -> None:
+        """Put a row at ``index`` (``len(self)``: at the end)."""
+        if index == len(self.times):
+            self.times.append(at)
+            self.offsets.append(offset)
+            for column, ref in zip(self.texts, refs):
+                column.append(ref)
+            self.id_refs.append(id_ref)
+            self.raw_ids += raw_id
+            self.schemas.append(schema)
+            self.serials.append(serial)
+            return
+        self.times.insert(index, at)
+        self.offsets.insert(index, offset)
+        for column, ref in zip(self.texts, refs):
+            column.insert(index, ref)
+        self.id_refs.insert(index, id_ref)
+        self.raw_ids[16 * index:16 * index] = raw_id
+        self.schemas.insert(index, schema)
+        self.serials.insert(index, serial)
+
+    def events(self, strings: list[str], rows: Sequence[int]) -> list[ContactEvent]:
+        """The events of ``rows`` (indices, in the order given), built a column at a time."""
+        count = len(rows)
+        if not count:
+            return []
+        if isinstance(rows, range) and rows.step == 1:
+            first, end = rows.start, rows.stop
+
+            def pick(column):
+                return column[first:end]
+        elif count == 1:
+            only = rows[0]
+
+            def pick(column):
+                return (column[only],)
+        else:
+            pick = itemgetter(*rows)
+        offsets = pick(self.offsets)
+        bases = {offset: _base(offset) for offset in set(offsets)}
+        micro = _MICROSECOND
+        instants = [bases[offset] + micro * us for offset, us in zip(offsets, pick(self.times))]
+        text = strings.__getitem__
+        raw = self.raw_ids
+        ids = [raw[16 * i:16 * i + 16].hex() if ref == HEX_ID else text(ref)
+               for i, ref in zip(rows, pick(self.id_refs))]
+        return list(map(_new_event, instants, *[map(text, pick(column)) for column in self.texts], ids,
+                        pick(self.schemas)))
+
+
+@functools.lru_cache(maxsize=64)
+def _base(offset: int) -> datetime:
+    """The epoch in the UTC offset of ``offset`` seconds (an instant in that offset is this plus its micros)."""
+    return _EPOCH.astimezone(timezone.utc if offset == 0 else timezone(timedelta(seconds=offset)))
+
+
+def _raw_id(ident: str) -> bytes | None:
+    """The 16 bytes of a ``uuid4().hex`` id (lowercase hex), ``None`` for any other id (kept as a string)."""
+    if len(ident) != 32:
+        return None
+    try:
+        raw = bytes.fromhex(ident)
+    except ValueError:
+        return None
+    return raw if raw.hex() == ident else None
+
+
+_NO_RAW_ID = bytes(16)
+_NO_DIGEST = Digest(frozenset(), False, {}, (), None, tuple, lambda days: ())
+_DAY_MICROS = 86_400_000_000
+_EPOCH_DAY = date(1970, 1, 1)
+_KIND = SHARED_FIELDS.index("kind")
+_DEBTOR = SHARED_FIELDS.index("debtor_id")
+_CONTACT = SHARED_FIELDS.index("contact_id")
+_DIRECTION = SHARED_FIELDS.index("direction")
+_CHANNEL_COLUMN = SHARED_FIELDS.index("channel")
+_windows = itertools.count(1)
 
 
 class RecentContacts:
@@ -118,29 +218,54 @@ class RecentContacts:
         self.months = max(1, months)
         self.floor: datetime = EVERYTHING
         self.newest: str = ""
-        self.events: list[ContactEvent] = []
-        self._times = array("q")  # micros(events[i].at), for bisect
-        self._pool = StringPool()
         self.loaded = False
+        self.uid = next(_windows)  # tells this window's serials from another's
+        self._rows = _Rows()
+        self._strings: list[str] = []
+        self._index: dict[str, int] = {}  # string -> reference, for the strings of appended events
+        self._serial = 0
+
+    @property
+    def _times(self) -> array:
+        return self._rows.times
 
     def load(self, names: list[str], read: Callable[[str, StringPool], Iterable[ContactEvent]]) -> None:
         """Fill from the newest ``months`` partitions (``names`` oldest first); ``read(name, pool)`` yields the
         partition's events, their strings shared through ``pool`` (``StringPool.share``/``share_doc``)."""
         self.floor = EVERYTHING
         self.newest = names[-1] if names else ""
-        self._pool = pool = StringPool()
+        pool = StringPool()
         keep = names[-self.months:]
         if len(names) > len(keep):
             self.floor = month_start(keep[0])
-        events: list[ContactEvent] = []
-        for name in keep:
-            events.extend(read(name, pool))
-        events.sort(key=_at)
-        self.events = events
-        # the pool's dict costs ~50 bytes per distinct string: keep it only for what is appended from now on
-        self._pool = StringPool()
-        self._times = array("q", [micros(e.at) for e in events])
+        self._rows, self._strings, self._index, self._serial = _Rows(), [], {}, 0
+        for name in keep:  # a month's events at a time: the months do not overlap in time
+            events = list(read(name, pool))
+            events.sort(key=_at)
+            for event in events:
+                self._append_row(event)
+        # the pool's and the index's dicts cost ~50 bytes per distinct string: keep one only for what is
+        # appended from now on
+        self._index = {}
         self.loaded = True
+
+    def _ref(self, value: str, interned: bool) -> int:
+        found = self._index.get(value)
+        if found is None:
+            found = self._index[value] = len(self._strings)
+            self._strings.append(sys.intern(value) if interned else value)
+        return found
+
+    def _append_row(self, event: ContactEvent, index: int | None = None) -> None:
+        ref = self._ref
+        refs = [ref(getattr(event, name), name in _INTERNED) for name in SHARED_FIELDS]
+        raw = _raw_id(event.id)
+        id_ref = HEX_ID if raw is not None else ref(event.id, False)
+        offset = event.at.utcoffset()
+        self._serial += 1
+        self._rows.insert(len(self._rows) if index is None else index, micros(event.at),
+                          offset.days * 86400 + offset.seconds, refs, id_ref, raw or _NO_RAW_ID,
+                          event.schema_version, self._serial)
 
     def add(self, event: ContactEvent) -> None:
         month = partition_for(event.at)
@@ -152,20 +277,26 @@ class RecentContacts:
             floor = month_start(oldest_kept)
             if floor > self.floor:
                 self.floor = floor
-                cut = bisect.bisect_left(self._times, micros(floor))
-                del self.events[:cut]
-                del self._times[:cut]
-                self._pool = StringPool()  # forget the strings of the months dropped
+                self._rows.delete_before(bisect.bisect_left(self._rows.times, micros(floor)))
+                self._compact_strings()
         if event.at >= self.floor:
-            event = self._pool.share_event(event)
             at = micros(event.at)
-            if not self._times or at >= self._times[-1]:
-                self.events.append(event)
-                self._times.append(at)
+            times = self._rows.times
+            if not times or at >= times[-1]:
+                self._append_row(event)
             else:  # an event stamped earlier than the newest (a driver's report time): keep the order
-                index = bisect.bisect_right(self._times, at)
-                self.events.insert(index, event)
-                self._times.insert(index, at)
+                self._append_row(event, bisect.bisect_right(times, at))
+
+    def _compact_strings(self) -> None:
+        """Forget the strings only the dropped months used (a new table: views keep the old one)."""
+        rows, old = self._rows, self._strings
+        used = sorted(set().union(*(set(column) for column in rows.texts),
+                                  set(r for r in rows.id_refs if r != HEX_ID)))
+        renumber = {ref: new for new, ref in enumerate(used)}
+        self._strings = [old[ref] for ref in used]
+        rows.texts = tuple(array("I", [renumber[r] for r in column]) for column in rows.texts)
+        rows.id_refs = array("I", [r if r == HEX_ID else renumber[r] for r in rows.id_refs])
+        self._index = {}
 
     def kept_months(self) -> list[str]:
         """Names of the partitions whose events are all here (oldest first)."""
@@ -181,33 +312,232 @@ class RecentContacts:
         start = month_start(name)
         end = month_start(f"{int(name[:4]) + 1:04d}-01" if name[5:7] == "12" else
                           f"{name[:4]}-{int(name[5:7]) + 1:02d}")
-        return self.events[bisect.bisect_left(self._times, micros(start)):
-                           bisect.bisect_left(self._times, micros(end))]
+        times = self._rows.times
+        return self._rows.events(self._strings, range(bisect.bisect_left(times, micros(start)),
+                                                      bisect.bisect_left(times, micros(end))))
 
     def covers(self, since: datetime | None) -> bool:
         return self.floor == EVERYTHING or (since is not None and since >= self.floor)
+
+    def _span(self, since: datetime | None, until: datetime | None) -> tuple[int, int]:
+        times = self._rows.times
+        start = bisect.bisect_left(times, micros(since)) if since is not None else 0
+        stop = bisect.bisect_left(times, micros(until)) if until is not None else len(times)
+        return start, stop
 
     def select(self, debtor_id: str | None, since: datetime | None = None, until: datetime | None = None, *,
                kinds: Iterable[str] | None = None, contact_id: str | None = None,
                limit: int | None = None) -> list[ContactEvent]:
         """Events (of one debtor, or all; of ``kinds``; of one contact id) with since <= at < until, in time
         order (``limit``: only the newest ``limit`` of them)."""
-        start = bisect.bisect_left(self._times, micros(since)) if since is not None else 0
-        stop = bisect.bisect_left(self._times, micros(until)) if until is not None else len(self.events)
-        found = self.events[start:stop]
-        if debtor_id is not None:
-            found = [e for e in found if e.debtor_id == debtor_id]
-        if contact_id is not None:
-            found = [e for e in found if e.contact_id == contact_id]
-        if kinds is not None:
-            wanted = frozenset(kinds)
-            found = [e for e in found if e.kind in wanted]
+        start, stop = self._span(since, until)
+        rows = _matching(self._rows, self._strings, range(start, stop), debtor_id=debtor_id, kinds=kinds,
+                         contact_id=contact_id)
         if limit is not None:
-            found = found[-limit:] if limit > 0 else []
-        return found
+            rows = rows[-limit:] if limit > 0 else []
+        return self._rows.events(self._strings, rows)
+
+    def view(self, since: datetime | None = None, until: datetime | None = None) -> "ContactsView":
+        """The events with since <= at < until as an immutable :class:`ContactsView` (a copy of their rows)."""
+        start, stop = self._span(since, until)
+        return ContactsView(self._rows.sliced(start, stop), self._strings, self.uid)
 
     def __len__(self) -> int:
-        return len(self.events)
+        return len(self._rows)
+
+
+def _matching(rows: _Rows, strings: list[str], span: Iterable[int], *, debtor_id: str | None = None,
+              kinds: Iterable[str] | None = None, contact_id: str | None = None) -> list[int]:
+    """The row indices of ``span`` whose debtor, kind and contact id are those asked (``None``: any)."""
+    found = list(span)
+    for column, wanted in ((_DEBTOR, None if debtor_id is None else {debtor_id}),
+                           (_CONTACT, None if contact_id is None else {contact_id}),
+                           (_KIND, None if kinds is None else set(kinds))):
+        if wanted is None or not found:
+            continue
+        refs = rows.texts[column]
+        good = {ref for ref in set(refs[i] for i in found) if strings[ref] in wanted}
+        found = [i for i in found if refs[i] in good]
+    return found
+
+
+class _Refs:
+    """The string references of a view's rows that stand for the values :meth:`ContactsView.digest` tests (a
+    value may have more than one reference: strings appended after the window's load are not looked up)."""
+
+    __slots__ = ("outbound", "inbound", "tried_kinds", "retry", "reply")
+
+    def __init__(self, strings: list[str], rows: _Rows) -> None:
+        directions = set(rows.texts[_DIRECTION])
+        kinds = set(rows.texts[_KIND])
+        self.outbound = frozenset(r for r in directions if strings[r] == "outbound")
+        self.inbound = frozenset(r for r in directions if strings[r] == "inbound")
+        self.tried_kinds = frozenset(r for r in kinds if strings[r] in OUTBOUND_KINDS)
+        self.retry = frozenset(r for r in kinds if strings[r] == "retry")
+        self.reply = frozenset(r for r in kinds if strings[r] == "reply")
+
+
+class ContactsView(Sequence):
+    """An immutable sequence of contact events (a snapshot's ``contacts``): rows copied from the window,
+    events built when read. ``of(debtor_id)`` gives one debtor's events; ``token(debtor_id)`` is equal for
+    two views of the same window exactly when that debtor's events in them are the same (``()`` when
+    the view holds none of theirs)."""
+
+    def __init__(self, rows: _Rows, strings: list[str], window: int) -> None:
+        self._rows, self._strings, self._window = rows, strings, window
+        self._grouped: dict[str, list[int]] | None = None
+        self._known: _Refs | None = None
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self._rows.events(self._strings, range(len(self._rows))[index]))
+        size = len(self._rows)
+        if not -size <= index < size:
+            raise IndexError("contacts view index out of range")
+        return self._rows.events(self._strings, (index % size,))[0]
+
+    def __iter__(self) -> Iterator[ContactEvent]:
+        step = 4096  # built a batch at a time: iterating needs no list of every event
+        for start in range(0, len(self._rows), step):
+            yield from self._rows.events(self._strings, range(start, min(start + step, len(self._rows))))
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, ContactsView):
+            return tuple(self) == tuple(other)
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ContactsView({len(self)} events)"
+
+    def _groups(self) -> dict[str, list[int]]:
+        if self._grouped is None:
+            grouped: dict[str, list[int]] = {}
+            strings = self._strings
+            for i, ref in enumerate(self._rows.texts[_DEBTOR]):
+                rows = grouped.get(ref)
+                if rows is None:
+                    grouped[ref] = [i]
+                else:
+                    rows.append(i)
+            by_debtor: dict[str, list[int]] = {}
+            for ref, rows in grouped.items():  # a string appended after the load may have a second reference
+                debtor = strings[ref]
+                found = by_debtor.get(debtor)
+                by_debtor[debtor] = rows if found is None else sorted(found + rows)
+            self._grouped = by_debtor
+        return self._grouped
+
+    def debtors(self) -> set[str]:
+        """The debtors with events here."""
+        return set(self._groups())
+
+    def of(self, debtor_id: str) -> tuple[ContactEvent, ...]:
+        """The debtor's events, in time order."""
+        rows = self._groups().get(debtor_id)
+        return tuple(self._rows.events(self._strings, rows)) if rows else ()
+
+    def digest(self, debtor_id: str) -> Digest:
+        """The debtor's :class:`~scheduler.contact_state.Digest`, read from the rows: only their replies are
+        built (the rest of their events when ``events()`` is called)."""
+        rows = self._groups().get(debtor_id)
+        if not rows:
+            return _NO_DIGEST
+        strings, texts, refs = self._strings, self._rows.texts, self._refs()
+        times, offsets = self._rows.times, self._rows.offsets
+        if len(rows) == 1:
+            only = rows[0]
+
+            def pick(column):
+                return (column[only],)
+        else:
+            pick = itemgetter(*rows)
+        outbound, tried_kinds, retry, reply, inbound = (refs.outbound, refs.tried_kinds, refs.retry, refs.reply,
+                                                        refs.inbound)
+        tried_refs: set[int] = set()
+        last: dict[int, int] = {}  # channel reference -> the last day (since the epoch, in the event's own offset)
+        replies: list[int] = []
+        retried = False
+        for i, direction, kind, channel, contact, us, offset in zip(
+                rows, pick(texts[_DIRECTION]), pick(texts[_KIND]), pick(texts[_CHANNEL_COLUMN]),
+                pick(texts[_CONTACT]), pick(times), pick(offsets)):
+            if direction in outbound:
+                day = (us + offset * 1_000_000) // _DAY_MICROS
+                if day > last.get(channel, -1 << 62):
+                    last[channel] = day
+                if kind in tried_kinds:
+                    tried_refs.add(contact)
+                    if kind in retry:
+                        retried = True
+            elif direction in inbound and kind in reply:
+                replies.append(i)
+        tried = {strings[ref] for ref in tried_refs}
+        tried.discard("")
+        days: dict[str, int] = {}
+        for ref, day in last.items():  # a channel may have more than one reference (appended after the load)
+            channel = strings[ref]
+            if day > days.get(channel, -1 << 62):
+                days[channel] = day
+        newest = max(rows, key=times.__getitem__)
+        written = {channel: _EPOCH_DAY + timedelta(days=day) for channel, day in days.items()}
+        return Digest(frozenset(tried), retried, written, tuple(self._rows.events(strings, replies)),
+                      _base(offsets[newest]) + _MICROSECOND * times[newest],
+                      functools.partial(self.of, debtor_id), functools.partial(self._outbound_from, rows))
+
+    def _refs(self) -> "_Refs":
+        if self._known is None:
+            self._known = _Refs(self._strings, self._rows)
+        return self._known
+
+    def _outbound_from(self, rows: list[int], days: Mapping[str, date]) -> list[tuple[datetime, str]]:
+        """``(at, channel)`` of the outbound events among ``rows`` written on or after their channel's day in
+        ``days`` (see :class:`~scheduler.contact_state.Digest`)."""
+        strings, texts = self._strings, self._rows.texts
+        directions, channels = texts[_DIRECTION], texts[_CHANNEL_COLUMN]
+        times, offsets = self._rows.times, self._rows.offsets
+        firsts = {channel: (day - _EPOCH_DAY).days for channel, day in days.items()}
+        wanted = []
+        for i in rows:
+            if strings[directions[i]] == "outbound":
+                channel = strings[channels[i]]
+                first = firsts.get(channel)
+                if first is not None and (times[i] + offsets[i] * 1_000_000) // _DAY_MICROS >= first:
+                    wanted.append((_base(offsets[i]) + _MICROSECOND * times[i], channel))
+        return wanted
+
+    def token(self, debtor_id: str):
+        rows = self._groups().get(debtor_id)
+        if not rows:
+            return ()  # as a tuple snapshot's token for no events (LedgerSnapshot.contacts_token)
+        serials = self._rows.serials
+        if len(rows) == 1:
+            serial = serials[rows[0]]
+            return (self._window, 1, serial, serial)
+        return (self._window, len(rows), serials[rows[0]], max(itemgetter(*rows)(serials)))
+
+    def matching(self, *, since: datetime | None = None, until: datetime | None = None,
+                 kinds: Iterable[str] | None = None, contact_ids: Iterable[str] | None = None,
+                 contact_prefix: str | None = None) -> tuple[ContactEvent, ...]:
+        """The events with since <= at < until, of ``kinds``, of ``contact_ids`` and with a contact id that
+        starts with ``contact_prefix`` (``None``: any), in time order; only those are built."""
+        times = self._rows.times
+        start = bisect.bisect_left(times, micros(since)) if since is not None else 0
+        stop = bisect.bisect_left(times, micros(until)) if until is not None else len(times)
+        rows = _matching(self._rows, self._strings, range(start, stop), kinds=kinds)
+        if contact_ids is not None or contact_prefix is not None:
+            wanted = None if contact_ids is None else set(contact_ids)
+            refs, strings = self._rows.texts[_CONTACT], self._strings
+            good = {ref for ref in set(refs[i] for i in rows)
+                    if (wanted is None or strings[ref] in wanted)
+                    and (contact_prefix is None or strings[ref].startswith(contact_prefix))}
+            rows = [i for i in rows if refs[i] in good]
+        return tuple(self._rows.events(self._strings, rows))
 
 
 def _at(event: ContactEvent) -> datetime:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Mapping
+from typing import Hashable, Iterable, Mapping
 
+from firmware_py.ledger.recent import ContactsView
+from scheduler.contact_state import Digest
 from scheduler.model import ContactEvent, Debtor, Loan, Payment, Promise, Settings
 
 
@@ -71,7 +73,9 @@ class LedgerSnapshot:
     """A consistent, immutable view of the ledger at journal sequence ``seq``.
 
     Loans show in-app payments allocated; debtors' phones show opt-outs.
-    ``contacts`` holds the events asked for (``Ledger.snapshot(contacts_since=...)``).
+    ``contacts`` holds the events asked for (``Ledger.snapshot(contacts_since=...)``): a tuple, or from the
+    ledger's recent window a :class:`~firmware_py.ledger.recent.ContactsView` (a sequence that builds the
+    events when read: prefer ``contacts_of`` and the other queries below to reading all of them).
     """
 
     seq: int
@@ -88,8 +92,10 @@ class LedgerSnapshot:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_debtors_by_id", MappingProxyType({d.id: d for d in self.debtors}))
         groups: dict[str, dict[str, list]] = {}
-        for name, records in (("loans", self.loans), ("payments", self.payments), ("promises", self.promises),
-                              ("contacts", self.contacts)):
+        grouped = (("loans", self.loans), ("payments", self.payments), ("promises", self.promises))
+        if not isinstance(self.contacts, ContactsView):  # a view groups its own rows (and builds events on demand)
+            grouped += (("contacts", self.contacts),)
+        for name, records in grouped:
             for record in records:
                 groups.setdefault(record.debtor_id, {}).setdefault(name, []).append(record)
         object.__setattr__(self, "_by_debtor", MappingProxyType(
@@ -112,4 +118,37 @@ class LedgerSnapshot:
         return self._of(debtor_id, "promises")
 
     def contacts_of(self, debtor_id: str) -> tuple[ContactEvent, ...]:
+        """The debtor's events among ``contacts``, in their order (built anew on each call from a view)."""
+        if isinstance(self.contacts, ContactsView):
+            return self.contacts.of(debtor_id)
         return self._of(debtor_id, "contacts")
+
+    def contacts_digest(self, debtor_id: str) -> Digest:
+        """What the planner reads of the debtor's events (:class:`~scheduler.contact_state.Digest`); from a
+        view, without building most of them."""
+        if isinstance(self.contacts, ContactsView):
+            return self.contacts.digest(debtor_id)
+        return Digest.of(self._of(debtor_id, "contacts"))
+
+    def contacts_token(self, debtor_id: str) -> Hashable:
+        """Equal for two snapshots of one ledger when the debtor's events in them are the same (a planner
+        that remembers its decisions compares these instead of the events: cheap for a view)."""
+        if isinstance(self.contacts, ContactsView):
+            return self.contacts.token(debtor_id)
+        return self._of(debtor_id, "contacts")
+
+    def contacts_matching(self, *, since: datetime | None = None, until: datetime | None = None,
+                          kinds: Iterable[str] | None = None, contact_ids: Iterable[str] | None = None,
+                          contact_prefix: str | None = None) -> tuple[ContactEvent, ...]:
+        """The events of ``contacts`` with since <= at < until, of ``kinds``, of ``contact_ids`` and with a
+        contact id starting with ``contact_prefix`` (each ``None``: any), in their order. From a view, only
+        the events asked for are built."""
+        if isinstance(self.contacts, ContactsView):
+            return self.contacts.matching(since=since, until=until, kinds=kinds, contact_ids=contact_ids,
+                                          contact_prefix=contact_prefix)
+        kinds = None if kinds is None else frozenset(kinds)
+        contact_ids = None if contact_ids is None else frozenset(contact_ids)
+        return tuple(e for e in self.contacts if (since is None or e.at >= since) and (until is None or e.at < until)
+                     and (kinds is None or e.kind in kinds)
+                     and (contact_ids is None or e.contact_id in contact_ids)
+                     and (contact_prefix is None or e.contact_id.startswith(contact_prefix)))

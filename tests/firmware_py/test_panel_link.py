@@ -162,8 +162,9 @@ class FakeLedger:
         self.settings = SimpleNamespace(get=lambda k, d=None: self.values.get(k, d),
                                         set=lambda k, v: self.values.__setitem__(k, v))
 
-    def contacts(self, *, since=None, kinds=None):
-        return tuple(e for e in self.events if (since is None or e.at >= since) and (kinds is None or e.kind in kinds))
+    def contacts(self, *, since=None, kinds=None, limit=None):
+        found = tuple(e for e in self.events if (since is None or e.at >= since) and (kinds is None or e.kind in kinds))
+        return found if limit is None else found[-limit:]
 
 
 def fake_appliance(*, running=True, state=CONNECTED, dbm=-80, operator="Claro", storage_full=False,
