@@ -19,10 +19,12 @@ objects as the ledger's debtor records), its id (16 raw bytes for a
 ``uuid4().hex`` id, else a string reference), its schema version and a serial
 number — about 90 bytes. Events are built from their rows when a query asks
 (:meth:`RecentContacts.select`); a :class:`ContactsView` (what
-``Ledger.snapshot`` hands the planner) copies the rows of its time range and
-builds one debtor's events at a time, with a token that changes exactly when
-that debtor's events do, so a planner that remembers its decisions need not
-build the events of debtors it does not decide again.
+``Ledger.snapshot`` hands the planner) shares the rows of its time range with
+the window (which copies them before changing them otherwise than by
+appending), reads what the planner needs of a debtor's events from the rows
+(``digest``) and builds one debtor's events at a time, with a token that
+changes exactly when that debtor's events do, so a planner that remembers its
+decisions need not build the events of debtors it does not decide again.
 """
 
 
@@ -224,6 +226,7 @@ class RecentContacts:
         self._strings: list[str] = []
         self._index: dict[str, int] = {}  # string -> reference, for the strings of appended events
         self._serial = 0
+        self._shared = False  # a view holds self._rows
 
     @property
     def _times(self) -> array:
@@ -238,7 +241,7 @@ class RecentContacts:
         keep = names[-self.months:]
         if len(names) > len(keep):
             self.floor = month_start(keep[0])
-        self._rows, self._strings, self._index, self._serial = _Rows(), [], {}, 0
+        self._rows, self._strings, self._index, self._serial, self._shared = _Rows(), [], {}, 0, False
         for name in keep:  # a month's events at a time: the months do not overlap in time
             events = list(read(name, pool))
             events.sort(key=_at)
@@ -277,6 +280,7 @@ class RecentContacts:
             floor = month_start(oldest_kept)
             if floor > self.floor:
                 self.floor = floor
+                self._own_rows()
                 self._rows.delete_before(bisect.bisect_left(self._rows.times, micros(floor)))
                 self._compact_strings()
         if event.at >= self.floor:
@@ -285,7 +289,8 @@ class RecentContacts:
             if not times or at >= times[-1]:
                 self._append_row(event)
             else:  # an event stamped earlier than the newest (a driver's report time): keep the order
-                self._append_row(event, bisect.bisect_right(times, at))
+                self._own_rows()
+                self._append_row(event, bisect.bisect_right(self._rows.times, at))
 
     def _compact_strings(self) -> None:
         """Forget the strings only the dropped months used (a new table: views keep the old one)."""
@@ -338,9 +343,18 @@ class RecentContacts:
         return self._rows.events(self._strings, rows)
 
     def view(self, since: datetime | None = None, until: datetime | None = None) -> "ContactsView":
-        """The events with since <= at < until as an immutable :class:`ContactsView` (a copy of their rows)."""
+        """The events with since <= at < until as an immutable :class:`ContactsView`. The view shares the
+        window's rows: appends only add rows after it, and before anything else changes them (a row put
+        among the older ones, old months dropped) the window copies its rows first (:meth:`_own_rows`)."""
         start, stop = self._span(since, until)
-        return ContactsView(self._rows.sliced(start, stop), self._strings, self.uid)
+        self._shared = True
+        return ContactsView(self._rows, start, stop, self._strings, self.uid)
+
+    def _own_rows(self) -> None:
+        """Copy the rows if a view may hold them (before changing them otherwise than by appending)."""
+        if self._shared:
+            self._rows = self._rows.sliced(0, len(self._rows))
+            self._shared = False
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -367,9 +381,9 @@ class _Refs:
 
     __slots__ = ("outbound", "inbound", "tried_kinds", "retry", "reply")
 
-    def __init__(self, strings: list[str], rows: _Rows) -> None:
-        directions = set(rows.texts[_DIRECTION])
-        kinds = set(rows.texts[_KIND])
+    def __init__(self, strings: list[str], rows: _Rows, start: int, stop: int) -> None:
+        directions = set(rows.texts[_DIRECTION][start:stop])
+        kinds = set(rows.texts[_KIND][start:stop])
         self.outbound = frozenset(r for r in directions if strings[r] == "outbound")
         self.inbound = frozenset(r for r in directions if strings[r] == "inbound")
         self.tried_kinds = frozenset(r for r in kinds if strings[r] in OUTBOUND_KINDS)
@@ -378,31 +392,32 @@ class _Refs:
 
 
 class ContactsView(Sequence):
-    """An immutable sequence of contact events (a snapshot's ``contacts``): rows copied from the window,
-    events built when read. ``of(debtor_id)`` gives one debtor's events; ``token(debtor_id)`` is equal for
-    two views of the same window exactly when that debtor's events in them are the same (``()`` when
-    the view holds none of theirs)."""
+    """An immutable sequence of contact events (a snapshot's ``contacts``): the window's rows
+    ``start:stop``, events built when read. ``of(debtor_id)`` gives one debtor's events; ``token(debtor_id)``
+    is equal for two views of the same window exactly when that debtor's events in them are the same
+    (``()`` when the view holds none of theirs)."""
 
-    def __init__(self, rows: _Rows, strings: list[str], window: int) -> None:
-        self._rows, self._strings, self._window = rows, strings, window
+    def __init__(self, rows: _Rows, start: int, stop: int, strings: list[str], window: int) -> None:
+        self._rows, self._start, self._stop = rows, start, stop
+        self._strings, self._window = strings, window
         self._grouped: dict[str, list[int]] | None = None
         self._known: _Refs | None = None
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._stop - self._start
 
     def __getitem__(self, index):
+        span = range(self._start, self._stop)
         if isinstance(index, slice):
-            return tuple(self._rows.events(self._strings, range(len(self._rows))[index]))
-        size = len(self._rows)
-        if not -size <= index < size:
+            return tuple(self._rows.events(self._strings, span[index]))
+        if not -len(span) <= index < len(span):
             raise IndexError("contacts view index out of range")
-        return self._rows.events(self._strings, (index % size,))[0]
+        return self._rows.events(self._strings, (span[index],))[0]
 
     def __iter__(self) -> Iterator[ContactEvent]:
         step = 4096  # built a batch at a time: iterating needs no list of every event
-        for start in range(0, len(self._rows), step):
-            yield from self._rows.events(self._strings, range(start, min(start + step, len(self._rows))))
+        for start in range(self._start, self._stop, step):
+            yield from self._rows.events(self._strings, range(start, min(start + step, self._stop)))
 
     def __eq__(self, other) -> bool:
         if isinstance(other, ContactsView):
@@ -418,9 +433,9 @@ class ContactsView(Sequence):
 
     def _groups(self) -> dict[str, list[int]]:
         if self._grouped is None:
-            grouped: dict[str, list[int]] = {}
+            grouped: dict[int, list[int]] = {}
             strings = self._strings
-            for i, ref in enumerate(self._rows.texts[_DEBTOR]):
+            for i, ref in enumerate(self._rows.texts[_DEBTOR][self._start:self._stop], self._start):
                 rows = grouped.get(ref)
                 if rows is None:
                     grouped[ref] = [i]
@@ -492,7 +507,7 @@ class ContactsView(Sequence):
 
     def _refs(self) -> "_Refs":
         if self._known is None:
-            self._known = _Refs(self._strings, self._rows)
+            self._known = _Refs(self._strings, self._rows, self._start, self._stop)
         return self._known
 
     def _outbound_from(self, rows: list[int], days: Mapping[str, date]) -> list[tuple[datetime, str]]:
@@ -526,9 +541,9 @@ class ContactsView(Sequence):
                  contact_prefix: str | None = None) -> tuple[ContactEvent, ...]:
         """The events with since <= at < until, of ``kinds``, of ``contact_ids`` and with a contact id that
         starts with ``contact_prefix`` (``None``: any), in time order; only those are built."""
-        times = self._rows.times
-        start = bisect.bisect_left(times, micros(since)) if since is not None else 0
-        stop = bisect.bisect_left(times, micros(until)) if until is not None else len(times)
+        times, low, high = self._rows.times, self._start, self._stop
+        start = bisect.bisect_left(times, micros(since), low, high) if since is not None else low
+        stop = bisect.bisect_left(times, micros(until), low, high) if until is not None else high
         rows = _matching(self._rows, self._strings, range(start, stop), kinds=kinds)
         if contact_ids is not None or contact_prefix is not None:
             wanted = None if contact_ids is None else set(contact_ids)
