@@ -195,9 +195,11 @@ def _plan_all(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str]
     # an event written more than two days from coop_today (in its own offset) is not on it in any zone
     low, high = coop_today - _TWO_DAYS, coop_today + _TWO_DAYS
     matching = getattr(snapshot, "contacts_matching", None) if shortcuts else None
-    if matching is not None:  # an instant of any offset on those days: one day either side of them in UTC
-        nearby = matching(since=datetime.combine(low - timedelta(days=1), time(0), tzinfo=timezone.utc),
-                          until=datetime.combine(high + timedelta(days=2), time(0), tzinfo=timezone.utc),
+    if matching is not None:
+        # the instants of coop_today in the cooperative's zone, widened by a few hours (a midnight that a
+        # clock change skips or repeats); the exact test below decides
+        nearby = matching(since=datetime.combine(coop_today, time(0), tzinfo=coop_zone) - _A_FEW_HOURS,
+                          until=datetime.combine(coop_today + _ONE_DAY, time(0), tzinfo=coop_zone) + _A_FEW_HOURS,
                           kinds=("sent",))
     else:
         nearby = snapshot.contacts
@@ -745,6 +747,7 @@ class _History:
 
 
 _ONE_DAY = timedelta(days=1)
+_A_FEW_HOURS = timedelta(hours=3)
 _TWO_DAYS = timedelta(days=2)
 _FOUR_DAYS = timedelta(days=4)
 _NOBODY: frozenset[str] = frozenset()
