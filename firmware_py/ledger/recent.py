@@ -202,6 +202,8 @@ def _raw_id(ident: str) -> bytes | None:
 
 
 _NO_RAW_ID = bytes(16)
+_new_digest = frozen_builder(Digest)
+_EMPTY = frozenset({""})
 _NO_DIGEST = Digest(frozenset(), False, {}, (), None, tuple, lambda days: ())
 _DAY_MICROS = 86_400_000_000
 _EPOCH_DAY = date(1970, 1, 1)
@@ -492,18 +494,16 @@ class ContactsView(Sequence):
                         retried = True
             elif direction in inbound and kind in reply:
                 replies.append(i)
-        tried = {strings[ref] for ref in tried_refs}
-        tried.discard("")
-        days: dict[str, int] = {}
+        tried = frozenset([strings[ref] for ref in tried_refs]) - _EMPTY
+        written: dict[str, date] = {}
         for ref, day in last.items():  # a channel may have more than one reference (appended after the load)
-            channel = strings[ref]
-            if day > days.get(channel, -1 << 62):
-                days[channel] = day
+            channel, on = strings[ref], _EPOCH_DAY + timedelta(days=day)
+            if on > written.get(channel, date.min):
+                written[channel] = on
         newest = max(rows, key=times.__getitem__)
-        written = {channel: _EPOCH_DAY + timedelta(days=day) for channel, day in days.items()}
-        return Digest(frozenset(tried), retried, written, tuple(self._rows.events(strings, replies)),
-                      _base(offsets[newest]) + _MICROSECOND * times[newest],
-                      functools.partial(self.of, debtor_id), functools.partial(self._outbound_from, rows))
+        return _new_digest(tried, retried, written, tuple(self._rows.events(strings, replies)) if replies else (),
+                           _base(offsets[newest]) + _MICROSECOND * times[newest],
+                           functools.partial(self.of, debtor_id), functools.partial(self._outbound_from, rows))
 
     def _refs(self) -> "_Refs":
         if self._known is None:
