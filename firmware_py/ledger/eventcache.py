@@ -35,6 +35,7 @@ import json
 import sys
 import zlib
 from array import array
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -129,11 +130,44 @@ def _intern(value: str, interned: bool) -> str:
     return sys.intern(value) if interned else value
 
 
+@dataclass(frozen=True)
+class Columns:
+    """A cache's rows, as stored: ``strings`` (the distinct strings, shared), then per row its instant
+    (``times``: UTC microseconds) and UTC offset (``offsets``: seconds), one string reference per text field
+    (``texts``, in ``FIELDS`` order), the id (``id_refs``: a string reference, or ``HEX_ID`` and the 16 bytes
+    at ``16 * row`` in ``ids``) and the schema version (``schemas``). Every value was checked as
+    ``ContactEvent`` checks it."""
+
+    strings: list[str]
+    times: array
+    offsets: array
+    texts: tuple[array, ...]
+    id_refs: array
+    ids: bytes
+    schemas: array
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def events(self) -> list[ContactEvent]:
+        return list(_events(self.strings, self.times, self.offsets, self.texts, self.id_refs, self.ids,
+                            self.schemas))
+
+
 def decode(data: bytes, share: Callable[[str, bool], str] = _intern) -> tuple[int, int, list[ContactEvent]]:
     """(partition_size, fingerprint, events) from a cache file's bytes; raises CacheUnreadable.
 
     ``share(value, interned)`` gives the object each distinct string becomes (``interned``: it is a
     debtor id or a phone); by default those are ``sys.intern``-ed."""
+    size, fingerprint, columns = decode_columns(data, share)
+    try:
+        return size, fingerprint, columns.events()
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:
+        raise CacheUnreadable(f"invalid content ({exc})") from None
+
+
+def decode_columns(data: bytes, share: Callable[[str, bool], str] = _intern) -> tuple[int, int, Columns]:
+    """:func:`decode` without building the events: (partition_size, fingerprint, :class:`Columns`)."""
     newline = data.find(b"\n")
     try:
         if newline < 0:
@@ -179,7 +213,9 @@ def decode(data: bytes, share: Callable[[str, bool], str] = _intern) -> tuple[in
         interned = set().union(*(columns[i] for i in _INTERNED))
         strings = [share(value, i in interned) for i, value in enumerate(strings)]
         _check_values(strings, columns, offsets, schemas)
-        return size, fingerprint, list(_events(strings, times, offsets, columns, id_refs, ids, schemas))
+        if any(ref != HEX_ID and ref >= len(strings) for ref in set(id_refs)):
+            raise ValueError("an id reference beyond the table")
+        return size, fingerprint, Columns(strings, times, offsets, tuple(columns), id_refs, ids, schemas)
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
         raise CacheUnreadable(f"invalid content ({exc})") from None
 

@@ -205,16 +205,16 @@ class ContactHistory:
         return self._recent
 
     def _read_month(self, month: str, pool, *, end: int | None = None,
-                    covered: dict[str, int] | None = None) -> Iterator[ContactEvent]:
-        """The events of one month partition (up to byte ``end``): its events cache, when it is made from
-        those bytes, plus the records after it. The bytes the cache covers go to ``covered`` when given
+                    covered: dict[str, int] | None = None) -> Iterator[ContactEvent | eventcache.Columns]:
+        """The events of one month partition (up to byte ``end``): its events cache's rows, when it is made
+        from those bytes, plus the records after it. The bytes the cache covers go to ``covered`` when given
         (the caller notes them under the lock), else are noted at once."""
         start = 0
         data = self._contacts.read_cache(month)
         if data is not None:
             limit = self._contacts.size_of(month) if end is None else end
             try:
-                size, fingerprint, events = eventcache.decode(data, pool.share)
+                size, fingerprint, columns = eventcache.decode_columns(data, pool.share)
                 if size > limit or fingerprint != self._contacts.fingerprint(month, size):
                     raise eventcache.CacheUnreadable("made from other bytes than the partition's")
             except eventcache.CacheUnreadable as exc:
@@ -225,7 +225,7 @@ class ContactHistory:
                 else:
                     covered[month] = size
                 start = size
-                yield from events
+                yield columns  # its rows as they are (the window takes them without building events)
         yield from self._decode_contacts(pool.share_doc(doc)
                                          for doc in self._contacts.iter_partition(month, start, end))
 

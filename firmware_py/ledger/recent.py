@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from typing import Callable, Iterable, Iterator, Mapping
 
 from firmware_py.ledger.contactlog import partition_for
-from firmware_py.ledger.eventcache import HEX_ID
+from firmware_py.ledger.eventcache import HEX_ID, Columns
 from scheduler.fastbuild import frozen_builder
 from scheduler.contact_state import OUTBOUND_KINDS, Digest
 from scheduler.model import ContactEvent
@@ -236,7 +236,8 @@ class RecentContacts:
 
     def load(self, names: list[str], read: Callable[[str, StringPool], Iterable[ContactEvent]]) -> None:
         """Fill from the newest ``months`` partitions (``names`` oldest first); ``read(name, pool)`` yields the
-        partition's events, their strings shared through ``pool`` (``StringPool.share``/``share_doc``)."""
+        partition's events — or its events cache's :class:`~firmware_py.ledger.eventcache.Columns`, then the
+        events appended after it —, their strings shared through ``pool`` (``StringPool.share``/``share_doc``)."""
         self.floor = EVERYTHING
         self.newest = names[-1] if names else ""
         pool = StringPool()
@@ -245,14 +246,36 @@ class RecentContacts:
             self.floor = month_start(keep[0])
         self._rows, self._strings, self._index, self._serial, self._shared = _Rows(), [], {}, 0, False
         for name in keep:  # a month's events at a time: the months do not overlap in time
-            events = list(read(name, pool))
+            items = list(read(name, pool))
+            cached = [item for item in items if isinstance(item, Columns)]
+            events = [item for item in items if not isinstance(item, Columns)]
             events.sort(key=_at)
+            if len(cached) == 1 and (not events or not len(cached[0])
+                                     or micros(events[0].at) >= cached[0].times[-1]):
+                self._append_columns(cached[0])  # a cache's rows, in order, before what was appended after it
+            else:  # (a report appended after the cache and stamped before its last event: sort them all)
+                events = [event for block in cached for event in block.events()] + events
+                events.sort(key=_at)
             for event in events:
                 self._append_row(event)
         # the pool's and the index's dicts cost ~50 bytes per distinct string: keep one only for what is
         # appended from now on
         self._index = {}
         self.loaded = True
+
+    def _append_columns(self, block: Columns) -> None:
+        """Append a cache's rows (in the window's order already) as they are, their strings referenced anew."""
+        remap = [self._ref(value, False) for value in block.strings]  # shared (interned) by the cache's reader
+        rows, count = self._rows, len(block)
+        rows.times.extend(block.times)
+        rows.offsets.extend(block.offsets)
+        for column, refs in zip(rows.texts, block.texts):
+            column.extend([remap[ref] for ref in refs])
+        rows.id_refs.extend([ref if ref == HEX_ID else remap[ref] for ref in block.id_refs])
+        rows.raw_ids += block.ids
+        rows.schemas.extend(block.schemas)
+        rows.serials.extend(range(self._serial + 1, self._serial + 1 + count))
+        self._serial += count
 
     def _ref(self, value: str, interned: bool) -> int:
         found = self._index.get(value)

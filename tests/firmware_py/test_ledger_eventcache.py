@@ -119,6 +119,25 @@ def test_window_from_caches_equals_the_partitions_and_appends_after_the_cache_ar
         assert got == partitions(ledger) and all(e in got for e in late)
 
 
+def test_a_caches_rows_are_taken_as_they_are_and_what_was_appended_after_it_follows(tmp_path):
+    """The window takes a cache's rows without building events; events appended after the cache follow them —
+    in time order whether they are later than the cache's last event or (a late report) earlier."""
+    with Ledger.open(tmp_path, recent_months=2) as ledger:
+        ledger.append_contacts(contact(i, i * 1.1) for i in range(100))  # Jul .. Oct
+        window(ledger)
+    contacts = tmp_path / "ledger" / "contacts"
+    saved = {name: (contacts / name).read_bytes() for name in caches(tmp_path)}
+    for days in ((109.5, 110.0), (100.0, 109.5)):  # after the October cache's last event; then one before it
+        with Ledger.open(tmp_path, recent_months=2) as ledger:
+            for i, day in enumerate(days):
+                ledger.append_contact(contact(2000 + i, day))
+        for name, data in saved.items():  # the caches as they were: the appends are after them
+            (contacts / name).write_bytes(data)
+        with Ledger.open(tmp_path, recent_months=2) as ledger:
+            got = window(ledger)
+            assert got == partitions(ledger) and [e.at for e in got] == sorted(e.at for e in got)
+
+
 def test_todays_events_at_start_up_read_one_partition_not_the_window(tmp_path):
     """The appliance counts today's SMS when it starts: that must not wait for the whole recent window to be
     decoded (and its caches written) — the newest partition answers it, exactly as the window would."""
