@@ -110,9 +110,16 @@ def encode(events: list[ContactEvent], partition_size: int, fingerprint: int) ->
             id_refs.append(HEX_ID)
             ids += raw
         schemas.append(event.schema_version)
-    text = json.dumps(strings, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    body = [text, times.tobytes(), offsets.tobytes(), *(c.tobytes() for c in columns), id_refs.tobytes(),
-            bytes(ids), schemas.tobytes()]
+    return encode_columns(Columns(strings, times, offsets, tuple(columns), id_refs, bytes(ids), schemas),
+                          partition_size, fingerprint)
+
+
+def encode_columns(columns: "Columns", partition_size: int, fingerprint: int) -> bytes:
+    """:func:`encode` of rows already in columns (``RecentContacts.month_columns``: no events built)."""
+    text = json.dumps(columns.strings, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    times = columns.times
+    body = [text, times.tobytes(), columns.offsets.tobytes(), *(c.tobytes() for c in columns.texts),
+            columns.id_refs.tobytes(), bytes(columns.ids), columns.schemas.tobytes()]
     crc = _header_crc(partition_size, fingerprint, len(times), len(text))
     for part in body:
         crc = zlib.crc32(part, crc)

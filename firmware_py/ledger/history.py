@@ -176,7 +176,7 @@ class ContactHistory:
                 if fingerprint is None:
                     continue
                 try:
-                    data = eventcache.encode(window.month_events(month), cuts[month], fingerprint)
+                    data = eventcache.encode_columns(window.month_columns(month), cuts[month], fingerprint)
                 except ValueError as exc:
                     log.warning("events cache of %s not saved: %s", month, exc)
                     continue
@@ -246,7 +246,7 @@ class ContactHistory:
                 if fingerprint is None:
                     continue
                 try:
-                    data = eventcache.encode(self._recent.month_events(month), size, fingerprint)
+                    data = eventcache.encode_columns(self._recent.month_columns(month), size, fingerprint)
                 except ValueError as exc:
                     log.warning("events cache of %s not saved: %s", month, exc)
                     continue

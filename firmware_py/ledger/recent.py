@@ -337,14 +337,30 @@ class RecentContacts:
             names.append(previous_month(names[-1]))
         return names[::-1]
 
-    def month_events(self, name: str) -> list[ContactEvent]:
-        """The events of one partition (UTC month), in the order kept."""
+    def _month_span(self, name: str) -> tuple[int, int]:
         start = month_start(name)
         end = month_start(f"{int(name[:4]) + 1:04d}-01" if name[5:7] == "12" else
                           f"{name[:4]}-{int(name[5:7]) + 1:02d}")
         times = self._rows.times
-        return self._rows.events(self._strings, range(bisect.bisect_left(times, micros(start)),
-                                                      bisect.bisect_left(times, micros(end))))
+        return bisect.bisect_left(times, micros(start)), bisect.bisect_left(times, micros(end))
+
+    def month_events(self, name: str) -> list[ContactEvent]:
+        """The events of one partition (UTC month), in the order kept."""
+        return self._rows.events(self._strings, range(*self._month_span(name)))
+
+    def month_columns(self, name: str) -> Columns:
+        """The rows of one partition (UTC month), in the order kept, with a string table of their own (what its
+        events cache holds: ``eventcache.encode_columns``)."""
+        start, stop = self._month_span(name)
+        rows = self._rows
+        texts = [column[start:stop] for column in rows.texts]
+        id_refs = rows.id_refs[start:stop]
+        used = sorted(set().union(*(set(column) for column in texts), set(id_refs) - {HEX_ID}))
+        renumber = {ref: new for new, ref in enumerate(used)}
+        return Columns([self._strings[ref] for ref in used], rows.times[start:stop], rows.offsets[start:stop],
+                       tuple(array("I", [renumber[ref] for ref in column]) for column in texts),
+                       array("I", [ref if ref == HEX_ID else renumber[ref] for ref in id_refs]),
+                       bytes(rows.raw_ids[16 * start:16 * stop]), rows.schemas[start:stop])
 
     def covers(self, since: datetime | None) -> bool:
         return self.floor == EVERYTHING or (since is not None and since >= self.floor)
