@@ -9,7 +9,8 @@ the radio certainly sent nothing (no modem, link down before the body was
 written): the contact may be sent again.
 
 :func:`outcomes` folds a debtor's events into one :class:`Outcome` per
-contact id; :meth:`Outcome.settled` says the planner must never plan it again,
+contact id (:func:`in_doubt`: those a stop left ``sending``); :meth:`Outcome.settled` says the planner must
+never plan it again,
 :meth:`Outcome.attempted` that it counts toward the contact caps (it may have
 reached the debtor). :class:`Digest` is what the planner reads of a debtor's events.
 """
@@ -71,15 +72,25 @@ def outcomes(events: Iterable[ContactEvent]) -> dict[str, Outcome]:
             grouped.setdefault(event.contact_id, []).append(event)
     out = {}
     for contact_id, items in grouped.items():
-        items.sort(key=lambda e: (e.at, _RANK[e.kind]))
+        items.sort(key=lambda e: (e.at, STAGE_RANK[e.kind]))
         last = items[-1]
         out[contact_id] = Outcome(contact_id, items[0].at, items[0].channel, frozenset(e.kind for e in items),
                                   last.kind, last.at, sum(1 for e in items if e.kind == "retry"))
     return out
 
 
-# Within the same instant, a later stage wins (sending, then retry or a result, then a report).
-_RANK = {"sending": 0, "retry": 1, "sent": 2, "failed": 3, "uncertain": 3, "delivered": 4, "expired": 4}
+def in_doubt(events: Iterable[ContactEvent]) -> list[ContactEvent]:
+    """The contacts in doubt among ``events`` (in time order): for each contact whose last event is
+    ``sending`` (:attr:`Outcome.in_doubt`), its last ``sending`` event — in the order the contacts first
+    appear."""
+    events = list(events)
+    sending = {e.contact_id: e for e in events if e.kind == "sending"}
+    return [sending[contact_id] for contact_id, outcome in outcomes(events).items() if outcome.in_doubt]
+
+
+# Within the same instant, a later stage wins (sending, then retry or a result, then a report): an outbound
+# kind's place among the events of one contact.
+STAGE_RANK = {"sending": 0, "retry": 1, "sent": 2, "failed": 3, "uncertain": 3, "delivered": 4, "expired": 4}
 
 
 @dataclass(frozen=True, slots=True)

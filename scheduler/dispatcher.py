@@ -81,7 +81,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from modem.errors import CmsError, ModemDisconnected, ModemError, NoModemAvailable, PduError
-from scheduler.contact_state import outcomes
+from scheduler.contact_state import OUTBOUND_KINDS, in_doubt, outcomes
 from scheduler.keypad import DEFAULT_PROMISE_DAYS, keys_pressed, options_text
 from scheduler.model import ContactEvent
 from scheduler.planner import HISTORY_DAYS, SEND, Decision, Planner, plan
@@ -253,18 +253,18 @@ class Dispatcher:
         Returns their contact ids. A late status report can still settle them; nothing re-sends them.
         """
         now = self.clock()
-        events = self.journal.contacts(since=now - timedelta(days=HISTORY_DAYS),
-                                       kinds=("sending", "sent", "failed", "uncertain", "retry", "delivered",
-                                              "expired"))
+        since = now - timedelta(days=HISTORY_DAYS)
+        snapshot = getattr(self.journal, "snapshot", None)
+        if snapshot is not None:  # the ledger's snapshot reads them from its window's rows
+            doubtful = snapshot(contacts_since=since).contacts_in_doubt()
+        else:
+            doubtful = in_doubt(self.journal.contacts(since=since, kinds=tuple(OUTBOUND_KINDS)))
         found = []
-        by_contact = {e.contact_id: e for e in events if e.kind == "sending"}
-        for contact_id, outcome in outcomes(events).items():
-            if outcome.in_doubt:
-                first = by_contact[contact_id]
-                self._append(first, "uncertain", now,
-                             detail="el equipo se detuvo durante el envío: puede que el mensaje haya salido; "
-                                    "no se reenvía automáticamente")
-                found.append(contact_id)
+        for sending in doubtful:
+            self._append(sending, "uncertain", now,
+                         detail="el equipo se detuvo durante el envío: puede que el mensaje haya salido; "
+                                "no se reenvía automáticamente")
+            found.append(sending.contact_id)
         if found:
             log.warning("%d contact(s) were being sent when the appliance stopped: marked uncertain", len(found))
         return found

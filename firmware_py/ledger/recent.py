@@ -44,7 +44,7 @@ from typing import Callable, Iterable, Iterator, Mapping
 from firmware_py.ledger.contactlog import partition_for
 from firmware_py.ledger.eventcache import HEX_ID, Columns
 from scheduler.fastbuild import frozen_builder
-from scheduler.contact_state import OUTBOUND_KINDS, Digest
+from scheduler.contact_state import OUTBOUND_KINDS, STAGE_RANK, Digest
 from scheduler.model import ContactEvent
 
 _new_event = frozen_builder(ContactEvent, checked_by_caller=True)
@@ -564,6 +564,33 @@ class ContactsView(Sequence):
                 if first is not None and (times[i] + offsets[i] * 1_000_000) // _DAY_MICROS >= first:
                     wanted.append((_base(offsets[i]) + _MICROSECOND * times[i], channel))
         return wanted
+
+    def in_doubt(self) -> list[ContactEvent]:
+        """:func:`scheduler.contact_state.in_doubt` of the view's events, read from the rows (only the
+        ``sending`` events it returns are built)."""
+        strings, texts, start, stop = self._strings, self._rows.texts, self._start, self._stop
+        refs = self._refs()
+        outbound = refs.outbound
+        ranks = {ref: STAGE_RANK[strings[ref]] for ref in refs.tried_kinds}  # the outbound kinds of contact_state
+        sending = {ref for ref in refs.tried_kinds if strings[ref] == "sending"}
+        last: dict[str, tuple[int, int, bool]] = {}  # contact -> (instant, rank, sending) of its last event
+        last_sending: dict[str, int] = {}            # contact -> row of its last sending event
+        for i, direction, kind, contact, us in zip(
+                range(start, stop), texts[_DIRECTION][start:stop], texts[_KIND][start:stop],
+                texts[_CONTACT][start:stop], self._rows.times[start:stop]):
+            if direction not in outbound or kind not in ranks:
+                continue
+            contact_id = strings[contact]
+            if not contact_id:
+                continue
+            key = (us, ranks[kind], kind in sending)
+            found = last.get(contact_id)
+            if found is None or key[:2] >= found[:2]:
+                last[contact_id] = key
+            if key[2]:
+                last_sending[contact_id] = i
+        rows = [last_sending[contact_id] for contact_id, key in last.items() if key[2]]
+        return self._rows.events(strings, rows)
 
     def token(self, debtor_id: str):
         rows = self._groups().get(debtor_id)

@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import Hashable, Iterable, Mapping
 
 from firmware_py.ledger.recent import ContactsView
-from scheduler.contact_state import Digest
+from scheduler.contact_state import Digest, in_doubt
 from scheduler.model import ContactEvent, Debtor, Loan, Payment, Promise, Settings
 
 
@@ -129,6 +129,12 @@ class LedgerSnapshot:
         if isinstance(self.contacts, ContactsView):
             return self.contacts.digest(debtor_id)
         return Digest.of(self._of(debtor_id, "contacts"))
+
+    def contacts_in_doubt(self) -> list[ContactEvent]:
+        """:func:`scheduler.contact_state.in_doubt` of ``contacts`` (from a view, without building the rest)."""
+        if isinstance(self.contacts, ContactsView):
+            return self.contacts.in_doubt()
+        return in_doubt(self.contacts)
 
     def contacts_token(self, debtor_id: str) -> Hashable:
         """Equal for two snapshots of one ledger when the debtor's events in them are the same (a planner

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from firmware_py.ledger import Ledger
 from firmware_py.ledger.recent import ContactsView
-from scheduler.contact_state import Digest
+from scheduler.contact_state import Digest, in_doubt
 from scheduler.model import ContactEvent
 
 T0 = datetime(2026, 9, 20, 12, 0, tzinfo=timezone.utc)
@@ -69,6 +69,7 @@ def test_views_are_exact_immutable_and_their_tokens_change_exactly_with_the_even
             stored.append(event)
             newest = max(newest, event.at)
         for view, expected in taken:  # still what they were when taken
+            assert view.in_doubt() == in_doubt(view)  # read from the rows, as from the events
             for debtor, events in expected.items():
                 assert view.of(debtor) == events
                 digest = view.digest(debtor)  # read from the rows: the same as from the events
