@@ -7,7 +7,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Hashable, Iterable, Mapping
 
-from firmware_py.ledger.recent import ContactsView
+from firmware_py.ledger.contactsview import ContactsView
 from scheduler.contact_state import Digest, in_doubt
 from scheduler.model import ContactEvent, Debtor, Loan, Payment, Promise, Settings
 
@@ -74,7 +74,7 @@ class LedgerSnapshot:
 
     Loans show in-app payments allocated; debtors' phones show opt-outs.
     ``contacts`` holds the events asked for (``Ledger.snapshot(contacts_since=...)``): a tuple, or from the
-    ledger's recent window a :class:`~firmware_py.ledger.recent.ContactsView` (a sequence that builds the
+    ledger's recent window a :class:`~firmware_py.ledger.contactsview.ContactsView` (a sequence that builds the
     events when read: prefer ``contacts_of`` and the other queries below to reading all of them).
     """
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_py.ledger import Ledger
-from firmware_py.ledger.recent import ContactsView
+from firmware_py.ledger.contactsview import ContactsView
 from scheduler.contact_state import Digest, in_doubt
 from scheduler.model import ContactEvent
 
