@@ -18,8 +18,8 @@ reached the debtor). :class:`Digest` is what the planner reads of a debtor's eve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Callable, Iterable, Sequence
 
 from scheduler.model import ContactEvent
 
@@ -101,53 +101,45 @@ class Digest:
 
     - ``tried``: the contact ids with an outbound event of :data:`OUTBOUND_KINDS` — every one of them is
       settled unless ``retried`` (then :func:`outcomes` decides);
-    - ``written``: per channel, the last day an outbound event was written on (the date of its ``at`` in
-      its own UTC offset);
+    - ``last_outbound``: per channel, the latest instant of an outbound event (no attempt on that channel
+      is later: in any zone, no attempt falls on a later local day);
     - ``replies``: the inbound replies, in the events' order;
-    - ``latest``: the latest instant among the events (``None``: no events);
-    - ``outbound_from(days)``: ``(at, channel)`` of each outbound event written on or after
-      ``days[channel]`` (days as in ``written``; a channel not in ``days``: none of its events), in the
-      events' order.
+    - ``latest``: the latest instant among the events (``None``: no events).
 
     :meth:`of` makes one from the events; a ledger snapshot's view of its recent window makes the same
     from its rows without building the events (a property test holds them equal)."""
 
     tried: frozenset[str]
     retried: bool
-    written: dict[str, date]
+    last_outbound: dict[str, datetime]
     replies: tuple[ContactEvent, ...]
     latest: datetime | None
     events: Callable[[], Sequence[ContactEvent]]
-    outbound_from: Callable[[Mapping[str, date]], Sequence[tuple[datetime, str]]]
 
     @classmethod
     def of(cls, events: Sequence[ContactEvent]) -> "Digest":
         tried: set[str] = set()
-        written: dict[str, date] = {}
+        last_outbound: dict[str, datetime] = {}
         replies = []
         retried = False
         latest = None
         for event in events:
-            if latest is None or event.at > latest:
-                latest = event.at
+            at = event.at
+            if latest is None or at > latest:
+                latest = at
             if event.direction == "outbound":
-                day = event.at.date()
                 channel = event.channel
-                last = written.get(channel)
-                if last is None or day > last:
-                    written[channel] = day
+                last = last_outbound.get(channel)
+                if last is None or at > last:
+                    last_outbound[channel] = at
                 if event.contact_id and event.kind in OUTBOUND_KINDS:
                     tried.add(event.contact_id)
                     if event.kind == "retry":
                         retried = True
             elif event.kind == "reply" and event.direction == "inbound":
                 replies.append(event)
-        def outbound_from(days: Mapping[str, date]) -> list[tuple[datetime, str]]:
-            return [(e.at, e.channel) for e in events if e.direction == "outbound" and e.channel in days
-                    and e.at.date() >= days[e.channel]]
-
-        return cls(frozenset(tried), retried, written, tuple(replies), latest, lambda: events, outbound_from)
+        return cls(frozenset(tried), retried, last_outbound, tuple(replies), latest, lambda: events)
 
     def facts(self) -> tuple:
         """Everything but ``events`` (what two digests of the same events share)."""
-        return self.tried, self.retried, self.written, self.replies, self.latest
+        return self.tried, self.retried, self.last_outbound, self.replies, self.latest

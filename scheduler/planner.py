@@ -653,8 +653,8 @@ class _History:
     the events every contact with an outbound event is settled, so ``done`` needs no folding
     either."""
 
-    __slots__ = ("run", "_events", "_source", "_outbound_from", "_zone", "_today", "_sorted", "_attempts", "_sends",
-                 "replies", "done", "_written", "_latest", "latest")
+    __slots__ = ("run", "_events", "_source", "_zone", "_today", "_sorted", "_attempts", "_sends",
+                 "replies", "done", "_last_outbound", "_latest", "latest")
 
     def __init__(self, events: Sequence[ContactEvent] | Digest, zone: ZoneInfo, today: date, run: _Run) -> None:
         """``events``: the debtor's events, or (with shortcuts) their :class:`Digest`."""
@@ -664,9 +664,9 @@ class _History:
         self._sorted: list[ContactEvent] | None = None
         self._attempts: list[Attempt] | None = None
         self._sends: list[str] = []
-        self._latest: dict[str, date] = {}
+        self._latest: dict[str, date] | None = None
         if not run.shortcuts:
-            self._events, self._source, self._outbound_from = events, None, None
+            self._events, self._source, self._last_outbound = events, None, {}
             self.replies = [e for e in self.events if e.kind == "reply" and e.direction == "inbound"]
             contacts = outcomes(self.events)
             self._attempts = attempts_from_events(self.events, contacts)
@@ -675,19 +675,14 @@ class _History:
             return
         digest = events if isinstance(events, Digest) else Digest.of(events)
         self._events, self._source = None, digest.events  # built when first needed (see all_events)
-        self._outbound_from = digest.outbound_from
+        self._last_outbound = digest.last_outbound
         self.latest = digest.latest
         if digest.latest is None:
-            self.replies, self.done, self._written = [], _NOBODY, {}
+            self.replies, self.done = [], _NOBODY
             return
         self.replies = list(digest.replies)
         self.done = ({cid for cid, outcome in outcomes(self.all_events()).items() if outcome.settled}
                      if digest.retried else digest.tried)
-        self._written = digest.written
-        # Per channel, a local day no attempt is after: an attempt's instant is an outbound event's,
-        # whose day in the debtor's zone is at most two after the day it was written on (offsets
-        # differ by less than 48 hours).
-        self._latest = {channel: day + _TWO_DAYS for channel, day in digest.written.items()}
 
     def all_events(self) -> Sequence[ContactEvent]:
         """The events, in the order given (built once, when first needed, from a digest)."""
@@ -711,29 +706,21 @@ class _History:
                 self._attempts.sort()
         return self._attempts
 
+    def _local_latest(self) -> dict[str, date]:
+        """Per channel, the last local day (in the debtor's zone) of an outbound event or of this plan's sends:
+        no attempt on it is later (an attempt's instant is an outbound event's)."""
+        latest = self._latest
+        if latest is None:
+            zone = self._zone
+            latest = self._latest = {channel: at.astimezone(zone).date() for channel, at in self._last_outbound.items()}
+        return latest
+
     def may_matter(self, day: date, profile, channel: str) -> bool:
         """Whether an attempt could change a rule of ``profile`` for a contact on ``channel`` on local
-        ``day`` or later (:func:`~scheduler.rules.check.attempts_matter`): first with the days the
-        events were written on, then, if that cannot tell, with their days in the debtor's zone."""
-        if not self._latest:
+        ``day`` or later (:func:`~scheduler.rules.check.attempts_matter`)."""
+        if self._latest is None and not self._last_outbound:
             return False
-        rules = self.run.lookbacks(profile, channel)
-        if not attempts_matter(self._latest, day, rules):
-            return False
-        if self._written:
-            # In the debtor's zone, only events written at most four days before a channel's last
-            # one can fall on its last local day.
-            exact: dict[str, date] = {}
-            for at, used in self._outbound_from({written: last - _FOUR_DAYS
-                                                 for written, last in self._written.items()}):
-                local = at.astimezone(self._zone).date()
-                if local > exact.get(used, date.min):
-                    exact[used] = local
-            for channel_sent in self._sends:
-                exact[channel_sent] = max(exact.get(channel_sent, date.min), self._today)
-            self._latest, self._written = exact, {}
-            return attempts_matter(self._latest, day, rules)
-        return True
+        return attempts_matter(self._local_latest(), day, self.run.lookbacks(profile, channel))
 
     def sent(self, channel: str) -> None:
         """This plan sends on ``channel`` now: one more attempt."""
@@ -743,13 +730,13 @@ class _History:
         else:
             self._sends.append(channel)
         if self.run.shortcuts:
-            self._latest[channel] = max(self._latest.get(channel, date.min), self._today)
+            latest = self._local_latest()
+            latest[channel] = max(latest.get(channel, date.min), self._today)
 
 
 _ONE_DAY = timedelta(days=1)
 _A_FEW_HOURS = timedelta(hours=3)
 _TWO_DAYS = timedelta(days=2)
-_FOUR_DAYS = timedelta(days=4)
 _NOBODY: frozenset[str] = frozenset()
 _ZERO = Decimal(0)
 

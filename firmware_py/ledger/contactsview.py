@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import bisect
 import functools
+from itertools import compress
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from operator import itemgetter
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Iterator
 
 from firmware_py.ledger.rows import (CHANNEL, CONTACT, DEBTOR, DIRECTION, KIND, MICROSECOND, Rows, base,
                                      matching_rows, micros)
@@ -24,9 +25,9 @@ from scheduler.model import ContactEvent
 
 _new_digest = frozen_builder(Digest)
 _EMPTY = frozenset({""})
-_NO_DIGEST = Digest(frozenset(), False, {}, (), None, tuple, lambda days: ())
-_DAY_MICROS = 86_400_000_000
-_EPOCH_DAY = date(1970, 1, 1)
+_NO_DIGEST = Digest(frozenset(), False, {}, (), None, tuple)
+FOLD_ALL_AFTER = 64
+"""How many digests a view reads from each debtor's rows before it reads every debtor's at once."""
 
 
 class _Refs:
@@ -56,6 +57,8 @@ class ContactsView(Sequence):
         self._strings, self._window = strings, window
         self._grouped: dict[str, list[int]] | None = None
         self._known: _Refs | None = None
+        self._folded: _Folded | None = None
+        self._asked = 0
 
     def __len__(self) -> int:
         return self._stop - self._start
@@ -114,69 +117,27 @@ class ContactsView(Sequence):
 
     def digest(self, debtor_id: str) -> Digest:
         """The debtor's :class:`~scheduler.contact_state.Digest`, read from the rows: only their replies are
-        built (the rest of their events when ``events()`` is called)."""
-        rows = self._groups().get(debtor_id)
-        if not rows:
-            return _NO_DIGEST
-        strings, texts, refs = self._strings, self._rows.texts, self._refs()
-        times, offsets = self._rows.times, self._rows.offsets
-        if len(rows) == 1:
-            only = rows[0]
+        built (the rest of their events when ``events()`` is called).
 
-            def pick(column):
-                return (column[only],)
-        else:
-            pick = itemgetter(*rows)
-        outbound, tried_kinds, retry, reply, inbound = (refs.outbound, refs.tried_kinds, refs.retry, refs.reply,
-                                                        refs.inbound)
-        tried_refs: set[int] = set()
-        last: dict[int, int] = {}  # channel reference -> the last day (since the epoch, in the event's own offset)
-        replies: list[int] = []
-        retried = False
-        for i, direction, kind, channel, contact, us, offset in zip(
-                rows, pick(texts[DIRECTION]), pick(texts[KIND]), pick(texts[CHANNEL]),
-                pick(texts[CONTACT]), pick(times), pick(offsets)):
-            if direction in outbound:
-                day = (us + offset * 1_000_000) // _DAY_MICROS
-                if day > last.get(channel, -1 << 62):
-                    last[channel] = day
-                if kind in tried_kinds:
-                    tried_refs.add(contact)
-                    if kind in retry:
-                        retried = True
-            elif direction in inbound and kind in reply:
-                replies.append(i)
-        tried = frozenset([strings[ref] for ref in tried_refs]) - _EMPTY
-        written: dict[str, date] = {}
-        for ref, day in last.items():  # a channel may have more than one reference (appended after the load)
-            channel, on = strings[ref], _EPOCH_DAY + timedelta(days=day)
-            if on > written.get(channel, date.min):
-                written[channel] = on
-        newest = max(rows, key=times.__getitem__)
-        return _new_digest(tried, retried, written, tuple(self._rows.events(strings, replies)) if replies else (),
-                           base(offsets[newest]) + MICROSECOND * times[newest],
-                           functools.partial(self.of, debtor_id), functools.partial(self._outbound_from, rows))
+        The first few are read from each debtor's own rows; past :data:`FOLD_ALL_AFTER` calls (a planner
+        deciding for every debtor, not only for those whose events changed), the rows of every debtor are
+        read at once, a column at a time."""
+        folded = self._folded
+        if folded is None:
+            self._asked += 1
+            if self._asked > FOLD_ALL_AFTER:
+                folded = self._folded = _Folded(self, range(self._start, self._stop))
+            else:
+                rows = self._groups().get(debtor_id)
+                if not rows:
+                    return _NO_DIGEST
+                return _Folded(self, rows).digest(debtor_id)
+        return folded.digest(debtor_id)
 
     def _refs(self) -> "_Refs":
         if self._known is None:
             self._known = _Refs(self._strings, self._rows, self._start, self._stop)
         return self._known
-
-    def _outbound_from(self, rows: list[int], days: Mapping[str, date]) -> list[tuple[datetime, str]]:
-        """``(at, channel)`` of the outbound events among ``rows`` written on or after their channel's day in
-        ``days`` (see :class:`~scheduler.contact_state.Digest`)."""
-        strings, texts = self._strings, self._rows.texts
-        directions, channels = texts[DIRECTION], texts[CHANNEL]
-        times, offsets = self._rows.times, self._rows.offsets
-        firsts = {channel: (day - _EPOCH_DAY).days for channel, day in days.items()}
-        wanted = []
-        for i in rows:
-            if strings[directions[i]] == "outbound":
-                channel = strings[channels[i]]
-                first = firsts.get(channel)
-                if first is not None and (times[i] + offsets[i] * 1_000_000) // _DAY_MICROS >= first:
-                    wanted.append((base(offsets[i]) + MICROSECOND * times[i], channel))
-        return wanted
 
     def in_doubt(self) -> list[ContactEvent]:
         """:func:`scheduler.contact_state.in_doubt` of the view's events, read from the rows (only the
@@ -232,3 +193,81 @@ class ContactsView(Sequence):
                     and (contact_prefix is None or strings[ref].startswith(contact_prefix))}
             rows = [i for i in rows if refs[i] in good]
         return tuple(self._rows.events(self._strings, rows))
+
+
+class _Folded:
+    """What :meth:`ContactsView.digest` reads of ``rows`` (indices of the view's rows, in time order), grouped
+    by debtor reference: each one's last row, the last outbound row per channel, the contacts tried, whether
+    one was retried, and the replies. Each is worked out a column at a time over all the rows."""
+
+    __slots__ = ("view", "last", "outbound", "tried", "retried", "replies", "refs_of")
+
+    def __init__(self, view: ContactsView, rows: Sequence[int]) -> None:
+        self.view = view
+        texts, refs, strings = view._rows.texts, view._refs(), view._strings
+        debtors, directions, kinds = texts[DEBTOR], texts[DIRECTION], texts[KIND]
+        channels, contacts = texts[CHANNEL], texts[CONTACT]
+        if isinstance(rows, range):
+            span = slice(rows.start, rows.stop)
+            own_debtors, own_directions = debtors[span], directions[span]
+        elif len(rows) == 1:
+            own_debtors, own_directions = (debtors[rows[0]],), (directions[rows[0]],)
+        else:
+            pick = itemgetter(*rows)
+            own_debtors, own_directions = pick(debtors), pick(directions)
+        self.last: dict[int, int] = dict(zip(own_debtors, rows))  # the rows are in time order: the latest wins
+        outbound_rows = list(compress(rows, map(refs.outbound.__contains__, own_directions)))
+        latest = {(debtors[i], channels[i]): i for i in outbound_rows}
+        self.outbound: dict[int, list[tuple[int, int]]] = {}  # debtor -> [(channel, its last outbound row)]
+        for (debtor, channel), i in latest.items():
+            found = self.outbound.get(debtor)
+            if found is None:
+                self.outbound[debtor] = [(channel, i)]
+            else:
+                found.append((channel, i))
+        tried_kinds, retry = refs.tried_kinds, refs.retry
+        tried_rows = [i for i in outbound_rows if kinds[i] in tried_kinds]
+        self.tried: dict[int, set[int]] = {}  # debtor -> the contact references tried
+        for debtor, contact in {(debtors[i], contacts[i]) for i in tried_rows}:
+            found = self.tried.get(debtor)
+            if found is None:
+                self.tried[debtor] = {contact}
+            else:
+                found.add(contact)
+        self.retried = {debtors[i] for i in tried_rows if kinds[i] in retry and strings[contacts[i]]}
+        inbound, reply = refs.inbound, refs.reply
+        self.replies: dict[int, list[int]] = {}
+        for i in compress(rows, map(inbound.__contains__, own_directions)):
+            if kinds[i] in reply:
+                self.replies.setdefault(debtors[i], []).append(i)
+        self.refs_of: dict[str, list[int]] = {}  # debtor -> their references (more than one: see _Refs)
+        for ref in self.last:
+            self.refs_of.setdefault(strings[ref], []).append(ref)
+
+    def digest(self, debtor_id: str) -> Digest:
+        refs = self.refs_of.get(debtor_id)
+        if refs is None:
+            return _NO_DIGEST
+        view = self.view
+        strings, times, offsets = view._strings, view._rows.times, view._rows.offsets
+        tried_refs: set[int] = set()
+        replies: list[int] = []
+        last_outbound: dict[str, int] = {}  # channel -> its last outbound row
+        newest = -1
+        retried = False
+        for ref in refs:
+            tried_refs.update(self.tried.get(ref, ()))
+            replies.extend(self.replies.get(ref, ()))
+            retried = retried or ref in self.retried
+            newest = max(newest, self.last[ref])
+            for channel_ref, i in self.outbound.get(ref, ()):
+                channel = strings[channel_ref]  # a channel may have more than one reference too
+                if i > last_outbound.get(channel, -1):
+                    last_outbound[channel] = i
+        if len(refs) > 1:
+            replies.sort()
+        tried = frozenset([strings[ref] for ref in tried_refs]) - _EMPTY
+        return _new_digest(tried, retried,
+                           {channel: base(offsets[i]) + MICROSECOND * times[i] for channel, i in last_outbound.items()},
+                           tuple(view._rows.events(strings, replies)) if replies else (),
+                           base(offsets[newest]) + MICROSECOND * times[newest], functools.partial(view.of, debtor_id))
