@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from scheduler.model import ContactEvent
 
@@ -28,6 +28,11 @@ REACHED = frozenset({"sent", "delivered", "uncertain", "expired"})
 
 FINAL_KINDS = frozenset({"sent", "delivered", "failed", "uncertain", "expired"})
 OUTBOUND_KINDS = FINAL_KINDS | {"sending", "retry"}
+ATTEMPT_KINDS = frozenset({"sending", "sent", "delivered", "uncertain", "expired"})
+"""Contact-log kinds that may mean a contact reached the debtor. A contact counts toward caps when
+:attr:`Outcome.attempted`: it went out or is in doubt — not one the modem refused before it left
+(``failed`` with no ``sent``) nor one the radio never sent (``retry``). An outbound event without a
+contact id (an automatic answer, a manual note of a call) counts when its kind is one of these."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,18 @@ def outcomes(events: Iterable[ContactEvent]) -> dict[str, Outcome]:
     return out
 
 
+def attempt_times(events: Iterable[ContactEvent], known: Mapping[str, Outcome] | None = None) -> list[tuple[datetime, str]]:
+    """``(at, channel)`` of the debtor's attempts, sorted: one per contact :attr:`Outcome.attempted` (its
+    first event's), one per outbound event without a contact id of :data:`ATTEMPT_KINDS`. ``known``:
+    ``outcomes(events)``, when the caller already has it."""
+    events = list(events)
+    found = [(o.first_at, o.channel) for o in (outcomes(events) if known is None else known).values() if o.attempted]
+    found.extend((e.at, e.channel) for e in events
+                 if not e.contact_id and e.direction == "outbound" and e.kind in ATTEMPT_KINDS)
+    found.sort()
+    return found
+
+
 def in_doubt(events: Iterable[ContactEvent]) -> list[ContactEvent]:
     """The contacts in doubt among ``events`` (in time order): for each contact whose last event is
     ``sending`` (:attr:`Outcome.in_doubt`), its last ``sending`` event — in the order the contacts first
@@ -104,7 +121,8 @@ class Digest:
     - ``last_outbound``: per channel, the latest instant of an outbound event (no attempt on that channel
       is later: in any zone, no attempt falls on a later local day);
     - ``replies``: the inbound replies, in the events' order;
-    - ``latest``: the latest instant among the events (``None``: no events).
+    - ``latest``: the latest instant among the events (``None``: no events);
+    - ``attempts()``: :func:`attempt_times` of the events in time order (worked out when called).
 
     :meth:`of` makes one from the events; a ledger snapshot's view of its recent window makes the same
     from its rows without building the events (a property test holds them equal)."""
@@ -115,6 +133,7 @@ class Digest:
     replies: tuple[ContactEvent, ...]
     latest: datetime | None
     events: Callable[[], Sequence[ContactEvent]]
+    attempts: Callable[[], list[tuple[datetime, str]]]
 
     @classmethod
     def of(cls, events: Sequence[ContactEvent]) -> "Digest":
@@ -138,8 +157,13 @@ class Digest:
                         retried = True
             elif event.kind == "reply" and event.direction == "inbound":
                 replies.append(event)
-        return cls(frozenset(tried), retried, last_outbound, tuple(replies), latest, lambda: events)
+        return cls(frozenset(tried), retried, last_outbound, tuple(replies), latest, lambda: events,
+                   lambda: attempt_times(sorted(events, key=_at)))
 
     def facts(self) -> tuple:
         """Everything but ``events`` (what two digests of the same events share)."""
         return self.tried, self.retried, self.last_outbound, self.replies, self.latest
+
+
+def _at(event: ContactEvent) -> datetime:
+    return event.at

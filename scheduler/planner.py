@@ -653,7 +653,7 @@ class _History:
     the events every contact with an outbound event is settled, so ``done`` needs no folding
     either."""
 
-    __slots__ = ("run", "_events", "_source", "_zone", "_today", "_sorted", "_attempts", "_sends",
+    __slots__ = ("run", "_events", "_source", "_attempt_times", "_zone", "_today", "_sorted", "_attempts", "_sends",
                  "replies", "done", "_last_outbound", "_latest", "latest")
 
     def __init__(self, events: Sequence[ContactEvent] | Digest, zone: ZoneInfo, today: date, run: _Run) -> None:
@@ -666,7 +666,7 @@ class _History:
         self._sends: list[str] = []
         self._latest: dict[str, date] | None = None
         if not run.shortcuts:
-            self._events, self._source, self._last_outbound = events, None, {}
+            self._events, self._source, self._attempt_times, self._last_outbound = events, None, None, {}
             self.replies = [e for e in self.events if e.kind == "reply" and e.direction == "inbound"]
             contacts = outcomes(self.events)
             self._attempts = attempts_from_events(self.events, contacts)
@@ -675,6 +675,7 @@ class _History:
             return
         digest = events if isinstance(events, Digest) else Digest.of(events)
         self._events, self._source = None, digest.events  # built when first needed (see all_events)
+        self._attempt_times = digest.attempts
         self._last_outbound = digest.last_outbound
         self.latest = digest.latest
         if digest.latest is None:
@@ -700,7 +701,7 @@ class _History:
     def attempts(self) -> list[Attempt]:
         """:func:`~scheduler.rules.check.attempts_from_events` and this plan's sends, sorted."""
         if self._attempts is None:
-            self._attempts = attempts_from_events(self.events)
+            self._attempts = [Attempt(at, channel) for at, channel in self._attempt_times()]
             if self._sends:
                 self._attempts.extend(Attempt(self.run.now, channel) for channel in self._sends)
                 self._attempts.sort()

@@ -19,13 +19,13 @@ from typing import Iterable, Iterator
 
 from firmware_py.ledger.rows import (CHANNEL, CONTACT, DEBTOR, DIRECTION, KIND, MICROSECOND, Rows, base,
                                      matching_rows, micros)
-from scheduler.contact_state import OUTBOUND_KINDS, STAGE_RANK, Digest
+from scheduler.contact_state import ATTEMPT_KINDS, OUTBOUND_KINDS, REACHED, STAGE_RANK, Digest
 from scheduler.fastbuild import frozen_builder
 from scheduler.model import ContactEvent
 
 _new_digest = frozen_builder(Digest)
 _EMPTY = frozenset({""})
-_NO_DIGEST = Digest(frozenset(), False, {}, (), None, tuple)
+_NO_DIGEST = Digest(frozenset(), False, {}, (), None, tuple, list)
 FOLD_ALL_AFTER = 64
 """How many digests a view reads from each debtor's rows before it reads every debtor's at once."""
 
@@ -34,7 +34,8 @@ class _Refs:
     """The string references of a view's rows that stand for the values :meth:`ContactsView.digest` tests (a
     value may have more than one reference: strings appended after the window's load are not looked up)."""
 
-    __slots__ = ("outbound", "inbound", "tried_kinds", "retry", "reply")
+    __slots__ = ("outbound", "inbound", "tried_kinds", "retry", "reply", "ranks", "reached", "attempt_kinds",
+                 "sending")
 
     def __init__(self, strings: list[str], rows: Rows, start: int, stop: int) -> None:
         directions = set(rows.texts[DIRECTION][start:stop])
@@ -44,6 +45,10 @@ class _Refs:
         self.tried_kinds = frozenset(r for r in kinds if strings[r] in OUTBOUND_KINDS)
         self.retry = frozenset(r for r in kinds if strings[r] == "retry")
         self.reply = frozenset(r for r in kinds if strings[r] == "reply")
+        self.ranks = {r: STAGE_RANK[strings[r]] for r in self.tried_kinds}  # the outbound kinds of contact_state
+        self.reached = frozenset(r for r in kinds if strings[r] in REACHED)
+        self.attempt_kinds = frozenset(r for r in kinds if strings[r] in ATTEMPT_KINDS)
+        self.sending = frozenset(r for r in kinds if strings[r] == "sending")
 
 
 class ContactsView(Sequence):
@@ -139,14 +144,55 @@ class ContactsView(Sequence):
             self._known = _Refs(self._strings, self._rows, self._start, self._stop)
         return self._known
 
+    def _attempts_of(self, debtor_id: str) -> list[tuple[datetime, str]]:
+        """:func:`~scheduler.contact_state.attempt_times` of the debtor's events, read from their rows (in time
+        order: of two events of one contact at the same instant and stage, the earlier row comes first)."""
+        rows = self._groups().get(debtor_id)
+        if not rows:
+            return []
+        strings, texts, times, offsets = self._strings, self._rows.texts, self._rows.times, self._rows.offsets
+        directions, kinds, contacts, channels = texts[DIRECTION], texts[KIND], texts[CONTACT], texts[CHANNEL]
+        refs = self._refs()
+        outbound, ranks, reached, attempt_kinds, sending = (refs.outbound, refs.ranks, refs.reached,
+                                                           refs.attempt_kinds, refs.sending)
+        first: dict[str, tuple[int, int, int]] = {}  # contact -> (instant, stage, row) of its first event
+        last: dict[str, tuple[int, int, int]] = {}   # contact -> (instant, stage, kind) of its last event
+        went_out: set[str] = set()                   # contacts with an event of REACHED
+        found: list[int] = []                        # rows of the attempts
+        for i in rows:
+            if directions[i] not in outbound:
+                continue
+            kind = kinds[i]
+            contact = strings[contacts[i]]
+            if not contact:
+                if kind in attempt_kinds:
+                    found.append(i)
+                continue
+            rank = ranks.get(kind)
+            if rank is None:
+                continue
+            us = times[i]
+            earliest = first.get(contact)
+            if earliest is None or (us, rank) < earliest[:2]:
+                first[contact] = (us, rank, i)
+            latest = last.get(contact)
+            if latest is None or (us, rank) >= latest[:2]:
+                last[contact] = (us, rank, kind)
+            if kind in reached:
+                went_out.add(contact)
+        found.extend(earliest[2] for contact, earliest in first.items()
+                     if contact in went_out or last[contact][2] in sending)
+        attempts = [(base(offsets[i]) + MICROSECOND * times[i], strings[channels[i]]) for i in found]
+        attempts.sort()
+        return attempts
+
     def in_doubt(self) -> list[ContactEvent]:
         """:func:`scheduler.contact_state.in_doubt` of the view's events, read from the rows (only the
         ``sending`` events it returns are built)."""
         strings, texts, start, stop = self._strings, self._rows.texts, self._start, self._stop
         refs = self._refs()
         outbound = refs.outbound
-        ranks = {ref: STAGE_RANK[strings[ref]] for ref in refs.tried_kinds}  # the outbound kinds of contact_state
-        sending = {ref for ref in refs.tried_kinds if strings[ref] == "sending"}
+        ranks, sending = refs.ranks, refs.sending
         last: dict[str, tuple[int, int, bool]] = {}  # contact -> (instant, rank, sending) of its last event
         last_sending: dict[str, int] = {}            # contact -> row of its last sending event
         for i, direction, kind, contact, us in zip(
@@ -270,4 +316,5 @@ class _Folded:
         return _new_digest(tried, retried,
                            {channel: base(offsets[i]) + MICROSECOND * times[i] for channel, i in last_outbound.items()},
                            tuple(view._rows.events(strings, replies)) if replies else (),
-                           base(offsets[newest]) + MICROSECOND * times[newest], functools.partial(view.of, debtor_id))
+                           base(offsets[newest]) + MICROSECOND * times[newest], functools.partial(view.of, debtor_id),
+                           functools.partial(view._attempts_of, debtor_id))

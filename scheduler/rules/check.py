@@ -20,16 +20,11 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from scheduler.contact_state import Outcome, outcomes
+from scheduler.contact_state import ATTEMPT_KINDS, Outcome, attempt_times  # noqa: F401 (ATTEMPT_KINDS: re-exported)
 from scheduler.model import ContactEvent
 from scheduler.reasons import Reason
 from scheduler.rules.calendar import HolidayCalendar
 from scheduler.rules.profiles import ContactProfile
-
-ATTEMPT_KINDS = frozenset({"sending", "sent", "delivered", "uncertain", "expired"})
-"""Contact-log kinds that may mean a contact reached the debtor. A contact counts toward caps when
-:attr:`scheduler.contact_state.Outcome.attempted`: it went out or is in doubt — not one the modem refused
-before it left (``failed`` with no ``sent``) nor one the radio never sent (``retry``)."""
 
 _DAY = timedelta(days=1)
 _MIDNIGHT = time(0)
@@ -52,23 +47,14 @@ class Attempt:
 
 def attempts_from_events(events: Iterable[ContactEvent],
                          known: Mapping[str, Outcome] | None = None) -> list[Attempt]:
-    """The debtor's attempts, one per contact (at its first event), sorted by time.
+    """The debtor's attempts, one per contact (at its first event), sorted by time
+    (:func:`~scheduler.contact_state.attempt_times`).
 
     Events without a ``contact_id`` (an automatic answer, a manual note of a call) count one each
     when their kind is in :data:`ATTEMPT_KINDS`. ``known``: ``outcomes(events)``, when the caller
     already has it.
     """
-    events = list(events)
-    found = [Attempt(o.first_at, o.channel) for o in (outcomes(events) if known is None else known).values()
-             if o.attempted]
-    found.extend(Attempt(e.at, e.channel) for e in events
-                 if not e.contact_id and e.direction == "outbound" and e.kind in ATTEMPT_KINDS)
-    found.sort(key=_time_and_channel)  # Attempt's own order, without its generated __lt__
-    return found
-
-
-def _time_and_channel(attempt: Attempt) -> tuple[datetime, str]:
-    return attempt.at, attempt.channel
+    return [Attempt(at, channel) for at, channel in attempt_times(events, known)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from firmware_py.ledger import Ledger
 from firmware_py.ledger.contactsview import ContactsView, _Folded
-from scheduler.contact_state import Digest, in_doubt
+from scheduler.contact_state import Digest, attempt_times, in_doubt
 from scheduler.model import ContactEvent
 
 T0 = datetime(2026, 9, 20, 12, 0, tzinfo=timezone.utc)
@@ -26,7 +26,7 @@ ZONES = (timezone.utc, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5
 
 appends = st.tuples(
     st.sampled_from(DEBTORS),
-    st.sampled_from(("planned", "sending", "retry", "sent", "delivered", "reply", "note")),
+    st.sampled_from(("planned", "sending", "retry", "sent", "delivered", "failed", "uncertain", "reply", "note")),
     st.sampled_from(("sms", "call")),
     st.integers(-3 * 24 * 60, 50 * 24 * 60),  # minutes from the newest instant so far (earlier: a late report)
     st.sampled_from(ZONES),
@@ -41,9 +41,9 @@ def _event(step, newest: datetime, n: int) -> ContactEvent:
     debtor, kind, channel, minutes, zone, ident, text = step
     direction = {"reply": "inbound", "note": "internal"}.get(kind, "outbound")
     given_id = {"": "", "hex": f"{n:032x}", "text": f"evento-{n}"}[ident]
+    contact = f"{debtor}:L1:1:{n % 4}" if n % 5 else ""  # now and then an event of no contact (a manual note)
     return ContactEvent((newest + timedelta(minutes=minutes)).astimezone(zone), debtor, kind, channel=channel,
-                        direction=direction,
-                        phone=f"+57300{DEBTORS.index(debtor)}", contact_id=f"{debtor}:L1:1:{n % 4}", text=text,
+                        direction=direction, phone=f"+57300{DEBTORS.index(debtor)}", contact_id=contact, text=text,
                         id=given_id)
 
 
@@ -76,6 +76,7 @@ def test_views_are_exact_immutable_and_their_tokens_change_exactly_with_the_even
                 # read from the debtor's rows, and from every debtor's at once: the same as from the events
                 for digest in (view.digest(debtor), every_debtor.digest(debtor)):
                     assert digest.facts() == Digest.of(events).facts() and tuple(digest.events()) == events
+                    assert digest.attempts() == Digest.of(events).attempts() == attempt_times(events)
         for first, first_events in taken:
             for second, second_events in taken:
                 for debtor in DEBTORS:
