@@ -213,15 +213,17 @@ def _plan_all(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str]
     run = _Run(policy, now, shortcuts)
     decisions: list[Decision] = []
     thanks = []
-    loans_of, payments_of, promises_of = snapshot.loans_of, snapshot.payments_of, snapshot.promises_of
-    for debtor in sorted(snapshot.debtors, key=lambda d: d.id):
-        if wanted is not None and debtor.id not in wanted:
-            continue
+    records_of = getattr(snapshot, "records_of", None)  # a LedgerSnapshot's three lookups in one
+    if records_of is None:
+        def records_of(debtor_id: str) -> tuple[Sequence[Loan], Sequence[Payment], Sequence[Promise]]:
+            return snapshot.loans_of(debtor_id), snapshot.payments_of(debtor_id), snapshot.promises_of(debtor_id)
+    for debtor in sorted(snapshot.debtors, key=_debtor_id):
         debtor_id = debtor.id
-        loans = loans_of(debtor_id)
+        if wanted is not None and debtor_id not in wanted:
+            continue
+        loans, payments, promises = records_of(debtor_id)
         if not loans:
             continue
-        payments, promises = payments_of(debtor_id), promises_of(debtor_id)
         if memo is None:
             events = history_of(debtor_id) if by_debtor is None else by_debtor.get(debtor_id, ())
             thank = _plan_debtor(decisions, run, debtor, loans, payments, promises, events, budget, None)
@@ -251,6 +253,9 @@ def _plan_all(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str]
     else:
         decisions.sort(key=_order)
     return tuple(decisions)
+
+
+_debtor_id = attrgetter("id")
 
 
 def _order(decision: Decision) -> tuple:

@@ -107,6 +107,13 @@ class LedgerSnapshot:
     def _of(self, debtor_id: str, name: str) -> tuple:
         return self._by_debtor.get(debtor_id, {}).get(name, ())
 
+    def records_of(self, debtor_id: str) -> tuple[tuple[Loan, ...], tuple[Payment, ...], tuple[Promise, ...]]:
+        """``(loans_of, payments_of, promises_of)`` of the debtor, in one lookup (the planner asks for all three)."""
+        found = self._by_debtor.get(debtor_id)
+        if found is None:
+            return (), (), ()
+        return found.get("loans", ()), found.get("payments", ()), found.get("promises", ())
+
     def loans_of(self, debtor_id: str) -> tuple[Loan, ...]:
         """The debtor's loans (constant time: grouped once when the snapshot is made)."""
         return self._of(debtor_id, "loans")
