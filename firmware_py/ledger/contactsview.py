@@ -26,6 +26,8 @@ from scheduler.model import ContactEvent
 _new_digest = frozen_builder(Digest)
 _EMPTY = frozenset({""})
 _NO_DIGEST = Digest(frozenset(), False, {}, (), None, tuple, list)
+_NOTHING: frozenset[str] = frozenset()
+_NO_ROWS: dict[str, int] = {}
 FOLD_ALL_AFTER = 64
 """How many digests a view reads from each debtor's rows before it reads every debtor's at once."""
 
@@ -264,22 +266,27 @@ class _Folded:
         self.last: dict[int, int] = dict(zip(own_debtors, rows))  # the rows are in time order: the latest wins
         outbound_rows = list(compress(rows, map(refs.outbound.__contains__, own_directions)))
         latest = {(debtors[i], channels[i]): i for i in outbound_rows}
-        self.outbound: dict[int, list[tuple[int, int]]] = {}  # debtor -> [(channel, its last outbound row)]
+        # debtor -> {channel: its last outbound row}, by the channel's text (a value may have two references)
+        self.outbound: dict[int, dict[str, int]] = {}
         for (debtor, channel), i in latest.items():
             found = self.outbound.get(debtor)
+            channel = strings[channel]
             if found is None:
-                self.outbound[debtor] = [(channel, i)]
-            else:
-                found.append((channel, i))
+                self.outbound[debtor] = {channel: i}
+            elif i > found.get(channel, -1):
+                found[channel] = i
         tried_kinds, retry = refs.tried_kinds, refs.retry
         tried_rows = [i for i in outbound_rows if kinds[i] in tried_kinds]
-        self.tried: dict[int, set[int]] = {}  # debtor -> the contact references tried
+        grouped: dict[int, set[int]] = {}  # debtor -> the contact references tried
         for debtor, contact in {(debtors[i], contacts[i]) for i in tried_rows}:
-            found = self.tried.get(debtor)
+            found = grouped.get(debtor)
             if found is None:
-                self.tried[debtor] = {contact}
+                grouped[debtor] = {contact}
             else:
                 found.add(contact)
+        text = strings.__getitem__
+        self.tried: dict[int, frozenset[str]] = {debtor: frozenset(map(text, contacts)) - _EMPTY
+                                                 for debtor, contacts in grouped.items()}
         self.retried = {debtors[i] for i in tried_rows if kinds[i] in retry and strings[contacts[i]]}
         inbound, reply = refs.inbound, refs.reply
         self.replies: dict[int, list[int]] = {}
@@ -296,23 +303,29 @@ class _Folded:
             return _NO_DIGEST
         view = self.view
         strings, times, offsets = view._strings, view._rows.times, view._rows.offsets
-        tried_refs: set[int] = set()
-        replies: list[int] = []
-        last_outbound: dict[str, int] = {}  # channel -> its last outbound row
-        newest = -1
-        retried = False
-        for ref in refs:
-            tried_refs.update(self.tried.get(ref, ()))
-            replies.extend(self.replies.get(ref, ()))
-            retried = retried or ref in self.retried
-            newest = max(newest, self.last[ref])
-            for channel_ref, i in self.outbound.get(ref, ()):
-                channel = strings[channel_ref]  # a channel may have more than one reference too
-                if i > last_outbound.get(channel, -1):
-                    last_outbound[channel] = i
-        if len(refs) > 1:
+        if len(refs) == 1:
+            ref = refs[0]
+            tried = self.tried.get(ref, _NOTHING)
+            replies = self.replies.get(ref)
+            retried = ref in self.retried
+            newest = self.last[ref]
+            last_outbound = self.outbound.get(ref, _NO_ROWS)
+        else:
+            tried_strings: set[str] = set()
+            replies = []
+            last_outbound = {}  # channel -> its last outbound row
+            newest = -1
+            retried = False
+            for ref in refs:
+                tried_strings.update(self.tried.get(ref, ()))
+                replies.extend(self.replies.get(ref, ()))
+                retried = retried or ref in self.retried
+                newest = max(newest, self.last[ref])
+                for channel, i in self.outbound.get(ref, _NO_ROWS).items():
+                    if i > last_outbound.get(channel, -1):
+                        last_outbound[channel] = i
             replies.sort()
-        tried = frozenset([strings[ref] for ref in tried_refs]) - _EMPTY
+            tried = frozenset(tried_strings)
         return _new_digest(tried, retried,
                            {channel: base(offsets[i]) + MICROSECOND * times[i] for channel, i in last_outbound.items()},
                            tuple(view._rows.events(strings, replies)) if replies else (),
