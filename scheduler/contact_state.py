@@ -120,7 +120,7 @@ class Digest:
       settled unless ``retried`` (then :func:`outcomes` decides);
     - ``last_outbound``: per channel, the latest instant of an outbound event (no attempt on that channel
       is later: in any zone, no attempt falls on a later local day);
-    - ``replies``: the inbound replies, in the events' order;
+    - ``replies``: the instants of the inbound replies, in the events' order;
     - ``latest``: the latest instant among the events (``None``: no events);
     - ``attempts()``: :func:`attempt_times` of the events in time order (worked out when called).
 
@@ -130,7 +130,7 @@ class Digest:
     tried: frozenset[str]
     retried: bool
     last_outbound: dict[str, datetime]
-    replies: tuple[ContactEvent, ...]
+    replies: tuple[datetime, ...]
     latest: datetime | None
     events: Callable[[], Sequence[ContactEvent]]
     attempts: Callable[[], list[tuple[datetime, str]]]
@@ -156,7 +156,7 @@ class Digest:
                     if event.kind == "retry":
                         retried = True
             elif event.kind == "reply" and event.direction == "inbound":
-                replies.append(event)
+                replies.append(at)
         return cls(frozenset(tried), retried, last_outbound, tuple(replies), latest, lambda: events,
                    lambda: attempt_times(sorted(events, key=_at)))
 

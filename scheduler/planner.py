@@ -672,7 +672,7 @@ class _History:
         self._latest: dict[str, date] | None = None
         if not run.shortcuts:
             self._events, self._source, self._attempt_times, self._last_outbound = events, None, None, {}
-            self.replies = [e for e in self.events if e.kind == "reply" and e.direction == "inbound"]
+            self.replies = [e.at for e in self.events if e.kind == "reply" and e.direction == "inbound"]
             contacts = outcomes(self.events)
             self._attempts = attempts_from_events(self.events, contacts)
             self.done = {cid for cid, outcome in contacts.items() if outcome.settled}
@@ -1013,13 +1013,13 @@ def _promise_until(promises, payments, today: date, grace: int) -> date | None:
     return until
 
 
-def _replied_since_previous(replies: list[ContactEvent], events: Iterable[ContactEvent], loan: Loan) -> bool:
-    """True if the debtor replied after the last outbound contact about this loan."""
+def _replied_since_previous(replies: list[datetime], events: Iterable[ContactEvent], loan: Loan) -> bool:
+    """True if the debtor replied (``replies``: when) after the last outbound contact about this loan."""
     last = None
     for event in events:
         if event.loan_external_id == loan.external_id and event.direction == "outbound" and event.kind in REACHED:
             last = event.at if last is None or event.at > last else last
-    return last is not None and any(r.at > last for r in replies)
+    return last is not None and any(at > last for at in replies)
 
 
 def _facts(debtor: Debtor, loan: Loan, instalment: Instalment, today: date) -> MessageFacts:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from scheduler.errors import PolicyError
 from scheduler.fastbuild import frozen_builder
-from scheduler.model import ContactEvent, Loan, Payment, Promise, promise_status
+from scheduler.model import Loan, Payment, Promise, promise_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,14 +325,13 @@ class BestHour:
     reason: str
 
 
-def best_hour(replies: Iterable[ContactEvent], payment_times: Iterable[datetime], zone: ZoneInfo) -> BestHour:
-    """The local hour the debtor most often replied or paid at, once there are
-    :data:`MIN_OBSERVATIONS` observations; ties go to the earlier hour. The
-    planner still keeps it inside the legal window."""
+def best_hour(reply_times: Iterable[datetime], payment_times: Iterable[datetime], zone: ZoneInfo) -> BestHour:
+    """The local hour the debtor most often replied (``reply_times``: the instants of their replies) or paid at,
+    once there are :data:`MIN_OBSERVATIONS` observations; ties go to the earlier hour. The planner still keeps
+    it inside the legal window."""
     hours: Counter[int] = Counter()
-    for event in replies:
-        if event.kind == "reply" and event.direction == "inbound":
-            hours[event.at.astimezone(zone).hour] += 1
+    for moment in reply_times:
+        hours[moment.astimezone(zone).hour] += 1
     for moment in payment_times:
         hours[moment.astimezone(zone).hour] += 1
     total = sum(hours.values())

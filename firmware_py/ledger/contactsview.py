@@ -123,8 +123,8 @@ class ContactsView(Sequence):
         return tuple(self._rows.events(self._strings, rows)) if rows else ()
 
     def digest(self, debtor_id: str) -> Digest:
-        """The debtor's :class:`~scheduler.contact_state.Digest`, read from the rows: only their replies are
-        built (the rest of their events when ``events()`` is called).
+        """The debtor's :class:`~scheduler.contact_state.Digest`, read from the rows (their events are built when
+        ``events()`` is called).
 
         The first few are read from each debtor's own rows; past :data:`FOLD_ALL_AFTER` calls (a planner
         deciding for every debtor, not only for those whose events changed), the rows of every debtor are
@@ -302,7 +302,7 @@ class _Folded:
         if refs is None:
             return _NO_DIGEST
         view = self.view
-        strings, times, offsets = view._strings, view._rows.times, view._rows.offsets
+        times, offsets = view._rows.times, view._rows.offsets
         if len(refs) == 1:
             ref = refs[0]
             tried = self.tried.get(ref, _NOTHING)
@@ -328,6 +328,6 @@ class _Folded:
             tried = frozenset(tried_strings)
         return _new_digest(tried, retried,
                            {channel: base(offsets[i]) + MICROSECOND * times[i] for channel, i in last_outbound.items()},
-                           tuple(view._rows.events(strings, replies)) if replies else (),
+                           tuple([base(offsets[i]) + MICROSECOND * times[i] for i in replies]) if replies else (),
                            base(offsets[newest]) + MICROSECOND * times[newest], functools.partial(view.of, debtor_id),
                            functools.partial(view._attempts_of, debtor_id))
