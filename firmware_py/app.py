@@ -69,6 +69,7 @@ class Appliance:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.data_dir = Path(config.data_dir)
         self.ledger = None
+        self.simulation: dict | None = None  # on the simulated modem: why, and the demo's fate (see start)
         self.link = None
         self.recorder = None
         self.pool = None
@@ -125,12 +126,17 @@ class Appliance:
         self.ledger = Ledger.open(self.data_dir, recent_months=5)
         choice = choose_radio(self.config.modem.port, simulate=self.simulate)
         log.info("radio: %s", choice.reason)
-        if self.demo and choice.kind == "simulator":
-            from firmware_py.demo import load_demo
+        if choice.kind == "simulator":
+            # every page says so (webui.simulation): why the modem is simulated, and what became of the demo
+            demo, loans = "off", 0
+            if self.demo:
+                from firmware_py.demo import load_demo
 
-            now = self.clock()
-            load_demo(self.ledger, self.config, now=now,
-                      today=now.astimezone(ZoneInfo(self.config.cooperative.timezone)).date())
+                now = self.clock()
+                report = load_demo(self.ledger, self.config, now=now,
+                                   today=now.astimezone(ZoneInfo(self.config.cooperative.timezone)).date())
+                demo, loans = ("skipped", 0) if report is None else ("loaded", report.imported)
+            self.simulation = {"why": "requested" if self.simulate else "no_modem", "demo": demo, "loans": loans}
         events: queue.Queue = queue.Queue()
         # The driver's matching state (outstanding reports, partial multiparts) changes with every SMS; it lives
         # in its own atomically replaced file so it neither grows the ledger's journal nor forces its compaction.
@@ -375,6 +381,7 @@ class Appliance:
                         password_reset_allowed=self.password_reset_allowed,
                         secret_key=_secret_key(self.data_dir), country=self.config.cooperative.country,
                         timezone=self.config.cooperative.timezone, now=self.clock,
+                        simulation=self.simulation,
                         extra={"planner": self.dispatcher.planner},   # the dashboard plans with its memory
                         **importer_services(self.config, self.ledger, now=self.clock))
 

@@ -27,6 +27,7 @@ from webui.access import MAX_HOURS, Throttle, load_user
 from webui.i18n import init_i18n
 from webui.security import init_security
 from webui.services import Services
+from webui.simulation import simulation_notice
 from webui.users import UserStore
 
 log = logging.getLogger("cobrador.webui")
@@ -86,8 +87,9 @@ def create_app(services: Services | dict | None = None, *, testing: bool = False
     @app.context_processor
     def common():
         from webui.access import current_user
+        from webui.i18n import select_locale
         return {"user": current_user(), "cooperative": services.cooperative_name(), "version": services.version,
-                "nav": app.extensions["cobrador.nav"]}
+                "nav": app.extensions["cobrador.nav"], "simulation": simulation_notice(services, select_locale())}
 
     @app.get("/healthz")
     def healthz():

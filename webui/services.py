@@ -61,6 +61,8 @@ class Services:
     - ``sim_health() -> dict | None``: the SIM's health record (balance parsed from the operator's USSD answer,
       ``low_balance``, whether the SIM stopped sending and why, a Spanish ``alert``; ``firmware_py.sim_health``),
       by default the ledger setting ``sim_health``;
+    - ``simulation``: ``None`` with a real modem; on the simulated one, ``{"why": "requested" | "no_modem",
+      "demo": "loaded" | "skipped" | "off", "loans": n}`` — every page then says so (:mod:`webui.simulation`);
     - ``extra``: anything else a page needs, by name (documented where it is used).
 
     :meth:`cooperative_name` is the cooperative's name on every page and export (the Settings value wins over
@@ -87,6 +89,7 @@ class Services:
     secret_key: bytes = field(default_factory=lambda: os.urandom(32))
     country: str = "CO"
     timezone: str = "America/Bogota"
+    simulation: dict | None = None
     extra: dict = field(default_factory=dict)
     sim_health: Callable[[], dict | None] | None = None
 

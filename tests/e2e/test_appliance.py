@@ -58,6 +58,10 @@ def test_demo_ledger_modem_and_status_page(config):
         client.setup_admin()
         page = client.get("/").get_data(as_text=True)
         assert "módem simulado" in page and 'data-state="connected"' in page
+        # the test-mode notice: the demo's loans, and why nothing goes out at 03:00 in Bogotá
+        assert appliance.simulation == {"why": "requested", "demo": "loaded", "loans": health["loans"]}
+        assert f"Se cargaron {health['loans']} préstamos de demostración" in page
+        assert "los recordatorios esperan hasta el 26/11 a las 07:00." in " ".join(page.split())
 
 
 def test_reply_from_a_debtor_is_recorded_then_deleted_from_the_sim(config):
@@ -84,6 +88,7 @@ def test_demo_is_not_loaded_into_a_ledger_that_has_data(config):
         first = appliance.ledger.stats()["loans"]
     with start(config, demo=True) as appliance:
         assert appliance.ledger.stats()["loans"] == first
+        assert appliance.simulation == {"why": "requested", "demo": "skipped", "loans": 0}  # the page says so
 
 
 def test_delivery_report_of_a_sent_sms_reaches_the_contact_log(config):
