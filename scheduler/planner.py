@@ -56,7 +56,7 @@ from scheduler.reasons import Reason, describe
 from scheduler.rules.check import (Attempt, Lookback, attempts_from_events, attempts_matter, earliest_allowed,
                                    lookbacks)
 from scheduler.segments import (MIN_OBSERVATIONS, NO_SEGMENT, _cover_dates, best_hour, debtor_features,
-                                segment_rule_for)
+                                rules_read_amounts, segment_rule_for)
 from scheduler.templates import MessageFacts, transliterated
 
 HISTORY_DAYS = 120
@@ -558,6 +558,8 @@ class _Run:
         self.policy = policy
         self.now = now
         self.shortcuts = shortcuts
+        # the segment rules' amounts are summed only for rules that read them (and always the long way)
+        self.amounts = not shortcuts or rules_read_amounts(policy.segments)
         self._zones: dict[str, tuple[ZoneInfo, datetime, date]] = {}
         self._calendars: dict[int, tuple[Any, Any]] = {}
         self._lookbacks: dict[tuple[int, str], tuple[Any, tuple[Lookback, ...]]] = {}
@@ -760,7 +762,7 @@ def _plan_debtor(out: list[Decision], run: _Run, debtor: Debtor, loans: Sequence
     if len(loans) > 1:
         loans = sorted(loans, key=lambda l: l.external_id)
     features = debtor_features(loans, payments, promises, today, tags=debtor.tags, officer=debtor.loan_officer,
-                                grace_days=policy.promise_grace_days)
+                                grace_days=policy.promise_grace_days, amounts=run.amounts)
     rule = segment_rule_for(features, policy.segments)
     segment, ladder_name = (rule.name, rule.ladder) if rule is not None else (NO_SEGMENT[0], NO_SEGMENT[2])
     ladder = policy.ladders[ladder_name]

@@ -31,8 +31,8 @@ class Features:
     """What segmentation looks at, for one debtor on ``today``."""
 
     days_late: int
-    outstanding: Decimal
-    overdue: Decimal
+    outstanding: Decimal | None  # None: not worked out (debtor_features(amounts=False))
+    overdue: Decimal | None
     share_paid_late: float
     average_days_late: float
     broken_promises: int
@@ -47,14 +47,18 @@ _new_features = frozen_builder(Features)  # one per debtor per plan
 
 
 def debtor_features(loans: Iterable[Loan], payments: Iterable[Payment], promises: Iterable[Promise],
-                    today: date, *, tags: Iterable[str] = (), officer: str = "", grace_days: int = 1) -> Features:
+                    today: date, *, tags: Iterable[str] = (), officer: str = "", grace_days: int = 1,
+                    amounts: bool = True) -> Features:
     """Features of a debtor (see :class:`Features`). Lateness history counts instalments already due:
     an instalment is "paid late" if it is still unpaid after its due date or if the payments that
     covered it (oldest first) are dated after it; imported paid amounts without dates count as on time.
 
     One pass over each loan's instalments gives the loan's days late, outstanding and overdue
     amounts (the same sums, in the same order, as :class:`~scheduler.model.Loan`'s properties) and
-    its lateness history; payment dates are only allocated for a loan that has dated payments."""
+    its lateness history; payment dates are only allocated for a loan that has dated payments.
+
+    ``amounts=False`` (for rules that read no amount: see :func:`rules_read_amounts`): ``outstanding`` and
+    ``overdue`` are ``None``, and a loan's instalments not yet due are not read (they are in due-date order)."""
     loans = [l for l in loans if l.status == "active"]
     payments = [p for p in payments if p.counts] if payments else []
     days_late = 0
@@ -68,6 +72,22 @@ def debtor_features(loans: Iterable[Loan], payments: Iterable[Payment], promises
         dated = by_loan.get(loan.external_id) if by_loan else None
         # without unreconciled dated payments no instalment gets a cover date (see _cover_dates)
         paid_on = _cover_dates(loan, sorted(dated, key=lambda p: p.date)) if dated else {}
+        if not amounts:
+            for instalment in loan.instalments:
+                due = instalment.due_date
+                if due >= today:
+                    break  # the rest are not due yet either
+                due_count += 1
+                if instalment.amount > instalment.paid_amount:
+                    late += 1
+                    days = (today - due).days
+                    late_days_total += days
+                    if days > days_late:
+                        days_late = days
+                elif paid_on and (covered := paid_on.get(instalment.number)) is not None and covered > due:
+                    late += 1
+                    late_days_total += (covered - due).days
+            continue
         loan_outstanding = loan_overdue = _ZERO
         for instalment in loan.instalments:
             owed = instalment.amount - instalment.paid_amount  # Instalment.outstanding, without the call
@@ -92,9 +112,15 @@ def debtor_features(loans: Iterable[Loan], payments: Iterable[Payment], promises
         overdue += loan_overdue
     broken = sum(1 for p in promises if promise_status(p, payments, today, grace_days=grace_days) == "broken") \
         if promises else 0
-    return _new_features(days_late, outstanding, overdue, late / due_count if due_count else 0.0,
-                    late_days_total / due_count if due_count else 0.0, broken,
-                    frozenset(l.product for l in loans if l.product), frozenset(tags), officer, due_count)
+    return _new_features(days_late, outstanding if amounts else None, overdue if amounts else None,
+                         late / due_count if due_count else 0.0, late_days_total / due_count if due_count else 0.0,
+                         broken, frozenset(l.product for l in loans if l.product), frozenset(tags), officer, due_count)
+
+
+def rules_read_amounts(rules: Iterable["SegmentRule"]) -> bool:
+    """Whether any of ``rules`` reads an amount of :class:`Features` (a bound on the outstanding amount; the
+    risk score a ``min_risk`` asks for reads none)."""
+    return any(rule.min_outstanding is not None or rule.max_outstanding is not None for rule in rules)
 
 
 def _cover_dates(loan: Loan, payments: list[Payment]) -> dict[int, date]:

@@ -110,6 +110,10 @@ def _same(fast, slow) -> None:
 def test_plan_is_the_reference_plan(world):
     snapshot, policy, now = world
     _same(plan(snapshot, policy, now), reference_plan(snapshot, policy, now))
+    # a segment rule that reads an amount: plan sums them too (the default rules read none)
+    rich = replace(policy, segments=(SegmentRule("grande", "Grande", "mora_grave", "firme",
+                                                 min_outstanding=Decimal(150000)), *policy.segments))
+    _same(plan(snapshot, rich, now), reference_plan(snapshot, rich, now))
 
 
 @PROPERTY
@@ -330,6 +334,9 @@ def test_debtor_features_are_the_long_ways(book):
     fast = debtor_features(loans, payments, promises, today, tags=("vip",), officer="Ana")
     slow = features_the_long_way(loans, payments, promises, today, tags=("vip",), officer="Ana")
     assert repr(fast) == repr(slow)  # the same amounts, down to how many decimals they show
+    # what a planner whose segment rules read no amount asks for: the same, but for the amounts
+    lean = debtor_features(loans, payments, promises, today, tags=("vip",), officer="Ana", amounts=False)
+    assert lean == replace(slow, outstanding=None, overdue=None)
 
 
 # -- templates -----------------------------------------------------------------------------------------------------
