@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from firmware_py.ledger.migrations import MigrationError, migrate
+from scheduler.fastbuild import frozen_builder
 from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Payment, Phone, Promise
 
 
@@ -205,13 +206,18 @@ def _decode_debtor(doc: dict) -> Debtor:
     )
 
 
+_new_instalment = frozen_builder(Instalment, checked_by_caller=True)
+"""``Instalment(...)`` without its checks, for values :func:`_instalment` has checked (a ledger holds ~10 per loan)."""
+_ZERO = Decimal(0)
+
+
 def _instalment(i: dict) -> Instalment:
-    return Instalment(
-        number=i["number"],
-        due_date=_parse_date(i["due_date"]),
-        amount=_parse_money(i["amount"]),
-        paid_amount=_parse_money(i.get("paid_amount", "0")),
-    )
+    number, due = i["number"], _parse_date(i["due_date"])
+    amount, paid = _parse_money(i["amount"]), _parse_money(i.get("paid_amount", "0"))
+    if (type(number) is int and number >= 0 and amount.is_finite() and amount >= _ZERO
+            and paid.is_finite() and paid >= _ZERO):
+        return _new_instalment(number, due, amount, paid)  # every check of Instalment holds
+    return Instalment(number=number, due_date=due, amount=amount, paid_amount=paid)  # it says what is wrong
 
 
 def _shared_instalment(i: dict, memo: dict) -> Instalment:
@@ -323,5 +329,5 @@ def decode(kind: str, doc: Any, *, memo: dict | None = None) -> Any:
         return _DECODERS[kind](migrate(kind, doc))
     except (CodecError, MigrationError):
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:  # decimal.InvalidOperation
         raise CodecError(f"{kind}: invalid document ({type(exc).__name__}: {exc})") from exc

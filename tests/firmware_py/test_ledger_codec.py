@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -93,6 +94,19 @@ def test_contact_documents_start_with_debtor_id():
 def test_bad_documents_raise_codec_error(kind, doc):
     with pytest.raises(ValueError):
         codec.decode(kind, doc)
+
+
+@pytest.mark.parametrize("bad", [{"number": -1}, {"number": True}, {"number": "1"}, {"amount": "-5"},
+                                 {"amount": "NaN"}, {"amount": "Infinity"}, {"paid_amount": "-0.01"},
+                                 {"paid_amount": "sNaN"}, {"due_date": "2026-02-30"}, {"amount": "diez"}])
+def test_a_bad_stored_instalment_is_refused_as_the_model_refuses_it(bad):
+    """Instalments are decoded without the model's checks when the decoder's own hold: each bad value still fails."""
+    good = {"number": 1, "due_date": "2026-01-15", "amount": "100.00", "paid_amount": "0"}
+    loan = {"external_id": "L", "debtor_id": "d", "instalments": [{**good, **bad}], "schema_version": 1}
+    with pytest.raises(ValueError):
+        codec.decode("loan", loan)
+    decoded = codec.decode("loan", {**loan, "instalments": [good]})
+    assert decoded.instalments == (Instalment(1, date(2026, 1, 15), Decimal("100.00")),)
 
 
 def test_v0_debtor_with_legacy_phone_is_migrated():
