@@ -35,7 +35,7 @@ import threading
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from tinydb import TinyDB, where
 from tinydb.storages import MemoryStorage
@@ -139,11 +139,11 @@ class Ledger(InAppRecords, ContactHistory):
         self._db.table_class = _KeyedTable
         self._tables: dict[str, dict[str, Any]] = {}
         self._records: dict[str, dict[str, Any]] = {name: {} for name in RECORD_TABLES}
-        # number -> debtor ids, loan -> payment ids, debtor -> loan external ids: tuples (almost always of
-        # one key: a tuple costs a quarter of a set, and there are tens of thousands of them)
-        self._phones: dict[str, tuple[str, ...]] = {}
-        self._loan_payments: dict[str, tuple[str, ...]] = {}
-        self._debtor_loans: dict[str, tuple[str, ...]] = {}
+        # number -> debtor ids, loan -> payment ids, debtor -> loan external ids (KeyIndex: almost always
+        # one key, held bare; there are tens of thousands of them)
+        self._phones = KeyIndex()
+        self._loan_payments = KeyIndex()
+        self._debtor_loans = KeyIndex()
         self._effective: dict[str, Loan] = {}
         self.settings = LedgerSettings(self)
         self._recent = RecentContacts(recent_months)
@@ -299,9 +299,9 @@ class Ledger(InAppRecords, ContactHistory):
         for debtor in self._records["debtors"].values():
             self._index_debtor(debtor)
         for payment in self._records["payments"].values():
-            _index_add(self._loan_payments, payment.loan_external_id, payment.id)
+            self._loan_payments.add(payment.loan_external_id, payment.id)
         for loan in self._records["loans"].values():
-            _index_add(self._debtor_loans, loan.debtor_id, loan.external_id)
+            self._debtor_loans.add(loan.debtor_id, loan.external_id)
         if fixes:  # read-only: the migrated records are used, the files are left as they are
             self._commit(fixes, "migrate", memory_only=self._read_only)
 
@@ -356,11 +356,11 @@ class Ledger(InAppRecords, ContactHistory):
             if table == "loans":
                 old = self._records["loans"].get(key)
                 if old is not None:
-                    _index_discard(self._debtor_loans, old.debtor_id, key)
+                    self._debtor_loans.discard(old.debtor_id, key)
             if table == "payments":
                 old = self._records["payments"].get(key)
                 if old is not None:
-                    _index_discard(self._loan_payments, old.loan_external_id, key)
+                    self._loan_payments.discard(old.loan_external_id, key)
                     self._effective.pop(old.loan_external_id, None)
         apply_ops(self._tables, memory_ops)
         for op in ops:
@@ -377,9 +377,9 @@ class Ledger(InAppRecords, ContactHistory):
                 elif table == "loans":
                     self._effective.pop(key, None)
                     if record is not None:
-                        _index_add(self._debtor_loans, record.debtor_id, key)
+                        self._debtor_loans.add(record.debtor_id, key)
                 elif table == "payments" and record is not None:
-                    _index_add(self._loan_payments, record.loan_external_id, key)
+                    self._loan_payments.add(record.loan_external_id, key)
                     self._effective.pop(record.loan_external_id, None)
         for table in {op[1] for op in ops}:
             self._db.table(table).clear_cache()
@@ -404,11 +404,11 @@ class Ledger(InAppRecords, ContactHistory):
 
     def _index_debtor(self, debtor: Debtor) -> None:
         for phone in debtor.phones:
-            _index_add(self._phones, phone.number, debtor.id)
+            self._phones.add(phone.number, debtor.id)
 
     def _unindex_debtor(self, debtor: Debtor) -> None:
         for phone in debtor.phones:
-            _index_discard(self._phones, phone.number, debtor.id)
+            self._phones.discard(phone.number, debtor.id)
 
     # -- views ---------------------------------------------------------------------------------
     def _debtor_view(self, debtor: Debtor) -> Debtor:
@@ -736,24 +736,59 @@ class Ledger(InAppRecords, ContactHistory):
             self._commit(ops, "settings")
 
 
-def _index_add(index: dict[str, tuple[str, ...]], key: str, value: str) -> None:
-    """Add ``value`` to the tuple of ``key`` (a set's semantics: no duplicates)."""
-    values = index.get(key)
-    if values is None:
-        index[key] = (value,)
-    elif value not in values:
-        index[key] = values + (value,)
+class KeyIndex(Mapping[str, tuple[str, ...]]):
+    """key -> the tuple of values added under it (a set's semantics: no duplicates, kept in the order added).
 
+    Almost every key has one value (a phone's one debtor, a debtor's one loan): that value is held bare, not in
+    a 1-tuple (48 bytes each, tens of thousands of them); reads give tuples all the same."""
 
-def _index_discard(index: dict[str, tuple[str, ...]], key: str, value: str) -> None:
-    """Remove ``value`` from the tuple of ``key`` (dropping the key when none is left)."""
-    values = index.get(key)
-    if values is not None and value in values:
-        kept = tuple(v for v in values if v != value)
-        if kept:
-            index[key] = kept
-        else:
-            del index[key]
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values: dict[str, str | tuple[str, ...]] = {}  # a bare value, or a tuple of two or more
+
+    def __getitem__(self, key: str) -> tuple[str, ...]:
+        values = self._values[key]
+        return values if type(values) is tuple else (values,)
+
+    def get(self, key: str, default=None):
+        values = self._values.get(key)
+        if values is None:
+            return default
+        return values if type(values) is tuple else (values,)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def add(self, key: str, value: str) -> None:
+        """Add ``value`` to the values of ``key`` (nothing if it is there already)."""
+        values = self._values.get(key)
+        if values is None:
+            self._values[key] = value
+        elif type(values) is not tuple:
+            if values != value:
+                self._values[key] = (values, value)
+        elif value not in values:
+            self._values[key] = values + (value,)
+
+    def discard(self, key: str, value: str) -> None:
+        """Remove ``value`` from the values of ``key`` (dropping the key when none is left)."""
+        values = self._values.get(key)
+        if values is None:
+            return
+        if type(values) is not tuple:
+            if values == value:
+                del self._values[key]
+            return
+        if value in values:
+            kept = tuple(v for v in values if v != value)
+            self._values[key] = kept[0] if len(kept) == 1 else kept
 
 
 def _payment_order(payment: Payment):
