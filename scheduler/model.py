@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
+
+from scheduler.fastbuild import frozen_builder
 from typing import Any, Iterable, Mapping
 
 SCHEMA_VERSION = 1
@@ -232,6 +234,12 @@ class Instalment:
         if self.outstanding == 0 or today <= self.due_date:
             return 0
         return (today - self.due_date).days
+
+
+new_instalment = frozen_builder(Instalment, checked_by_caller=True)
+"""``Instalment(number, due_date, amount, paid_amount)`` without the checks of ``__post_init__``, for a caller
+that made sure of them: ``number`` an int >= 0 (not a bool), ``due_date`` a date (not a datetime), both amounts
+finite Decimals >= 0. The importer and the ledger's decoder build hundreds of thousands of instalments."""
 
 
 @dataclass(frozen=True, slots=True)

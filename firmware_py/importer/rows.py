@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 
-from scheduler.model import Instalment, debtor_id_for, normalise_document
+from scheduler.model import Instalment, debtor_id_for, new_instalment, normalise_document
 
 from firmware_py.importer.headers import FIELD_NAMES_ES
 from firmware_py.importer.parsing import (MAX_INSTALMENTS, ParsedPhone, ParseError, blank, format_number,
@@ -361,7 +361,8 @@ def _loan_row(values, ctx, take, problems) -> list[Instalment]:
         problems.append(f"el valor pagado ({format_number(paid, ctx.number_style)}) es mayor que el monto "
                         f"({format_number(sum(amounts), ctx.number_style)})")
         return []
-    return list(map(Instalment, range(1, count + 1), due_dates(first, months, days, count), amounts,
+    # every value is one Instalment accepts: numbers from 1, dates, amounts checked finite and non-negative above
+    return list(map(new_instalment, range(1, count + 1), due_dates(first, months, days, count), amounts,
                     allocate_paid(amounts, paid)))
 
 

@@ -19,8 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from firmware_py.ledger.migrations import MigrationError, migrate
-from scheduler.fastbuild import frozen_builder
-from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Payment, Phone, Promise
+from scheduler.model import ContactEvent, Debtor, Instalment, Loan, Payment, Phone, Promise, new_instalment
 
 
 class CodecError(ValueError):
@@ -206,8 +205,6 @@ def _decode_debtor(doc: dict) -> Debtor:
     )
 
 
-_new_instalment = frozen_builder(Instalment, checked_by_caller=True)
-"""``Instalment(...)`` without its checks, for values :func:`_instalment` has checked (a ledger holds ~10 per loan)."""
 _ZERO = Decimal(0)
 
 
@@ -216,7 +213,7 @@ def _instalment(i: dict) -> Instalment:
     amount, paid = _parse_money(i["amount"]), _parse_money(i.get("paid_amount", "0"))
     if (type(number) is int and number >= 0 and amount.is_finite() and amount >= _ZERO
             and paid.is_finite() and paid >= _ZERO):
-        return _new_instalment(number, due, amount, paid)  # every check of Instalment holds
+        return new_instalment(number, due, amount, paid)  # every check of Instalment holds
     return Instalment(number=number, due_date=due, amount=amount, paid_amount=paid)  # it says what is wrong
 
 
