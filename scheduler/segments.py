@@ -72,34 +72,24 @@ def debtor_features(loans: Iterable[Loan], payments: Iterable[Payment], promises
         dated = by_loan.get(loan.external_id) if by_loan else None
         # without unreconciled dated payments no instalment gets a cover date (see _cover_dates)
         paid_on = _cover_dates(loan, sorted(dated, key=lambda p: p.date)) if dated else {}
-        if not amounts:
-            for instalment in loan.instalments:
-                due = instalment.due_date
-                if due >= today:
-                    break  # the rest are not due yet either
-                due_count += 1
-                if instalment.amount > instalment.paid_amount:
-                    late += 1
-                    days = (today - due).days
-                    late_days_total += days
-                    if days > days_late:
-                        days_late = days
-                elif paid_on and (covered := paid_on.get(instalment.number)) is not None and covered > due:
-                    late += 1
-                    late_days_total += (covered - due).days
-            continue
         loan_outstanding = loan_overdue = _ZERO
         for instalment in loan.instalments:
-            owed = instalment.amount - instalment.paid_amount  # Instalment.outstanding, without the call
-            if owed < _ZERO:
-                owed = _ZERO
-            loan_outstanding += owed
             due = instalment.due_date
-            if due >= today:
-                continue
-            loan_overdue += owed
+            if amounts:
+                owed = instalment.amount - instalment.paid_amount  # Instalment.outstanding, without the call
+                if owed < _ZERO:
+                    owed = _ZERO
+                loan_outstanding += owed
+                if due >= today:
+                    continue
+                loan_overdue += owed
+                unpaid = owed > 0
+            elif due >= today:
+                break  # the rest are not due yet either (instalments are in due-date order)
+            else:
+                unpaid = instalment.amount > instalment.paid_amount
             due_count += 1
-            if owed > 0:
+            if unpaid:
                 late += 1
                 days = (today - due).days
                 late_days_total += days
