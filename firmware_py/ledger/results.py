@@ -68,6 +68,10 @@ class SaveOutcome:
         return self.created or self.updated or bool(self.marked_not_personal)
 
 
+_LOANS, _PAYMENTS, _PROMISES, _CONTACTS = range(4)  # a debtor's records in LedgerSnapshot._by_debtor
+_NOTHING: tuple[tuple, ...] = ((), (), (), ())
+
+
 @dataclass(frozen=True)
 class LedgerSnapshot:
     """A consistent, immutable view of the ledger at journal sequence ``seq``.
@@ -87,55 +91,55 @@ class LedgerSnapshot:
     settings: Settings
     contacts: tuple[ContactEvent, ...] = ()
     _debtors_by_id: Mapping[str, Debtor] = field(default=None, repr=False, compare=False)  # type: ignore
-    _by_debtor: Mapping[str, dict] = field(default=None, repr=False, compare=False)  # type: ignore
+    _by_debtor: Mapping[str, tuple] = field(default=None, repr=False, compare=False)  # type: ignore
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_debtors_by_id", MappingProxyType({d.id: d for d in self.debtors}))
-        groups: dict[str, dict[str, list]] = {}
-        grouped = (("loans", self.loans), ("payments", self.payments), ("promises", self.promises))
+        groups: dict[str, tuple[list, list, list, list]] = {}
+        grouped = [(_LOANS, self.loans), (_PAYMENTS, self.payments), (_PROMISES, self.promises)]
         if not isinstance(self.contacts, ContactsView):  # a view groups its own rows (and builds events on demand)
-            grouped += (("contacts", self.contacts),)
-        for name, records in grouped:
+            grouped.append((_CONTACTS, self.contacts))
+        for index, records in grouped:
             for record in records:
-                groups.setdefault(record.debtor_id, {}).setdefault(name, []).append(record)
+                found = groups.get(record.debtor_id)
+                if found is None:
+                    found = groups[record.debtor_id] = ([], [], [], [])
+                found[index].append(record)
         object.__setattr__(self, "_by_debtor", MappingProxyType(
-            {debtor: {name: tuple(items) for name, items in kinds.items()} for debtor, kinds in groups.items()}))
+            {debtor: tuple(map(tuple, lists)) for debtor, lists in groups.items()}))
 
     def debtor(self, debtor_id: str) -> Debtor | None:
         return self._debtors_by_id.get(debtor_id)
 
-    def _of(self, debtor_id: str, name: str) -> tuple:
-        return self._by_debtor.get(debtor_id, {}).get(name, ())
+    def _of(self, debtor_id: str, index: int) -> tuple:
+        return self._by_debtor.get(debtor_id, _NOTHING)[index]
 
     def records_of(self, debtor_id: str) -> tuple[tuple[Loan, ...], tuple[Payment, ...], tuple[Promise, ...]]:
         """``(loans_of, payments_of, promises_of)`` of the debtor, in one lookup (the planner asks for all three)."""
-        found = self._by_debtor.get(debtor_id)
-        if found is None:
-            return (), (), ()
-        return found.get("loans", ()), found.get("payments", ()), found.get("promises", ())
+        return self._by_debtor.get(debtor_id, _NOTHING)[:3]
 
     def loans_of(self, debtor_id: str) -> tuple[Loan, ...]:
         """The debtor's loans (constant time: grouped once when the snapshot is made)."""
-        return self._of(debtor_id, "loans")
+        return self._of(debtor_id, _LOANS)
 
     def payments_of(self, debtor_id: str) -> tuple[Payment, ...]:
-        return self._of(debtor_id, "payments")
+        return self._of(debtor_id, _PAYMENTS)
 
     def promises_of(self, debtor_id: str) -> tuple[Promise, ...]:
-        return self._of(debtor_id, "promises")
+        return self._of(debtor_id, _PROMISES)
 
     def contacts_of(self, debtor_id: str) -> tuple[ContactEvent, ...]:
         """The debtor's events among ``contacts``, in their order (built anew on each call from a view)."""
         if isinstance(self.contacts, ContactsView):
             return self.contacts.of(debtor_id)
-        return self._of(debtor_id, "contacts")
+        return self._of(debtor_id, _CONTACTS)
 
     def contacts_digest(self, debtor_id: str) -> Digest:
         """What the planner reads of the debtor's events (:class:`~scheduler.contact_state.Digest`); from a
         view, without building most of them."""
         if isinstance(self.contacts, ContactsView):
             return self.contacts.digest(debtor_id)
-        return Digest.of(self._of(debtor_id, "contacts"))
+        return Digest.of(self._of(debtor_id, _CONTACTS))
 
     def contacts_in_doubt(self) -> list[ContactEvent]:
         """:func:`scheduler.contact_state.in_doubt` of ``contacts`` (from a view, without building the rest)."""
@@ -148,7 +152,7 @@ class LedgerSnapshot:
         that remembers its decisions compares these instead of the events: cheap for a view)."""
         if isinstance(self.contacts, ContactsView):
             return self.contacts.token(debtor_id)
-        return self._of(debtor_id, "contacts")
+        return self._of(debtor_id, _CONTACTS)
 
     def contacts_matching(self, *, since: datetime | None = None, until: datetime | None = None,
                           kinds: Iterable[str] | None = None, contact_ids: Iterable[str] | None = None,
