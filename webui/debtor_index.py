@@ -54,15 +54,19 @@ class PhoneCell:
 @dataclass(frozen=True, slots=True)
 class Row:
     """One debtor as the list shows it. ``outstanding``: ``(currency, amount)`` per currency of its active
-    loans; ``statuses``: its loans' statuses."""
+    loans; ``statuses``: its loans' statuses.
+
+    10,000 rows stay in memory, and the list shows 50 of them: ``phones``, ``loan_ids`` and ``outstanding``
+    are made when read, from what the row holds anyway — the debtor's own phones, a lone loan id held bare,
+    and for one currency (the common case) its name, the amount being ``total``."""
 
     id: str
     name: str
     document: str
-    phones: tuple[PhoneCell, ...]
-    loan_ids: tuple[str, ...]
+    debtor_phones: tuple  # the debtor's Phone records (the ledger's objects: nothing new is held)
+    loan_id_values: str | tuple[str, ...]  # one id bare, else the sorted tuple
     statuses: frozenset[str]
-    outstanding: tuple[tuple[str, Decimal], ...]
+    balances: str | tuple[tuple[str, Decimal], ...]  # the one currency (its amount is ``total``), or the pairs
     total: Decimal
     days_late: int
     segment: str
@@ -73,6 +77,20 @@ class Row:
     text: str  # folded name, document, loan ids, officer, group
     digits: str  # every phone's digits, space separated
     sort_name: str
+
+    @property
+    def phones(self) -> tuple[PhoneCell, ...]:
+        return tuple(PhoneCell(p.number, not p.personal, p.opted_out) for p in self.debtor_phones)
+
+    @property
+    def loan_ids(self) -> tuple[str, ...]:
+        ids = self.loan_id_values
+        return ids if type(ids) is tuple else (ids,)
+
+    @property
+    def outstanding(self) -> tuple[tuple[str, Decimal], ...]:
+        balances = self.balances
+        return balances if type(balances) is tuple else ((balances, self.total),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,10 +230,14 @@ def _row(debtor, loans: tuple, payments: tuple, promises: tuple, today, segments
         for loan in loans:
             if loan.status == "active":
                 by_currency[loan.currency] = by_currency.get(loan.currency, Decimal(0)) + loan.outstanding
-    phones = tuple(PhoneCell(p.number, not p.personal, p.opted_out) for p in debtor.phones)
     loan_ids = tuple(sorted(l.external_id for l in loans))
-    return Row(debtor.id, debtor.name, debtor.document, phones, loan_ids, _statuses(l.status for l in loans),
-              tuple(sorted(by_currency.items())), sum(by_currency.values(), Decimal(0)), features.days_late,
+    total = sum(by_currency.values(), Decimal(0))
+    balances = tuple(sorted(by_currency.items()))
+    if len(balances) == 1 and balances[0][1].compare_total(total) == 0:  # the same number, written the same
+        balances, total = balances[0][0], balances[0][1]  # (one Decimal held, not two)
+    return Row(debtor.id, debtor.name, debtor.document, debtor.phones,
+              loan_ids[0] if len(loan_ids) == 1 else loan_ids, _statuses(l.status for l in loans), balances, total,
+              features.days_late,
               segmentation.segment, segmentation.label, segmentation.risk.score, debtor.loan_officer, debtor.group,
               fold(" ".join((debtor.name, debtor.document, _compact(debtor.document), *loan_ids, debtor.loan_officer,
                              debtor.group))),
