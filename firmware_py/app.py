@@ -123,7 +123,10 @@ class Appliance:
         except OSError as exc:
             raise CobradorError(f"No se puede crear el directorio de datos {self.data_dir}: {exc.strerror}.") from exc
         # the planner and the dispatcher read HISTORY_DAYS (120) of contacts on every pass: keep that much decoded
-        self.ledger = Ledger.open(self.data_dir, recent_months=5)
+        # (the months it spans, from two days before it: the ledger drops the oldest month's earlier days)
+        from scheduler.planner import HISTORY_DAYS
+
+        self.ledger = Ledger.open(self.data_dir, recent_months=5, recent_days=HISTORY_DAYS + 2)
         choice = choose_radio(self.config.modem.port, simulate=self.simulate)
         log.info("radio: %s", choice.reason)
         if choice.kind == "simulator":

@@ -13,7 +13,7 @@ import logging
 import threading
 import uuid
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, Iterator, Sequence
 
 from firmware_py.ledger import codec, eventcache
@@ -105,9 +105,38 @@ class ContactHistory:
     def _contacts_for_snapshot(self, since: datetime) -> Sequence[ContactEvent]:
         """``contacts(since=since)`` for a snapshot, under the lock: a view of the recent window's rows when it
         covers ``since`` (events built when read), else the events themselves."""
+        if self._recent_days:
+            self._snapshot_asked = since if self._snapshot_asked is None else min(self._snapshot_asked, since)
         if (self._recent.loaded or not self._within_newest_month(since)) and self._recent_loaded().covers(since):
+            self._trim_window(self._recent)
             return self._recent.view(since)
         return self.contacts(since=since)
+
+    # -- the window's oldest days --------------------------------------------------------------------------------
+    # ``recent_days`` (Ledger.open): the window keeps the ``recent_months`` months only from the UTC day
+    # ``recent_days`` before now (the ledger's clock) on: the days before are dropped, once a day
+    # (``RecentContacts.trim``). The oldest ``contacts_since`` the snapshots asked for since the day before is
+    # kept too (a clock set back), and a snapshot asking for rows a trim dropped from the window's months loads
+    # the window again (``_ensure_recent``): the planner's history never comes from the partitions.
+    _recent_days: int | None = None
+    _snapshot_asked: datetime | None = None   # the oldest ``contacts_since`` of the snapshots (see _trim_window)
+    _trim_day: datetime | None = None         # the day ``recent_days`` before now, when last trimmed
+
+    def _trim_window(self, window: RecentContacts, keep_from: datetime | None = None, *, new: bool = False) -> None:
+        """Drop the window's rows before the UTC day ``recent_days`` before now, or before the day of
+        ``keep_from`` or of the oldest since the snapshots asked for since the last time, if older. Under the
+        lock; does something once a day at most, but for a ``new`` window (just loaded)."""
+        if not self._recent_days:
+            return
+        floor = _day(self._clock() - timedelta(days=self._recent_days))
+        if floor == self._trim_day and not new:
+            return
+        self._trim_day = floor
+        for since in (keep_from, self._snapshot_asked):
+            if since is not None:
+                floor = min(floor, _day(since))
+        self._snapshot_asked = None
+        window.trim(floor)
 
     def iter_contacts(self, *, since: datetime | None = None, until: datetime | None = None,
                       kinds: Iterable[str] | None = None) -> Iterator[ContactEvent]:
@@ -136,18 +165,22 @@ class ContactHistory:
         months = self._contacts.months()
         return not months or partition_for(since) >= months[-1]
 
-    def _ensure_recent(self, since: datetime | None) -> None:
+    def _ensure_recent(self, since: datetime | None, *, snapshot: bool = False) -> None:
         """Load the recent-months window if a query of everyone's history is about to need it, decoding
         it *outside* the lock: seconds for a large log, during which the web page, the modem's events and
         the dispatcher must not wait. The partitions only grow, so what they held when the load began
         (their sizes then: the cut) is read without the lock — caches are made from exactly those bytes
         and saved, also without it — and what was appended meanwhile is read under the lock when the
         window is installed. Called without the lock held (with it held, :meth:`_recent_loaded` loads
-        under it instead)."""
+        under it instead). ``snapshot``: for a snapshot, which loads the window again when a trim dropped the
+        rows it asks for (:meth:`_trim_window`)."""
         while True:
             with self._mutex:
                 self._check_open()
-                if self._recent.loaded or self._within_newest_month(since):
+                if self._recent.loaded:
+                    if not (snapshot and self._recent.trimmed_away(since)):
+                        return
+                elif self._within_newest_month(since):
                     return
                 loading = getattr(self, "_window_loading", None)
                 if loading is None:  # this thread loads it; the others wait for it (without the lock)
@@ -158,13 +191,14 @@ class ContactHistory:
                     break
             loading.wait(60)
         try:
-            self._load_window(months, cuts, read_only)
+            self._load_window(months, cuts, read_only, keep_from=since if snapshot else None)
         finally:
             with self._mutex:
                 self._window_loading = None
             loading.set()
 
-    def _load_window(self, months: list[str], cuts: dict[str, int], read_only: bool) -> None:
+    def _load_window(self, months: list[str], cuts: dict[str, int], read_only: bool, *,
+                     keep_from: datetime | None = None) -> None:
         window = RecentContacts(self._recent.months)
         covered: dict[str, int] = {}   # month -> bytes its cache on disk covers
         window.load(months, lambda month, pool: self._read_month(month, pool, end=cuts[month], covered=covered))
@@ -184,8 +218,9 @@ class ContactHistory:
                     covered[month] = cuts[month]
         with self._mutex:
             self._check_open()
-            if self._recent.loaded:
+            if self._recent.loaded and not (keep_from is not None and self._recent.trimmed_away(keep_from)):
                 return  # another thread installed one meanwhile
+            self._trim_window(window, keep_from, new=True)  # (the caches of whole months are written: above)
             for month in self._contacts.months():  # appended while the window was read (new months too)
                 for event in self._decode_contacts(self._contacts.iter_partition(month, cuts.get(month, 0))):
                     window.add(event)
@@ -202,6 +237,7 @@ class ContactHistory:
             months = self._contacts.months()
             self._recent.load(months, self._read_month)
             self.save_event_caches(skip=months[-1:])
+            self._trim_window(self._recent, new=True)  # after the caches: they hold whole months
         return self._recent
 
     def _read_month(self, month: str, pool, *, end: int | None = None,
@@ -266,3 +302,8 @@ class ContactHistory:
         """Number of events in the contact log."""
         with self._mutex:
             return self._contacts.count
+
+
+def _day(at: datetime) -> datetime:
+    """The start of ``at``'s UTC day."""
+    return at.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -126,7 +126,7 @@ class Ledger(InAppRecords, ContactHistory):
     """
 
     def __init__(self, hot, contacts, *, lock: DirectoryLock | None = None, clock=_utcnow, path=None,
-                 recent_months: int = 2, read_only: bool = False):
+                 recent_months: int = 2, recent_days: int | None = None, read_only: bool = False):
         self._mutex = threading.RLock()
         self._read_only = read_only
         self._hot = hot
@@ -147,6 +147,7 @@ class Ledger(InAppRecords, ContactHistory):
         self._effective: dict[str, Loan] = {}
         self.settings = LedgerSettings(self)
         self._recent = RecentContacts(recent_months)
+        self._recent_days = recent_days
         try:
             self._load(hot.load())
         except BaseException:
@@ -156,11 +157,15 @@ class Ledger(InAppRecords, ContactHistory):
     # -- construction --------------------------------------------------------------------------
     @classmethod
     def open(cls, data_dir: str | Path, *, clock: Callable[[], datetime] = _utcnow,
-             compact_min_bytes: int = 1 << 20, recent_months: int = 2, read_only: bool = False) -> "Ledger":
+             compact_min_bytes: int = 1 << 20, recent_months: int = 2, recent_days: int | None = None,
+             read_only: bool = False) -> "Ledger":
         """Open (creating if needed) the ledger in ``data_dir/ledger``.
 
         ``recent_months``: how many of the newest month partitions are kept
-        decoded in memory for recent-history queries (``recent.py``).
+        decoded in memory for recent-history queries (``recent.py``);
+        ``recent_days``: of those, only the days from ``recent_days`` before
+        now on (the oldest month's earlier days are dropped, day by day:
+        ``history.ContactHistory._trim_window``); None keeps whole months.
         Raises LedgerLocked if another process (or another open Ledger) owns
         it, LedgerCorrupt if nothing can be recovered, LedgerWriteError if the
         directory cannot be written.
@@ -177,7 +182,8 @@ class Ledger(InAppRecords, ContactHistory):
         """
         directory = Path(data_dir) / "ledger"
         if read_only:
-            return cls._open_read_only(directory, clock=clock, recent_months=recent_months)
+            return cls._open_read_only(directory, clock=clock, recent_months=recent_months,
+                                       recent_days=recent_days)
         try:
             if not directory.is_dir():
                 directory.mkdir(parents=True, exist_ok=True)
@@ -191,7 +197,8 @@ class Ledger(InAppRecords, ContactHistory):
             hot = FileHotState(directory, compact_min_bytes=compact_min_bytes, default=codec.encode,
                                convert=decoder)
             contacts = ContactLog(directory / "contacts")
-            ledger = cls(hot, contacts, lock=lock, clock=clock, path=directory, recent_months=recent_months)
+            ledger = cls(hot, contacts, lock=lock, clock=clock, path=directory, recent_months=recent_months,
+                         recent_days=recent_days)
             decoder.done()
             return ledger
         except BaseException:
@@ -201,7 +208,8 @@ class Ledger(InAppRecords, ContactHistory):
             raise
 
     @classmethod
-    def _open_read_only(cls, directory: Path, *, clock, recent_months: int) -> "Ledger":
+    def _open_read_only(cls, directory: Path, *, clock, recent_months: int,
+                        recent_days: int | None) -> "Ledger":
         lock = DirectoryLock(directory).acquire_shared()
         contacts = None
         try:
@@ -209,7 +217,7 @@ class Ledger(InAppRecords, ContactHistory):
             hot = FileHotState(directory, default=codec.encode, convert=decoder, read_only=True)
             contacts = ContactLog(directory / "contacts", read_only=True)
             ledger = cls(hot, contacts, lock=lock, clock=clock, path=directory, recent_months=recent_months,
-                         read_only=True)
+                         recent_days=recent_days, read_only=True)
             decoder.done()
             return ledger
         except BaseException:
@@ -633,7 +641,7 @@ class Ledger(InAppRecords, ContactHistory):
         (reading history costs a partition scan).
         """
         if contacts_since is not None:
-            self._ensure_recent(contacts_since)  # decoded outside the lock: writers do not wait for it
+            self._ensure_recent(contacts_since, snapshot=True)  # decoded outside the lock: writers do not wait
         with self._mutex:
             self._check_open()
             return LedgerSnapshot(

@@ -7,7 +7,9 @@ events of the ``months`` newest months (by partition, i.e. UTC month of
 ``at``) and answers any query whose ``since`` is not older than ``floor``, the
 start of the oldest of those months. Older queries go to the partitions. The
 ledger fills it on the first query that needs it and keeps it current with
-every append after that.
+every append after that. The ledger may also drop the rows before a given day
+(:meth:`RecentContacts.trim`: the oldest month's days the planner never reads):
+``floor`` rises to that day, and older queries go to the partitions too.
 
 Memory. The appliance keeps 120 days of everyone's history (100,000 events and
 more): as ``ContactEvent`` objects that cost ~270 bytes each beyond their shared
@@ -85,6 +87,7 @@ class RecentContacts:
     def __init__(self, months: int = 2):
         self.months = max(1, months)
         self.floor: datetime = EVERYTHING
+        self.month_floor: datetime = EVERYTHING  # the floor the months alone give (``floor`` without trims)
         self.newest: str = ""
         self.loaded = False
         self.uid = next(_windows)  # tells this window's serials from another's
@@ -108,6 +111,7 @@ class RecentContacts:
         keep = names[-self.months:]
         if len(names) > len(keep):
             self.floor = month_start(keep[0])
+        self.month_floor = self.floor
         self._rows, self._strings, self._index, self._serial, self._shared = Rows(), [], {}, 0, False
         for name in keep:  # a month's events at a time: the months do not overlap in time
             items = list(read(name, pool))
@@ -167,6 +171,7 @@ class RecentContacts:
             for _ in range(self.months - 1):
                 oldest_kept = previous_month(oldest_kept)
             floor = month_start(oldest_kept)
+            self.month_floor = max(self.month_floor, floor)
             if floor > self.floor:
                 self.floor = floor
                 self._own_rows()
@@ -180,6 +185,23 @@ class RecentContacts:
             else:  # an event stamped earlier than the newest (a driver's report time): keep the order
                 self._own_rows()
                 self._append_row(event, bisect.bisect_right(self._rows.times, at))
+
+    def trim(self, before: datetime) -> bool:
+        """Drop the rows with ``at < before`` (when that is past ``floor``, which becomes ``before``): queries
+        older than that go to the partitions. A month left partly here is no longer one of
+        :meth:`kept_months` (its events cache is written from a whole month, before trimming). Returns
+        whether anything changed."""
+        if before <= self.floor:
+            return False
+        self._own_rows()
+        self.floor = before
+        self._rows.delete_before(bisect.bisect_left(self._rows.times, micros(before)))
+        self._compact_strings()
+        return True
+
+    def trimmed_away(self, since: datetime | None) -> bool:
+        """Whether a query from ``since`` would find here what its months held, but for a :meth:`trim`."""
+        return since is not None and self.month_floor <= since < self.floor
 
     def _compact_strings(self) -> None:
         """Forget the strings only the dropped months used (a new table: views keep the old one)."""
