@@ -43,7 +43,7 @@ from scheduler.fastbuild import frozen_builder
 from scheduler.model import CONTACT_CHANNELS, CONTACT_DIRECTIONS, CONTACT_KINDS, ContactEvent
 
 _new_event = frozen_builder(ContactEvent, checked_by_caller=True)
-"""``ContactEvent(...)`` without its per-event checks: :func:`_check_values` made them once per distinct value."""
+"""``ContactEvent(...)`` without its per-event checks: :func:`check_values` made them once per distinct value."""
 
 FORMAT = "cobrador-contact-events"
 VERSION = 1
@@ -219,7 +219,7 @@ def decode_columns(data: bytes, share: Callable[[str, bool], str] = _intern) -> 
             raise ValueError("columns do not fill the body")
         interned = set().union(*(columns[i] for i in _INTERNED))
         strings = [share(value, i in interned) for i, value in enumerate(strings)]
-        _check_values(strings, columns, offsets, schemas)
+        check_values(strings, columns, offsets, schemas)
         if any(ref != HEX_ID and ref >= len(strings) for ref in set(id_refs)):
             raise ValueError("an id reference beyond the table")
         return size, fingerprint, Columns(strings, times, offsets, tuple(columns), id_refs, ids, schemas)
@@ -232,7 +232,7 @@ _CHECKED = {FIELDS.index("kind"): CONTACT_KINDS, FIELDS.index("channel"): CONTAC
 _DAY_SECONDS = 24 * 3600
 
 
-def _check_values(strings: list[str], columns: list[array], offsets: array, schemas: array) -> None:
+def check_values(strings: list[str], columns: list[array], offsets: array, schemas: array) -> None:
     """Check once per distinct value what ``ContactEvent.__post_init__`` checks per event (kind, channel and
     direction in their vocabularies; an instant with a valid UTC offset; the text fields strings), so that
     :func:`_events` can build the events without it. Raises ValueError."""

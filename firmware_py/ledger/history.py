@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Iterator, Sequence
 
-from firmware_py.ledger import codec, eventcache
+from firmware_py.ledger import codec, eventcache, recent
 from firmware_py.ledger.contactlog import partition_for
 from firmware_py.ledger.recent import RecentContacts
 from scheduler.model import ContactEvent
@@ -262,6 +262,12 @@ class ContactHistory:
                     covered[month] = size
                 start = size
                 yield columns  # its rows as they are (the window takes them without building events)
+        # the records after it (or all of them) straight into rows, as a cache would hold them; one that is not a
+        # plain current event (an older schema, a bad value) and they are decoded one by one (logged, skipped)
+        rows = recent.columns_from_docs(self._contacts.iter_partition(month, start, end), pool)
+        if rows is not None:
+            yield rows
+            return
         yield from self._decode_contacts(pool.share_doc(doc)
                                          for doc in self._contacts.iter_partition(month, start, end))
 

@@ -30,14 +30,14 @@ import bisect
 import itertools
 import sys
 from array import array
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 from firmware_py.ledger.contactlog import partition_for
 from firmware_py.ledger.contactsview import ContactsView
-from firmware_py.ledger.eventcache import HEX_ID, Columns
-from firmware_py.ledger.rows import NO_RAW_ID, SHARED_FIELDS, Rows, matching_rows, micros, raw_id
-from scheduler.model import ContactEvent
+from firmware_py.ledger.eventcache import FIELDS, HEX_ID, Columns, check_values
+from firmware_py.ledger.rows import EPOCH, MICROSECOND, NO_RAW_ID, SHARED_FIELDS, Rows, matching_rows, micros, raw_id
+from scheduler.model import SCHEMA_VERSION, ContactEvent
 
 EVERYTHING = datetime(1, 1, 1, tzinfo=timezone.utc)
 # shared with the whole program (the ledger's debtor records use the same objects)
@@ -81,6 +81,86 @@ class StringPool:
         return doc
 
 
+_DEFAULTS = tuple((name, {"channel": "sms", "direction": "outbound"}.get(name, "")) for name in FIELDS)
+_REQUIRED = frozenset({"debtor_id", "kind"})   # ``codec.decode`` refuses a contact without them
+_SECOND = timedelta(seconds=1)
+_DAY_SECONDS = 86400
+
+
+def columns_from_docs(docs: Iterable[object], pool: StringPool) -> Columns | None:
+    """The rows of stored contact documents (a partition's, in file order) as :class:`Columns` in the window's
+    order (time order, file order among equal instants), their strings shared through ``pool`` — without
+    building a ``ContactEvent`` per document. Only for documents ``codec.decode`` would take as they are: at
+    the current schema version, every field a string, an aware instant whose UTC offset is whole seconds; kind,
+    channel and direction checked as ``ContactEvent`` checks them. None as soon as one document is anything
+    else (the caller decodes them one by one then, as always: a bad one is logged and skipped)."""
+    strings: list[str] = []
+    index: dict[str, int] = {}
+    times, offsets = array("q"), array("i")
+    texts = tuple(array("I") for _ in FIELDS)
+    id_refs, ids, schemas = array("I"), bytearray(), array("H")
+    share, parse = pool.share, datetime.fromisoformat
+    zones: dict[timedelta, int] = {}
+    columns = tuple(zip(texts, _DEFAULTS, [name in _INTERNED for name in FIELDS],
+                        [name in _REQUIRED for name in FIELDS]))
+    for doc in docs:
+        if type(doc) is not dict:
+            return None
+        version, at = doc.get("schema_version"), doc.get("at")
+        if type(version) is not int or version != SCHEMA_VERSION or type(at) is not str:
+            return None
+        try:
+            at = parse(at)
+        except ValueError:
+            return None
+        offset = at.utcoffset()
+        seconds = zones.get(offset)
+        if seconds is None:
+            if offset is None:
+                return None
+            seconds = offset // _SECOND
+            if _SECOND * seconds != offset or not -_DAY_SECONDS < seconds < _DAY_SECONDS:
+                return None
+            zones[offset] = seconds
+        for column, (name, default), interned, required in columns:
+            value = doc.get(name) if required else doc.get(name, default)
+            if type(value) is not str:
+                return None
+            ref = index.get(value)
+            if ref is None:
+                ref = index[value] = len(strings)
+                strings.append(share(value, interned))
+            column.append(ref)
+        ident = doc.get("id", "")
+        if type(ident) is not str:
+            return None
+        raw = raw_id(ident)
+        if raw is None:
+            ref = index.get(ident)
+            if ref is None:
+                ref = index[ident] = len(strings)
+                strings.append(ident)
+            id_refs.append(ref)
+            ids += NO_RAW_ID
+        else:
+            id_refs.append(HEX_ID)
+            ids += raw
+        times.append((at - EPOCH) // MICROSECOND)
+        offsets.append(seconds)
+        schemas.append(version)
+    try:
+        check_values(strings, texts, offsets, schemas)
+    except ValueError:
+        return None
+    order = sorted(range(len(times)), key=times.__getitem__)  # stable: file order among equal instants
+    if any(i != at for i, at in enumerate(order)):
+        times, offsets = array("q", [times[i] for i in order]), array("i", [offsets[i] for i in order])
+        texts = tuple(array("I", [column[i] for i in order]) for column in texts)
+        id_refs, schemas = array("I", [id_refs[i] for i in order]), array("H", [schemas[i] for i in order])
+        ids = bytearray().join([ids[16 * i:16 * i + 16] for i in order])
+    return Columns(strings, times, offsets, texts, id_refs, bytes(ids), schemas)
+
+
 class RecentContacts:
     """Events with ``at >= floor`` (see module docstring); not thread-safe (the ledger locks)."""
 
@@ -118,9 +198,11 @@ class RecentContacts:
             cached = [item for item in items if isinstance(item, Columns)]
             events = [item for item in items if not isinstance(item, Columns)]
             events.sort(key=_at)
-            if len(cached) == 1 and (not events or not len(cached[0])
-                                     or micros(events[0].at) >= cached[0].times[-1]):
-                self._append_columns(cached[0])  # a cache's rows, in order, before what was appended after it
+            blocks = [block for block in cached if len(block)]
+            if all(later.times[0] >= earlier.times[-1] for earlier, later in zip(blocks, blocks[1:])) and (
+                    not events or not blocks or micros(events[0].at) >= blocks[-1].times[-1]):
+                for block in blocks:  # a cache's rows, in order, before what was appended after it
+                    self._append_columns(block)
             else:  # (a report appended after the cache and stamped before its last event: sort them all)
                 events = [event for block in cached for event in block.events()] + events
                 events.sort(key=_at)
