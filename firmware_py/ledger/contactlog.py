@@ -60,9 +60,37 @@ from firmware_py.ledger.storage import (
 log = logging.getLogger("cobrador.ledger.contactlog")
 
 _PARTITION = re.compile(r"^(\d{4})-(\d{2})\.jsonl$")
+_PARSE_BATCH = 1024
+_DECODER = json.JSONDecoder()   # json.loads's own (strict)
 _OFFSET_BITS = 40
 _OFFSET_MASK = (1 << _OFFSET_BITS) - 1
 _PREFIX = b'{"debtor_id":"'
+
+
+def parse_bodies(bodies: list[bytes]) -> list[Any]:
+    """``json.loads`` of each line body (checked lines, so without a new line), those that are not JSON left out:
+    the batch decoded as one text and read a value at a time (a call per line costs a third more); if any body
+    is not one JSON value in UTF-8 with nothing around it (as the ledger writes them), one by one, exactly as
+    ``json.loads`` reads each."""
+    try:
+        text = b"\n".join(bodies).decode("utf-8")
+        docs, pos, size, decode = [], 0, len(text), _DECODER.raw_decode
+        for _ in bodies:
+            doc, pos = decode(text, pos)
+            if pos < size and text[pos] != "\n":
+                raise ValueError("not one value alone in a line")
+            docs.append(doc)
+            pos += 1
+        return docs
+    except ValueError:  # (UnicodeDecodeError too)
+        pass
+    docs = []
+    for body in bodies:
+        try:
+            docs.append(json.loads(body))
+        except ValueError:
+            continue
+    return docs
 
 
 def partition_for(at: datetime) -> str:
@@ -313,15 +341,15 @@ class ContactLog:
                 data = fh.read() if end is None else fh.read(max(end - start, 0))
         except FileNotFoundError:
             return
-        loads = json.loads
+        bodies = []
         for _offset, line, complete in iter_lines(data):
             body = check_line(line) if complete else None
             if body is not None:
-                try:
-                    doc = loads(body)
-                except ValueError:
-                    continue
-                yield doc
+                bodies.append(body)
+                if len(bodies) == _PARSE_BATCH:
+                    yield from parse_bodies(bodies)
+                    bodies = []
+        yield from parse_bodies(bodies)
 
     def debtor_count(self, debtor_id: str) -> int:
         return len(self._by_debtor.get(debtor_id, ()))

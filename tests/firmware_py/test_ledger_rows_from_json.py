@@ -5,6 +5,7 @@ partition through ``codec.decode`` one document at a time, as before (bad ones l
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta, timezone
 
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_py.ledger import Ledger, codec
+from firmware_py.ledger.contactlog import parse_bodies
 from firmware_py.ledger.recent import StringPool, columns_from_docs
 from scheduler.model import ContactEvent
 
@@ -101,3 +103,46 @@ def test_a_cache_and_the_records_after_it_both_as_rows(tmp_path):
             window = ledger.contacts(since=T0 - timedelta(days=40))
             assert window == tuple(sorted(ledger.iter_contacts(since=T0 - timedelta(days=40)), key=lambda e: e.at))
             assert [e.at for e in window] == sorted(e.at for e in window)
+
+
+_BODIES = st.one_of(
+    st.builds(lambda doc: json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode(),
+              st.dictionaries(st.text(max_size=5), st.one_of(st.none(), st.integers(), st.text(max_size=8)),
+                              max_size=4)),
+    st.sampled_from([b"", b" ", b'{"a":1} ', b' {"a":1}', b'{"a":1}\r', b'{"a":1}{"b":2}', b'{"a":1},{"b":2}',
+                     b"1,2", b'"x"', b"[1,2]", b"\xef\xbb\xbf{}", '{"a":"é"}'.encode("utf-16"), b"1\x00",
+                     b'{"a":"\xed\xa0\x80"}', b'{"a":', b"}", b'{"a":"\\ud800"}', b"nul", b"NaN", b"-0"]),
+    st.binary(max_size=12).filter(lambda b: b"\n" not in b),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_BODIES, max_size=12))
+def test_line_bodies_read_in_a_batch_as_json_loads_reads_each(bodies):
+    expected = []
+    for body in bodies:
+        try:
+            expected.append(json.loads(body))
+        except ValueError:
+            pass
+    got = parse_bodies(bodies)
+    assert json.dumps(got) == json.dumps(expected)  # (NaN != NaN)
+
+
+def test_a_complete_months_cache_older_than_its_partition_is_saved_again(tmp_path):
+    """A late report appended to an older month (or a stop without a close): that month is read whole once and
+    its cache saved again, so the next start reads no JSON for it."""
+    first = T0 - timedelta(days=31)  # September
+    with Ledger.open(tmp_path, recent_months=3) as ledger:
+        ledger.append_contacts(ContactEvent(first + timedelta(hours=13 * i), f"d-{i % 3}", "sent",
+                                            contact_id=f"c{i}") for i in range(120))  # September .. November
+        ledger.contacts(since=first)
+    with Ledger.open(tmp_path, recent_months=3) as ledger:
+        late = ledger.append_contact(ContactEvent(first + timedelta(days=3), "d-1", "delivered", contact_id="c5"))
+    with Ledger.open(tmp_path, recent_months=3) as ledger:
+        assert not ledger._contacts.cache_is_current("2026-09")
+        window = ledger.contacts(since=first)
+        assert window == tuple(sorted(ledger.iter_contacts(since=first), key=lambda e: e.at)) and late in window
+        assert ledger._contacts.cache_is_current("2026-09") and ledger._contacts.cache_is_current("2026-10")
+    with Ledger.open(tmp_path, recent_months=3) as ledger:
+        assert ledger.contacts(since=first) == window
