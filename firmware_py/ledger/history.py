@@ -122,19 +122,27 @@ class ContactHistory:
     _snapshot_asked: datetime | None = None   # the oldest ``contacts_since`` of the snapshots (see _trim_window)
     _trim_day: datetime | None = None         # the day ``recent_days`` before now, when last trimmed
 
-    def _trim_window(self, window: RecentContacts, keep_from: datetime | None = None, *, new: bool = False) -> None:
-        """Drop the window's rows before the UTC day ``recent_days`` before now, or before the day of
-        ``keep_from`` or of the oldest since the snapshots asked for since the last time, if older. Under the
-        lock; does something once a day at most, but for a ``new`` window (just loaded)."""
+    def _trim_floor(self, keep_from: datetime | None = None) -> datetime | None:
+        """The window's first instant: the UTC day ``recent_days`` before now, or the day of ``keep_from`` or of
+        the oldest since the snapshots asked for since the last trim, if older; None: whole months."""
         if not self._recent_days:
-            return
+            return None
         floor = _day(self._clock() - timedelta(days=self._recent_days))
-        if floor == self._trim_day and not new:
-            return
-        self._trim_day = floor
         for since in (keep_from, self._snapshot_asked):
             if since is not None:
                 floor = min(floor, _day(since))
+        return floor
+
+    def _trim_window(self, window: RecentContacts, keep_from: datetime | None = None, *, new: bool = False) -> None:
+        """Drop the window's rows before :meth:`_trim_floor`. Under the lock; does something once a day at
+        most (the floor is a day), but for a ``new`` window (just loaded: already cut there, usually)."""
+        if not self._recent_days:
+            return
+        today = _day(self._clock() - timedelta(days=self._recent_days))
+        if today == self._trim_day and not new:
+            return
+        floor = self._trim_floor(keep_from)
+        self._trim_day = today
         self._snapshot_asked = None
         window.trim(floor)
 
@@ -188,39 +196,29 @@ class ContactHistory:
                     months = self._contacts.months()
                     cuts = {month: self._contacts.size_of(month) for month in months}
                     read_only = self._read_only
+                    keep_from = since if snapshot else None
+                    floor = self._trim_floor(keep_from)
                     break
             loading.wait(60)
         try:
-            self._load_window(months, cuts, read_only, keep_from=since if snapshot else None)
+            self._load_window(months, cuts, read_only, keep_from=keep_from, floor=floor)
         finally:
             with self._mutex:
                 self._window_loading = None
             loading.set()
 
     def _load_window(self, months: list[str], cuts: dict[str, int], read_only: bool, *,
-                     keep_from: datetime | None = None) -> None:
+                     keep_from: datetime | None = None, floor: datetime | None = None) -> None:
         window = RecentContacts(self._recent.months)
         covered: dict[str, int] = {}   # month -> bytes its cache on disk covers
-        window.load(months, lambda month, pool: self._read_month(month, pool, end=cuts[month], covered=covered))
-        if not read_only:
-            for month in window.kept_months():
-                if month not in cuts or month == months[-1] or covered.get(month) == cuts[month]:
-                    continue  # the newest month's cache is saved at close; a current one is kept
-                fingerprint = self._contacts.fingerprint(month, cuts[month])
-                if fingerprint is None:
-                    continue
-                try:
-                    data = eventcache.encode_columns(window.month_columns(month), cuts[month], fingerprint)
-                except ValueError as exc:
-                    log.warning("events cache of %s not saved: %s", month, exc)
-                    continue
-                if self._contacts.write_cache(month, data, cuts[month]):
-                    covered[month] = cuts[month]
+        complete = set(months[:-1]) if not read_only else set()  # the newest month's cache is saved at close
+        window.load(months, lambda month, pool: self._read_month(month, pool, end=cuts[month], covered=covered,
+                                                                 save=month in complete), floor)
         with self._mutex:
             self._check_open()
             if self._recent.loaded and not (keep_from is not None and self._recent.trimmed_away(keep_from)):
                 return  # another thread installed one meanwhile
-            self._trim_window(window, keep_from, new=True)  # (the caches of whole months are written: above)
+            self._trim_window(window, keep_from, new=True)
             for month in self._contacts.months():  # appended while the window was read (new months too)
                 for event in self._decode_contacts(self._contacts.iter_partition(month, cuts.get(month, 0))):
                     window.add(event)
@@ -231,24 +229,27 @@ class ContactHistory:
     def _recent_loaded(self) -> RecentContacts:
         """The recent-months window, read on first use (keeps opening fast): from each month's events
         cache (``eventcache``) plus the records appended after it, or from the partition. The caches of
-        complete months read from their partitions are saved at once; the newest month's at close.
+        complete months read from their partitions are saved as they are read; the newest month's at close.
         Under the lock: :meth:`_ensure_recent` has usually loaded it already, without the lock."""
         if not self._recent.loaded:
             months = self._contacts.months()
-            self._recent.load(months, self._read_month)
-            self.save_event_caches(skip=months[-1:])
-            self._trim_window(self._recent, new=True)  # after the caches: they hold whole months
+            complete = set(months[:-1]) if not self._read_only else set()
+            self._recent.load(months, lambda month, pool: self._read_month(month, pool, save=month in complete),
+                              self._trim_floor())
+            self._trim_window(self._recent, new=True)
         return self._recent
 
-    def _read_month(self, month: str, pool, *, end: int | None = None,
-                    covered: dict[str, int] | None = None) -> Iterator[ContactEvent | eventcache.Columns]:
+    def _read_month(self, month: str, pool, *, end: int | None = None, covered: dict[str, int] | None = None,
+                    save: bool = False) -> Iterator[ContactEvent | eventcache.Columns]:
         """The events of one month partition (up to byte ``end``): its events cache's rows, when it is made
-        from those bytes, plus the records after it. The bytes the cache covers go to ``covered`` when given
-        (the caller notes them under the lock), else are noted at once."""
+        from those bytes, plus the records after it — as rows too (``recent.columns_from_docs``) when they are
+        plain current records, else decoded one by one. The bytes the cache covers go to ``covered`` when given
+        (the caller notes them under the lock), else are noted at once. ``save`` (a complete month): a month
+        without a cache of all of it is read whole, and its cache saved (the next start reads no JSON)."""
         start = 0
+        limit = self._contacts.size_of(month) if end is None else end
         data = self._contacts.read_cache(month)
         if data is not None:
-            limit = self._contacts.size_of(month) if end is None else end
             try:
                 size, fingerprint, columns = eventcache.decode_columns(data, pool.share)
                 if size > limit or fingerprint != self._contacts.fingerprint(month, size):
@@ -256,20 +257,43 @@ class ContactHistory:
             except eventcache.CacheUnreadable as exc:
                 log.warning("events cache of %s unusable (%s): reading the partition", month, exc)
             else:
-                if covered is None:
-                    self._contacts.note_cache(month, size)
-                else:
-                    covered[month] = size
-                start = size
-                yield columns  # its rows as they are (the window takes them without building events)
-        # the records after it (or all of them) straight into rows, as a cache would hold them; one that is not a
-        # plain current event (an older schema, a bad value) and they are decoded one by one (logged, skipped)
+                if not save or size == limit:
+                    if covered is None:
+                        self._contacts.note_cache(month, size)
+                    else:
+                        covered[month] = size
+                    start = size
+                    yield columns  # its rows as they are (the window takes them without building events)
+                del columns  # (a complete month's cache older than its partition: read whole, saved again)
         rows = recent.columns_from_docs(self._contacts.iter_partition(month, start, end), pool)
         if rows is not None:
+            if save and start == 0:
+                self._save_cache(month, lambda crc: eventcache.encode_columns(rows, limit, crc), limit,
+                                 covered)
             yield rows
             return
-        yield from self._decode_contacts(pool.share_doc(doc)
-                                         for doc in self._contacts.iter_partition(month, start, end))
+        events = list(self._decode_contacts(pool.share_doc(doc)
+                                            for doc in self._contacts.iter_partition(month, start, end)))
+        if save and start == 0:
+            self._save_cache(month, lambda crc: eventcache.encode(sorted(events, key=_at), limit, crc), limit,
+                             covered)
+        yield from events
+
+    def _save_cache(self, month: str, encode, size: int, covered: dict[str, int] | None) -> None:
+        """Write the events cache of ``month``'s first ``size`` bytes (``encode(fingerprint)`` its bytes)."""
+        fingerprint = self._contacts.fingerprint(month, size)
+        if fingerprint is None:
+            return
+        try:
+            data = encode(fingerprint)
+        except ValueError as exc:
+            log.warning("events cache of %s not saved: %s", month, exc)
+            return
+        if self._contacts.write_cache(month, data, size):
+            if covered is None:
+                self._contacts.note_cache(month, size)
+            else:
+                covered[month] = size
 
     def save_event_caches(self, *, skip: Iterable[str] = ()) -> int:
         """Save the events cache of every month of the recent window whose cache does not cover its
@@ -313,3 +337,7 @@ class ContactHistory:
 def _day(at: datetime) -> datetime:
     """The start of ``at``'s UTC day."""
     return at.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _at(event: ContactEvent) -> datetime:
+    return event.at

@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 import sys
 from array import array
 from datetime import datetime, timedelta, timezone
+from operator import itemgetter
 from typing import Callable, Iterable
 
+from firmware_py.ledger.codec import encode_contact
 from firmware_py.ledger.contactlog import partition_for
 from firmware_py.ledger.contactsview import ContactsView
 from firmware_py.ledger.eventcache import FIELDS, HEX_ID, Columns, check_values
@@ -48,6 +51,11 @@ _windows = itertools.count(1)
 def month_start(name: str) -> datetime:
     year, month = int(name[:4]), int(name[5:7])
     return datetime(year, month, 1, tzinfo=timezone.utc)
+
+
+def next_month(name: str) -> str:
+    year, month = int(name[:4]), int(name[5:7])
+    return f"{year + 1:04d}-01" if month == 12 else f"{year:04d}-{month + 1:02d}"
 
 
 def previous_month(name: str) -> str:
@@ -81,82 +89,102 @@ class StringPool:
         return doc
 
 
-_DEFAULTS = tuple((name, {"channel": "sms", "direction": "outbound"}.get(name, "")) for name in FIELDS)
-_REQUIRED = frozenset({"debtor_id", "kind"})   # ``codec.decode`` refuses a contact without them
+# A stored contact's keys (``codec.encode_contact``), and where each of the window's text fields is among them
+_KEYS = tuple(encode_contact(ContactEvent(EPOCH, "", "sent")))
+_TEXT_AT = tuple(_KEYS.index(name) for name in FIELDS)
+_AT, _ID, _SCHEMA = _KEYS.index("at"), _KEYS.index("id"), _KEYS.index("schema_version")
+_STR, _INT = frozenset({str}), frozenset({int})
 _SECOND = timedelta(seconds=1)
 _DAY_SECONDS = 86400
+_HEX = re.compile("[0-9a-f]*")
+_CHUNK = 2048   # documents read into tuples before their columns are made (the transient stays small)
 
 
 def columns_from_docs(docs: Iterable[object], pool: StringPool) -> Columns | None:
     """The rows of stored contact documents (a partition's, in file order) as :class:`Columns` in the window's
     order (time order, file order among equal instants), their strings shared through ``pool`` — without
-    building a ``ContactEvent`` per document. Only for documents ``codec.decode`` would take as they are: at
-    the current schema version, every field a string, an aware instant whose UTC offset is whole seconds; kind,
-    channel and direction checked as ``ContactEvent`` checks them. None as soon as one document is anything
-    else (the caller decodes them one by one then, as always: a bad one is logged and skipped)."""
+    building a ``ContactEvent`` per document, a column at a time. Only for documents ``codec.decode`` takes as
+    they are: the current schema version, every field of ``codec.encode_contact`` and no other, the text fields
+    and the id strings, an aware instant whose UTC offset is whole seconds (under a day); kind, channel and
+    direction checked as ``ContactEvent`` checks them. None as soon as one document is anything else (the
+    caller decodes them one by one then, as always: a bad one is logged and skipped)."""
     strings: list[str] = []
     index: dict[str, int] = {}
     times, offsets = array("q"), array("i")
     texts = tuple(array("I") for _ in FIELDS)
     id_refs, ids, schemas = array("I"), bytearray(), array("H")
-    share, parse = pool.share, datetime.fromisoformat
-    zones: dict[timedelta, int] = {}
-    columns = tuple(zip(texts, _DEFAULTS, [name in _INTERNED for name in FIELDS],
-                        [name in _REQUIRED for name in FIELDS]))
-    for doc in docs:
-        if type(doc) is not dict:
+    interned = [name in _INTERNED for name in FIELDS]
+    take = itemgetter(*_KEYS)
+    size = len(_KEYS)
+    docs = iter(docs)
+    while True:
+        chunk = []
+        try:
+            for doc in itertools.islice(docs, _CHUNK):
+                if type(doc) is not dict or len(doc) != size:
+                    return None
+                chunk.append(take(doc))
+        except KeyError:  # another field in place of one of ours
             return None
-        version, at = doc.get("schema_version"), doc.get("at")
-        if type(version) is not int or version != SCHEMA_VERSION or type(at) is not str:
+        if not chunk:
+            break
+        values = list(zip(*chunk))
+        del chunk
+        versions, instants, idents = values[_SCHEMA], values[_AT], values[_ID]
+        if set(map(type, versions)) != _INT or set(versions) != {SCHEMA_VERSION}:
+            return None
+        if set(map(type, instants)) != _STR or set(map(type, idents)) != _STR:
             return None
         try:
-            at = parse(at)
+            instants = list(map(datetime.fromisoformat, instants))
         except ValueError:
             return None
-        offset = at.utcoffset()
-        seconds = zones.get(offset)
-        if seconds is None:
+        zones: dict[timedelta, int] = {}
+        for offset in set(instant.utcoffset() for instant in instants):
             if offset is None:
                 return None
             seconds = offset // _SECOND
             if _SECOND * seconds != offset or not -_DAY_SECONDS < seconds < _DAY_SECONDS:
                 return None
             zones[offset] = seconds
-        for column, (name, default), interned, required in columns:
-            value = doc.get(name) if required else doc.get(name, default)
-            if type(value) is not str:
+        times.extend([(instant - EPOCH) // MICROSECOND for instant in instants])
+        offsets.extend([zones[instant.utcoffset()] for instant in instants])
+        schemas.extend(versions)
+        for column, at, shared in zip(texts, _TEXT_AT, interned):
+            found = values[at]
+            if set(map(type, found)) != _STR:
                 return None
-            ref = index.get(value)
-            if ref is None:
-                ref = index[value] = len(strings)
-                strings.append(share(value, interned))
-            column.append(ref)
-        ident = doc.get("id", "")
-        if type(ident) is not str:
-            return None
-        raw = raw_id(ident)
-        if raw is None:
-            ref = index.get(ident)
-            if ref is None:
-                ref = index[ident] = len(strings)
-                strings.append(ident)
-            id_refs.append(ref)
-            ids += NO_RAW_ID
+            for value in dict.fromkeys(found):
+                if value not in index:
+                    index[value] = len(strings)
+                    strings.append(pool.share(value, shared))
+            column.extend(map(index.__getitem__, found))
+        joined = "".join(idents)
+        if set(map(len, idents)) == {32} and _HEX.fullmatch(joined):  # all uuid4().hex: 16 bytes each
+            id_refs.extend([HEX_ID] * len(idents))
+            ids += bytes.fromhex(joined)
         else:
-            id_refs.append(HEX_ID)
-            ids += raw
-        times.append((at - EPOCH) // MICROSECOND)
-        offsets.append(seconds)
-        schemas.append(version)
+            for ident in idents:
+                raw = raw_id(ident)
+                if raw is None:
+                    if ident not in index:
+                        index[ident] = len(strings)
+                        strings.append(ident)
+                    id_refs.append(index[ident])
+                    ids += NO_RAW_ID
+                else:
+                    id_refs.append(HEX_ID)
+                    ids += raw
     try:
         check_values(strings, texts, offsets, schemas)
     except ValueError:
         return None
     order = sorted(range(len(times)), key=times.__getitem__)  # stable: file order among equal instants
     if any(i != at for i, at in enumerate(order)):
-        times, offsets = array("q", [times[i] for i in order]), array("i", [offsets[i] for i in order])
-        texts = tuple(array("I", [column[i] for i in order]) for column in texts)
-        id_refs, schemas = array("I", [id_refs[i] for i in order]), array("H", [schemas[i] for i in order])
+        pick = itemgetter(*order) if len(order) > 1 else None
+        times, offsets = array("q", pick(times)), array("i", pick(offsets))
+        texts = tuple(array("I", pick(column)) for column in texts)
+        id_refs, schemas = array("I", pick(id_refs)), array("H", pick(schemas))
         ids = bytearray().join([ids[16 * i:16 * i + 16] for i in order])
     return Columns(strings, times, offsets, texts, id_refs, bytes(ids), schemas)
 
@@ -181,10 +209,13 @@ class RecentContacts:
     def _times(self) -> array:
         return self._rows.times
 
-    def load(self, names: list[str], read: Callable[[str, StringPool], Iterable[ContactEvent]]) -> None:
+    def load(self, names: list[str], read: Callable[[str, StringPool], Iterable[ContactEvent]],
+             floor: datetime | None = None) -> None:
         """Fill from the newest ``months`` partitions (``names`` oldest first); ``read(name, pool)`` yields the
-        partition's events — or its events cache's :class:`~firmware_py.ledger.eventcache.Columns`, then the
-        events appended after it —, their strings shared through ``pool`` (``StringPool.share``/``share_doc``)."""
+        partition's events — or :class:`~firmware_py.ledger.eventcache.Columns` (its events cache's, its records
+        read straight into rows), then the events appended after them —, their strings shared through ``pool``
+        (``StringPool.share``/``share_doc``). ``floor``: keep only the events from then on (as :meth:`trim`
+        would after loading; a month wholly before it is not read)."""
         self.floor = EVERYTHING
         self.newest = names[-1] if names else ""
         pool = StringPool()
@@ -192,8 +223,13 @@ class RecentContacts:
         if len(names) > len(keep):
             self.floor = month_start(keep[0])
         self.month_floor = self.floor
+        if floor is not None and floor > self.floor:
+            self.floor = floor
+        cut = None if self.floor == EVERYTHING else micros(self.floor)
         self._rows, self._strings, self._index, self._serial, self._shared = Rows(), [], {}, 0, False
         for name in keep:  # a month's events at a time: the months do not overlap in time
+            if cut is not None and micros(month_start(next_month(name))) <= cut:
+                continue  # wholly before the floor
             items = list(read(name, pool))
             cached = [item for item in items if isinstance(item, Columns)]
             events = [item for item in items if not isinstance(item, Columns)]
@@ -202,28 +238,40 @@ class RecentContacts:
             if all(later.times[0] >= earlier.times[-1] for earlier, later in zip(blocks, blocks[1:])) and (
                     not events or not blocks or micros(events[0].at) >= blocks[-1].times[-1]):
                 for block in blocks:  # a cache's rows, in order, before what was appended after it
-                    self._append_columns(block)
+                    self._append_columns(block, cut)
             else:  # (a report appended after the cache and stamped before its last event: sort them all)
                 events = [event for block in cached for event in block.events()] + events
                 events.sort(key=_at)
             for event in events:
-                self._append_row(event)
+                if cut is None or event.at >= self.floor:
+                    self._append_row(event)
         # the pool's and the index's dicts cost ~50 bytes per distinct string: keep one only for what is
         # appended from now on
         self._index = {}
         self.loaded = True
 
-    def _append_columns(self, block: Columns) -> None:
-        """Append a cache's rows (in the window's order already) as they are, their strings referenced anew."""
-        remap = [self._ref(value, False) for value in block.strings]  # shared (interned) by the cache's reader
-        rows, count = self._rows, len(block)
-        rows.times.extend(block.times)
-        rows.offsets.extend(block.offsets)
-        for column, refs in zip(rows.texts, block.texts):
-            column.extend([remap[ref] for ref in refs])
-        rows.id_refs.extend([ref if ref == HEX_ID else remap[ref] for ref in block.id_refs])
-        rows.raw_ids += block.ids
-        rows.schemas.extend(block.schemas)
+    def _append_columns(self, block: Columns, cut: int | None = None) -> None:
+        """Append a cache's rows (in the window's order already) as they are, their strings referenced anew
+        (``cut``: only the rows from that instant on, in UTC microseconds, and only their strings)."""
+        start = 0 if cut is None else bisect.bisect_left(block.times, cut)
+        rows, count = self._rows, len(block) - start
+        if count <= 0:
+            return
+        if start == 0:
+            remap = [self._ref(value, False) for value in block.strings]  # shared (interned) by the reader
+            texts, id_refs = block.texts, block.id_refs
+        else:
+            texts = [column[start:] for column in block.texts]
+            id_refs = block.id_refs[start:]
+            used = sorted(set().union(*map(set, texts), set(id_refs) - {HEX_ID}))
+            remap = dict(zip(used, (self._ref(block.strings[ref], False) for ref in used)))
+        rows.times.extend(block.times[start:] if start else block.times)
+        rows.offsets.extend(block.offsets[start:] if start else block.offsets)
+        for column, refs in zip(rows.texts, texts):
+            column.extend(map(remap.__getitem__, refs))
+        rows.id_refs.extend([ref if ref == HEX_ID else remap[ref] for ref in id_refs])
+        rows.raw_ids += block.ids[16 * start:] if start else block.ids
+        rows.schemas.extend(block.schemas[start:] if start else block.schemas)
         rows.serials.extend(range(self._serial + 1, self._serial + 1 + count))
         self._serial += count
 
@@ -292,7 +340,7 @@ class RecentContacts:
                                   set(r for r in rows.id_refs if r != HEX_ID)))
         renumber = {ref: new for new, ref in enumerate(used)}
         self._strings = [old[ref] for ref in used]
-        rows.texts = tuple(array("I", [renumber[r] for r in column]) for column in rows.texts)
+        rows.texts = tuple(array("I", map(renumber.__getitem__, column)) for column in rows.texts)
         rows.id_refs = array("I", [r if r == HEX_ID else renumber[r] for r in rows.id_refs])
         self._index = {}
 
