@@ -70,6 +70,7 @@ class Appliance:
         self.data_dir = Path(config.data_dir)
         self.ledger = None
         self.simulation: dict | None = None  # on the simulated modem: why, and the demo's fate (see start)
+        self._engine_up = threading.Event()  # the dispatcher's start is over (started or failed)
         self.link = None
         self.recorder = None
         self.pool = None
@@ -176,6 +177,8 @@ class Appliance:
             self.dispatcher.start()
         except Exception:
             log.exception("the dispatcher could not start: nothing will be sent")
+        finally:
+            self._engine_up.set()
 
     def wait_started(self, timeout: float | None = None) -> bool:
         """Wait until the dispatcher has started (True), failed or ``timeout`` passed (False)."""
@@ -385,7 +388,9 @@ class Appliance:
                         secret_key=_secret_key(self.data_dir), country=self.config.cooperative.country,
                         timezone=self.config.cooperative.timezone, now=self.clock,
                         simulation=self.simulation,
-                        extra={"planner": self.dispatcher.planner},   # the dashboard plans with its memory
+                        # the dashboard plans with the dispatcher's memory; the debtor list is warmed once the
+                        # dispatcher runs (its recovery reads the contact log first: systemd's READY waits for it)
+                        extra={"planner": self.dispatcher.planner, "warm_after": self._engine_up},
                         **importer_services(self.config, self.ledger, now=self.clock))
 
     def serve_forever(self) -> None:
