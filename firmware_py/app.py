@@ -70,7 +70,6 @@ class Appliance:
         self.data_dir = Path(config.data_dir)
         self.ledger = None
         self.simulation: dict | None = None  # on the simulated modem: why, and the demo's fate (see start)
-        self._engine_up = threading.Event()  # the dispatcher's start is over (started or failed)
         self.link = None
         self.recorder = None
         self.pool = None
@@ -177,8 +176,6 @@ class Appliance:
             self.dispatcher.start()
         except Exception:
             log.exception("the dispatcher could not start: nothing will be sent")
-        finally:
-            self._engine_up.set()
 
     def wait_started(self, timeout: float | None = None) -> bool:
         """Wait until the dispatcher has started (True), failed or ``timeout`` passed (False)."""
@@ -389,8 +386,10 @@ class Appliance:
                         timezone=self.config.cooperative.timezone, now=self.clock,
                         simulation=self.simulation,
                         # the dashboard plans with the dispatcher's memory; the debtor list is warmed once the
-                        # dispatcher runs (its recovery reads the contact log first: systemd's READY waits for it)
-                        extra={"planner": self.dispatcher.planner, "warm_after": self._engine_up},
+                        # dispatcher has run (its recovery and first plan read the contact log and every debtor:
+                        # systemd's READY waits for the first, and both at once would only make a higher peak)
+                        extra={"planner": self.dispatcher.planner,
+                               "warm_after": getattr(self.dispatcher, "ticked", None)},
                         **importer_services(self.config, self.ledger, now=self.clock))
 
     def serve_forever(self) -> None:

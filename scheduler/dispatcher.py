@@ -198,6 +198,7 @@ class Dispatcher:
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
         self.last_report: DrainReport | None = None
+        self.ticked = threading.Event()  # set once a wake-up's drain is over (after the start: its first plan made)
         self.planner = Planner()
         """Plans the drains (and whoever else plans the whole ledger with this policy: the status file):
         between two ticks most debtors' decisions are given again, not made again."""
@@ -245,6 +246,8 @@ class Dispatcher:
             self.last_report = self.drain()
         except Exception:  # a bug here must not kill the scheduler thread: log it, try again next tick
             log.exception("dispatch failed")
+        finally:
+            self.ticked.set()
 
     # -- recovery -------------------------------------------------------------------------------------------------
     def recover(self) -> list[str]:

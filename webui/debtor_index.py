@@ -21,9 +21,10 @@ than the build itself).
 :class:`Warmer` keeps the index fresh in the background on the appliance (not in tests): it builds it when
 the web server starts and looks again every :data:`WARM_EVERY` seconds, so neither the first visit of the
 day nor the first after an import waits for a full build. ``services.extra["warm_after"]`` (a
-``threading.Event``; the appliance's is set once its dispatcher has started) delays the first build until it is
-set (:data:`WARM_AFTER_AT_MOST` seconds at most): at start the dispatcher's recovery reads the contact log, and a
-build meanwhile (a second of CPU for 10,000 debtors) would only make both slower.
+``threading.Event``; the appliance's is set once its dispatcher has made its first pass) delays the first build
+until it is set (:data:`WARM_AFTER_AT_MOST` seconds at most): at start the dispatcher's recovery reads the contact
+log and its first plan decides every debtor, and a build meanwhile (a second of CPU for 10,000 debtors) would only
+make them slower and the memory's peak higher.
 """
 
 from __future__ import annotations
