@@ -22,12 +22,16 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, config) -> int:
-    from firmware_py.memory import return_large_blocks
+    from firmware_py.memory import FreeMemoryReturner, return_large_blocks
 
     return_large_blocks()  # before anything large is allocated: freed big blocks are not kept resident
+    returner = FreeMemoryReturner().start()  # and the heaps' free pages given back every few seconds
     from firmware_py.app import Appliance
 
     config = config.with_overrides(data_dir=args.data, host=args.host, port=args.port)
-    with Appliance(config, simulate=args.simulate, demo=args.demo) as appliance:
-        appliance.serve_forever()
+    try:
+        with Appliance(config, simulate=args.simulate, demo=args.demo) as appliance:
+            appliance.serve_forever()
+    finally:
+        returner.stop()
     return 0
