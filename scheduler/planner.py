@@ -37,7 +37,6 @@ Nothing here reads a clock, a file or the network.
 from __future__ import annotations
 
 import functools
-import gc
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
@@ -47,6 +46,7 @@ from typing import Any, Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from scheduler.clock import ClockTrust
+from scheduler.collector import collector_paused
 from scheduler.contact_state import REACHED, Digest, outcomes
 from scheduler.fastbuild import frozen_builder
 from scheduler.ladder import THANK_YOU, THANK_YOU_ID, Ladder, Occurrence, Step
@@ -164,13 +164,8 @@ def _plan(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | N
         raise ValueError("now must be aware")
     # A plan allocates a few objects per loan and makes no reference cycles: the garbage collector's passes
     # over the whole heap while it runs find nothing to free (~6 % of a plan of 100,000 loans).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _plan_all(snapshot, policy, now, debtor_ids, shortcuts=shortcuts, memo=memo)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _plan_all(snapshot, policy: Policy, now: datetime, debtor_ids: Iterable[str] | None, *,

@@ -16,16 +16,14 @@ Memory stays bounded: rows are streamed, only accepted records (needed for
 the single atomic batch) and each rejected row's number and reason are kept;
 a file with more than ``options.max_rows`` data rows is refused.
 
-Time: the import runs with Python's cyclic garbage collector paused (:func:`collector_paused`: its passes
-re-traversed every record built so far, for no garbage); it is restored afterwards.
+Time: the import runs with Python's cyclic garbage collector paused
+(:func:`scheduler.collector.collector_paused`: its passes re-traversed every record built so far, for no
+garbage); it is restored afterwards.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
-import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -40,6 +38,7 @@ from firmware_py.importer.parsing import date_evidence, default_number_style, nu
 from firmware_py.importer.reading import FileFormat, RawRow, open_binary, open_table
 from firmware_py.importer.rejects import write_rejects
 from firmware_py.importer.rows import RowContext, RowRejected, read_row
+from scheduler.collector import collector_paused
 from scheduler.model import Debtor
 
 log = logging.getLogger("cobrador.importer.importer")
@@ -181,36 +180,6 @@ def import_loans(source, ledger, *, now: datetime, options: ImportOptions = Impo
     """Import ``source`` into ``ledger`` (may be ``None`` on a dry run). See the module docstring."""
     with collector_paused():
         return _import_loans(source, ledger, now=now, options=options, progress=progress)
-
-
-_collector_lock = threading.Lock()
-_collector_pauses = 0  # imports running with the cyclic garbage collector paused
-_collector_was_enabled = False
-
-
-@contextlib.contextmanager
-def collector_paused():
-    """Pause Python's cyclic garbage collector for the duration (re-entrant, thread-safe; it is switched
-    back on when the last concurrent import ends, and only if it was on).
-
-    An import allocates about a hundred objects per row (instalments, decimals, dates, row records) that all
-    live until the single ledger batch is written: each automatic collection re-traverses all of them, and
-    over a 10,000-row file (and the ledger's own records on a re-import) that was 15-25 % of the import's
-    time, for nothing: the importer creates no reference cycles worth collecting (reference counting frees
-    its garbage as it goes). Memory stays bounded by ``ImportOptions.max_rows`` as before."""
-    global _collector_pauses, _collector_was_enabled
-    with _collector_lock:
-        if _collector_pauses == 0:
-            _collector_was_enabled = gc.isenabled()
-            gc.disable()
-        _collector_pauses += 1
-    try:
-        yield
-    finally:
-        with _collector_lock:
-            _collector_pauses -= 1
-            if _collector_pauses == 0 and _collector_was_enabled:
-                gc.enable()
 
 
 def _import_loans(source, ledger, *, now: datetime, options: ImportOptions,

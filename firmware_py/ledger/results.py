@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Hashable, Iterable, Mapping
 
 from firmware_py.ledger.contactsview import ContactsView
+from scheduler.collector import collector_paused
 from scheduler.contact_state import Digest, in_doubt
 from scheduler.model import ContactEvent, Debtor, Loan, Payment, Promise, Settings
 
@@ -94,6 +95,10 @@ class LedgerSnapshot:
     _by_debtor: Mapping[str, tuple] = field(default=None, repr=False, compare=False)  # type: ignore
 
     def __post_init__(self) -> None:
+        with collector_paused():  # a few objects per record, no cycles: a collection here re-traverses the ledger
+            self._group()
+
+    def _group(self) -> None:
         object.__setattr__(self, "_debtors_by_id", MappingProxyType({d.id: d for d in self.debtors}))
         groups: dict[str, tuple[list, list, list, list]] = {}
         grouped = [(_LOANS, self.loans), (_PAYMENTS, self.payments), (_PROMISES, self.promises)]

@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 import pytest
 
 from firmware_py.importer import ImportFileError, ImportOptions, import_loans
-from firmware_py.importer.importer import collector_paused
 from firmware_py.importer.samples import write_loan_csv
+from scheduler.collector import collector_paused
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
