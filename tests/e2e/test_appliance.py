@@ -61,7 +61,8 @@ def test_demo_ledger_modem_and_status_page(config):
         # the test-mode notice: the demo's loans, and why nothing goes out at 03:00 in Bogotá
         assert appliance.simulation == {"why": "requested", "demo": "loaded", "loans": health["loans"]}
         assert f"Se cargaron {health['loans']} préstamos de demostración" in page
-        assert "los recordatorios esperan hasta el 26/11 a las 07:00." in " ".join(page.split())
+        assert "Ahora los recordatorios esperan (fuera del horario permitido para contactar) hasta el 26/11 a las 07:00." \
+            in " ".join(page.split())
 
 
 def test_reply_from_a_debtor_is_recorded_then_deleted_from_the_sim(config):

@@ -46,7 +46,7 @@ def test_the_demo_loaded_at_night_says_until_when_reminders_wait(ledger):
     assert "Modo de prueba: módem simulado." in text and "Ningún mensaje llega a un teléfono real." in text
     assert "Se cargaron 24 préstamos de demostración" in text
     assert "No hay ningún módem conectado" not in text
-    assert "Ahora no se permite contactar (fuera del horario permitido para contactar)" in text
+    assert "Ahora los recordatorios esperan (fuera del horario permitido para contactar) hasta el 25/11" in text
     assert "hasta el 25/11 a las 07:00." in text  # Wednesday morning, in the cooperative's zone
     assert "cobrador plan" in text
     assert notice(client, "/usuarios") == text  # every page
@@ -56,7 +56,7 @@ def test_in_hours_the_notice_says_nothing_about_waiting(ledger):
     text = notice(admin_for(ledger, TUESDAY_10, {"why": "no_modem", "demo": "skipped", "loans": 0}))
     assert "No hay ningún módem conectado." in text
     assert "El registro ya tenía datos: no se cargó la demostración." in text
-    assert "no se permite contactar" not in text and "Se cargaron" not in text
+    assert "los recordatorios esperan" not in text and "Se cargaron" not in text
 
 
 def test_a_saturday_afternoon_waits_until_monday(ledger):
@@ -73,7 +73,7 @@ def test_an_incomplete_record_still_shows_a_notice(ledger, simulation):
 
 def test_without_a_policy_the_notice_still_shows(ledger):
     text = notice(admin_for(ledger, TUESDAY_21, {"why": "requested", "demo": "loaded", "loans": 3}, policy=None))
-    assert "Se cargaron 3 préstamos" in text and "no se permite contactar" not in text
+    assert "Se cargaron 3 préstamos" in text and "los recordatorios esperan" not in text
 
 
 def test_the_notice_in_english(ledger):
@@ -82,5 +82,5 @@ def test_the_notice_in_english(ledger):
     text = notice(client)
     assert "Test mode: simulated modem." in text and "No message reaches a real phone." in text
     assert "No modem is connected." in text and "24 demo loans were loaded" in text
-    assert "Contacting is not allowed now (outside the permitted contact hours): reminders wait until 25/11 at 07:00." in text
+    assert "Reminders wait now (outside the permitted contact hours) until 25/11 at 07:00." in text
     assert "Modo de prueba" not in text
