@@ -91,6 +91,11 @@ def create_app(services: Services | dict | None = None, *, testing: bool = False
         return {"user": current_user(), "cooperative": services.cooperative_name(), "version": services.version,
                 "nav": app.extensions["cobrador.nav"], "simulation": simulation_notice(services, select_locale())}
 
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers ask for ``/favicon.ico`` whatever the page links: the same icon (an SVG, which they accept)."""
+        return app.send_static_file("favicon.svg")
+
     @app.get("/healthz")
     def healthz():
         modem = services.modem_status() if services.modem_status else None

@@ -23,7 +23,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 
 from webui.users import User, UserStore
 
-PUBLIC = frozenset({"auth.login", "auth.setup", "auth.reset", "static", "healthz", "i18n.language"})
+PUBLIC = frozenset({"auth.login", "auth.setup", "auth.reset", "static", "healthz", "favicon", "i18n.language"})
 IDLE_MINUTES = 30
 MAX_HOURS = 10
 FREE_ATTEMPTS = 5

@@ -148,3 +148,12 @@ def test_html_in_names_is_escaped(app, ledger, admin):
 def test_uploads_over_the_limit_are_refused_on_every_route(admin):
     response = admin.post("/usuarios", {"name": "x" * 10, "blob": "y" * (21 * 1024 * 1024)}, page="/usuarios")
     assert response.status_code == 413 and "demasiado grande" in response.get_data(as_text=True)
+
+
+def test_the_icon_is_public_and_linked_from_every_page(client, admin):
+    """A browser asks for /favicon.ico before anyone logs in: an icon, not a 404 in its console."""
+    anonymous = Client(client.app)
+    response = anonymous.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.get_data(as_text=True).lstrip().startswith("<svg")
+    assert 'rel="icon" href="/static/favicon.svg"' in admin.get("/").get_data(as_text=True)
