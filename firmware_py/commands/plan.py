@@ -7,9 +7,9 @@ with ``--json`` a JSON list with every decision (``debtor``, ``loan``,
 ``channel``, ``at`` with its offset, ``action`` and ``reason`` among the
 rest). Nothing is sent and nothing is written.
 
-Without ``--at`` the appliance's clock is judged first
-(:mod:`firmware_py.timekeeping`); an untrusted clock turns every send into
-a wait, as it would in the running appliance.
+Without ``--at`` the appliance's clock is judged first, as the running
+service judges it (:func:`clock_trust`); an untrusted clock turns every
+send into a wait, as it would in the running appliance.
 """
 
 from __future__ import annotations
@@ -57,7 +57,6 @@ def parse_instant(text: str, zone: str) -> datetime:
 
 def main(args: argparse.Namespace, config) -> int:
     from firmware_py.ledger import Ledger
-    from firmware_py.timekeeping import system_clock_trust
     from scheduler.clock import ClockTrust
     from scheduler.planner import HISTORY_DAYS, plan
 
@@ -68,7 +67,7 @@ def main(args: argparse.Namespace, config) -> int:
         clock = ClockTrust(True, "given", "hora indicada con --at")
     else:
         now = datetime.now(timezone.utc)
-        clock = system_clock_trust(now)
+        clock = clock_trust(config.data_dir, now)
     if not (config.data_dir / "ledger").is_dir():
         raise CobradorError(_("No hay datos en {folder}: importe primero la lista de préstamos "
                               "(cobrador import ARCHIVO) o indique la carpeta con --data.")
@@ -88,13 +87,34 @@ def main(args: argparse.Namespace, config) -> int:
     return 0
 
 
+def clock_trust(data_dir, now: datetime):
+    """The clock's trust at ``now`` as the service judges it: the system's synchronisation, and — while the
+    service runs — the network time its modem gives and a confirmation by staff, read from the status it
+    publishes (a plan made beside a running appliance must not call its clock untrusted because this command
+    has no modem to ask)."""
+    from firmware_py.status_file import parse_time, running_service
+    from firmware_py.timekeeping import system_clock_trust
+
+    network_now, staff = None, False
+    service = running_service(data_dir, now=now)
+    if service is not None and isinstance(service.data.get("clock"), dict):
+        clock = service.data["clock"]
+        network, written = parse_time(clock.get("network_time")), parse_time(service.data.get("written_at"))
+        if network is not None and written is not None:
+            network_now = network + (now - written)  # the network's time, carried to now
+        staff = clock.get("source") == "staff" and clock.get("trusted") is True
+    return system_clock_trust(now, network_now=network_now, confirmed_by_staff=staff)
+
+
 def _print_table(decisions, snapshot, now, policy, *, everything: bool, texts: bool) -> None:
     from scheduler.reasons import describe
 
-    zone_now = now.astimezone(timezone.utc)
+    from zoneinfo import ZoneInfo
+
+    local_now = now.astimezone(ZoneInfo(policy.timezone))  # the office's time, as the table's
     counts = Counter(d.action for d in decisions)
-    print(f"Plan para {zone_now:%d/%m/%Y %H:%M} UTC: {counts['send']} para enviar, {counts['wait']} en espera, "
-          f"{counts['skip']} omitidos.")
+    print(f"Plan para el {local_now:%d/%m/%Y %H:%M} (hora de {policy.timezone}): {counts['send']} para enviar, "
+          f"{counts['wait']} en espera, {counts['skip']} omitidos.")
     if not policy.clock.trusted:
         print(f"Aviso: {policy.clock.detail}. Mientras tanto no se envía nada (use --at para simular una hora).")
     if policy.paused:
