@@ -217,7 +217,10 @@ class Dispatcher:
         self.recover()
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="cobrador-send")
         self._scheduler = BackgroundScheduler(timezone=timezone.utc)
-        self._scheduler.add_job(self._tick, "interval", seconds=self.interval, id="dispatch", max_instances=1,
+        # A drain can outlast the interval (hundreds of SMS at a few seconds each): a wake-up meanwhile finds
+        # :meth:`drain` busy and returns (the running drain plans again after each batch, so it sends what the
+        # wake-up was for). Two instances let it do so; with one, APScheduler would log a warning each minute.
+        self._scheduler.add_job(self._tick, "interval", seconds=self.interval, id="dispatch", max_instances=2,
                                 coalesce=True, next_run_time=datetime.now(timezone.utc))
         self._scheduler.start()
 
@@ -243,10 +246,13 @@ class Dispatcher:
 
     def _tick(self) -> None:
         try:
-            self.last_report = self.drain()
+            report = self.drain()
         except Exception:  # a bug here must not kill the scheduler thread: log it, try again next tick
             log.exception("dispatch failed")
-        finally:
+            self.ticked.set()
+            return
+        if report.stopped_reason != "busy":  # a wake-up during a drain: that drain's report is the one to keep
+            self.last_report = report
             self.ticked.set()
 
     # -- recovery -------------------------------------------------------------------------------------------------

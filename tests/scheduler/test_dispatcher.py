@@ -249,3 +249,35 @@ def test_each_tick_plans_again_only_the_debtors_whose_decisions_may_have_changed
     assert d.planner.reused == 3  # the drain's second plan: the three still waiting
     assert d.drain().sent == 0
     assert d.planner.reused == 5
+
+
+def test_a_drain_longer_than_the_interval_is_not_a_warning_and_keeps_its_report(caplog):
+    """Hundreds of SMS take longer than a minute: the wake-ups meanwhile find the drain busy and return, quietly,
+    without replacing the running drain's report or saying the first drain is over."""
+    import threading
+    import time
+
+    release = threading.Event()
+
+    class SlowRadio(Radio):
+        def send(self, number, text, *, message_id, transliterate=False):
+            release.wait(5)
+            return super().send(number, text, message_id=message_id)
+
+    ledger = make_ledger(3)
+    radio = SlowRadio(ledger)
+    d = dispatcher(ledger, radio, interval=0.05)
+    caplog.set_level("INFO")
+    d.start()
+    try:
+        time.sleep(0.6)  # a dozen wake-ups while the first send is held
+        assert not d.ticked.is_set() and d.last_report is None
+        release.set()
+        for _ in range(200):
+            if d.last_report is not None and d.last_report.sent:
+                break
+            time.sleep(0.02)
+    finally:
+        d.close()
+    assert d.last_report.sent == 3 and d.ticked.is_set()
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []
