@@ -10,7 +10,7 @@ writes or sends.
 | intent | effect | answer |
 |---|---|---|
 | ``opt_out`` | the number is opted out for every loan, at once | one confirmation, sent even outside the contact hours |
-| ``balance`` | — | the balance and next due date — only to a registered number; a shared number gets an invitation to the office, no amount |
+| ``balance`` | — | the balance and the next instalment, or everything overdue and since when (counted on the debtor's own day) — only to a registered number; a shared number gets an invitation to the office, no amount |
 | ``payment_claim`` | a *pending* payment waiting for staff to confirm (never a payment by itself) | thanks, it will be checked |
 | ``promise`` | a promise to pay (pauses the ladder until its date plus grace days) | the date confirmed |
 | ``help`` | — | the keywords |
@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Mapping, Sequence
+from zoneinfo import ZoneInfo
 
 from scheduler.model import ContactEvent, Debtor, Loan
 from scheduler.policy import Policy
@@ -87,6 +88,8 @@ ANSWERS_ES = {
                "nosotros. Info: {telefono_cooperativa}.",
     "balance": "{cooperativa}: {nombre}, su saldo es {saldo}. Próxima cuota: {monto} el {vence}. Ref "
                "{referencia_pago}.",
+    "balance_overdue": "{cooperativa}: {nombre}, su saldo es {saldo}. Vencido: {monto} desde el {vence}. Ref "
+                       "{referencia_pago}.",
     "balance_shared": "{cooperativa}: Por seguridad no enviamos saldos a este número. Acérquese a la oficina o "
                       "llame. Info: {telefono_cooperativa}.",
     "payment_claim": "{cooperativa}: Gracias, {nombre}. Verificaremos su pago y lo registraremos.",
@@ -99,6 +102,8 @@ ANSWERS_EN = {
                "contact us. Info: {telefono_cooperativa}.",
     "balance": "{cooperativa}: {nombre}, your balance is {saldo}. Next instalment: {monto} on {vence}. Ref "
                "{referencia_pago}.",
+    "balance_overdue": "{cooperativa}: {nombre}, your balance is {saldo}. Overdue: {monto} since {vence}. Ref "
+                       "{referencia_pago}.",
     "balance_shared": "{cooperativa}: For your privacy we do not send balances to this number. Please visit or "
                       "call the office. Info: {telefono_cooperativa}.",
     "payment_claim": "{cooperativa}: Thank you, {nombre}. We will check your payment and record it.",
@@ -122,6 +127,8 @@ def respond(reply: ContactEvent, understood, debtors: Sequence[Debtor], loans: M
     one = debtors[0] if len(debtors) == 1 else None
     phone = one.phone(number) if one is not None else None
     language = one.language if one is not None else policy.templates.default_language
+    # what is due or late is counted on the debtor's own calendar day (``now`` is an instant, often in UTC)
+    today = now.astimezone(ZoneInfo(one.timezone if one is not None else policy.timezone)).date()
 
     def answer(kind: str, debtor: Debtor | None, values: Mapping[str, str], *, exempt=False) -> Answer:
         table = ANSWERS_EN if language == "en" else ANSWERS_ES
@@ -144,14 +151,15 @@ def respond(reply: ContactEvent, understood, debtors: Sequence[Debtor], loans: M
         if one is None or phone is None or not phone.personal:
             return Effects(intent, "pidió su saldo desde un número compartido: se le invita a la oficina",
                            answer=answer("balance_shared", one, {}))
-        facts = _balance_facts(one, loans.get(one.id, ()), now.date())
+        facts = _balance_facts(one, loans.get(one.id, ()), today)
         if facts is None:
             return Effects(intent, "pidió su saldo y no tiene créditos activos: a la bandeja", inbox=True)
         country = policy.cooperative.country
         values = {"nombre": _first(one.name), "saldo": format_money(facts.balance, facts.currency, country),
                   "monto": format_money(facts.amount_due, facts.currency, country),
                   "vence": format_day(facts.due_date, language), "referencia_pago": facts.loan_id}
-        return Effects(intent, "pidió su saldo: se le respondió", answer=answer("balance", one, values))
+        kind = "balance_overdue" if facts.days_late > 0 else "balance"
+        return Effects(intent, "pidió su saldo: se le respondió", answer=answer(kind, one, values))
     if one is None:
         return Effects(intent, f"«{reply.text[:80]}» llegó de un número que comparten {len(debtors)} deudores: "
                                "no se sabe de quién es; a la bandeja", inbox=True)
@@ -168,7 +176,7 @@ def respond(reply: ContactEvent, understood, debtors: Sequence[Debtor], loans: M
         if understood.date is None or not getattr(understood, "valid_date", True):
             return Effects(intent, f"quiere acordar un pago pero la fecha no sirve ({understood.reason}): a la "
                                    "bandeja", inbox=True)
-        amount = understood.amount if understood.amount is not None else _promised_amount(active, now.date())
+        amount = understood.amount if understood.amount is not None else _promised_amount(active, today)
         if amount is None or amount <= 0:
             return Effects(intent, "promete pagar pero no tiene saldo pendiente: a la bandeja", inbox=True)
         return Effects(intent, f"promete pagar el {understood.date:%d/%m/%Y}",
@@ -189,16 +197,19 @@ def _currency(loans: Sequence[Loan]) -> str:
 
 
 def _balance_facts(debtor: Debtor, loans: Sequence[Loan], today: date) -> MessageFacts | None:
+    """What a balance answer says: the balance of the active loans and, when something is late, everything
+    overdue (``amount_due``) since the oldest unpaid due date (``days_late`` > 0), else the next instalment.
+    ``loan_id`` names the loan of that instalment (the one to pay first)."""
     active = [l for l in loans if l.status == "active" and l.outstanding > 0]
     if not active:
         return None
     balance = sum((l.outstanding for l in active), Decimal(0))
     nearest = min(active, key=lambda l: l.oldest_unpaid().due_date)
     instalment = nearest.oldest_unpaid()
-    return MessageFacts(debtor.name, instalment.outstanding, instalment.number, len(nearest.instalments), balance,
-                        instalment.due_date, (today - instalment.due_date).days, debtor.loan_officer,
-                        nearest.external_id if len(active) == 1 else "",
-                        nearest.currency)
+    days_late = (today - instalment.due_date).days
+    amount = sum((l.overdue(today) for l in active), Decimal(0)) if days_late > 0 else instalment.outstanding
+    return MessageFacts(debtor.name, amount, instalment.number, len(nearest.instalments), balance,
+                        instalment.due_date, days_late, debtor.loan_officer, nearest.external_id, nearest.currency)
 
 
 def _promised_amount(loans: Sequence[Loan], today: date) -> Decimal | None:

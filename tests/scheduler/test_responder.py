@@ -52,6 +52,25 @@ def test_balance_to_a_personal_phone_shows_the_amounts():
     assert "$ 300.000" in result.answer.text and "20/11" in result.answer.text and not result.inbox
 
 
+def test_balance_with_something_late_says_what_is_overdue_and_since_when_not_a_past_next_instalment():
+    text = effects("SALDO").answer.text  # the first instalment was due on 20/11, it is the 26th
+    assert "su saldo es $ 300.000. Vencido: $ 150.000 desde el 20/11. Ref L1." in text and "xima" not in text
+    two = {"d-ana": (loan("L1", "d-ana"), loan("L9", "d-ana", due=date(2026, 11, 10), amount=50000))}
+    text = respond(reply("SALDO"), understand("SALDO", today=NOW.date()), (ANA,), two, POLICY, NOW).answer.text
+    assert "su saldo es $ 400.000. Vencido: $ 200.000 desde el 10/11. Ref L9." in text  # both loans' late amounts
+
+
+def test_balance_on_time_gives_the_next_instalment_counted_on_the_debtors_own_day():
+    evening = datetime(2026, 11, 26, 20, 0, tzinfo=BOGOTA).astimezone(timezone.utc)  # already the 27th in UTC
+    due_today = {"d-ana": (loan("L1", "d-ana", due=date(2026, 11, 26)),)}
+    result = respond(reply("SALDO"), understand("SALDO", today=date(2026, 11, 26)), (ANA,), due_today, POLICY,
+                     evening)
+    assert "xima cuota: $ 150.000 el 26/11. Ref L1." in result.answer.text and "Vencido" not in result.answer.text
+    english = Debtor("d-ana", "Ana Pérez", phones=(Phone("+573001110000"),), language="en")
+    late = respond(reply("SALDO"), understand("SALDO", today=NOW.date()), (english,), LOANS, POLICY, NOW)
+    assert "Overdue: $ 150.000 since" in late.answer.text
+
+
 def test_balance_to_a_shared_phone_discloses_nothing():
     result = effects("cuanto debo", debtors=(LUIS, MARTA), phone="+573002220000", debtor="d-luis")
     assert "$" not in result.answer.text and "oficina" in result.answer.text
