@@ -38,6 +38,41 @@ log = logging.getLogger("cobrador.recorder")
 
 # driver delivery state -> contact-log kind (``pending``/``sent`` are not final: not logged)
 _DELIVERY_KINDS = {"delivered": "delivered", "failed": "failed", "expired": "expired"}
+
+# A part's state and, for a failed part, what its report's TP-Status says (3GPP TS 23.040 §9.2.3.15), in the
+# words staff read on the contact log and the dashboard.
+_PART_STATES = {"delivered": "entregado", "failed": "no entregado", "expired": "sin informe de entrega a tiempo",
+                "pending": "la red sigue intentando", "sent": "enviado, sin informe"}
+_STATUS_CAUSES = {
+    0x40: "error permanente de la red", 0x41: "destino incompatible", 0x42: "el teléfono rechazó el mensaje",
+    0x43: "número no disponible", 0x44: "servicio no disponible", 0x45: "sin interconexión con el destino",
+    0x46: "venció sin poder entregarse", 0x47: "borrado por el remitente",
+    0x48: "borrado por el centro de mensajes", 0x49: "el mensaje no existe",
+    0x60: "red congestionada", 0x61: "teléfono ocupado", 0x62: "el teléfono no respondió (apagado o sin señal)",
+    0x63: "servicio rechazado", 0x64: "servicio no disponible", 0x65: "error en el teléfono",
+}
+
+
+def delivery_detail(state: str, parts) -> str:
+    """A delivery report as a Spanish line: the message's state and, for a failed part, why (its TP-Status,
+    with the code). Several parts in the same state are said once; otherwise part by part. A message of one
+    part delivered needs no words (the event's kind says it)."""
+    def part_text(part) -> str:
+        text = _PART_STATES.get(part.state, part.state)
+        if part.state == "failed" and part.status is not None:
+            cause = _STATUS_CAUSES.get(part.status) or ("error temporal de la red" if part.status >= 0x60
+                                                        else "error permanente de la red")
+            text += f": {cause} (estado 0x{part.status:02X})"
+        return text
+
+    if not parts:
+        return _PART_STATES.get(state, state)
+    if len(parts) == 1 and parts[0].state == "delivered":
+        return ""
+    texts = [part_text(p) for p in parts]
+    if len(set(texts)) == 1:
+        return texts[0] if len(parts) == 1 else f"{texts[0]} (las {len(parts)} partes)"
+    return "; ".join(f"parte {p.sequence}: {t}" for p, t in zip(parts, texts))
 _CALL_ACTIONS = {"rejected": "se colgó sin contestar", "answered": "se contestó y se colgó",
                  "ignored": "se dejó sonar", "missed": "colgó antes de que el equipo contestara"}
 
@@ -156,7 +191,7 @@ class EventRecorder:
 
     def _record_delivery(self, event) -> None:
         kind = _DELIVERY_KINDS[event.state]
-        detail = ",".join(f"{p.sequence}:{p.state}" for p in event.parts)
+        detail = delivery_detail(event.state, event.parts)
         origin = self._contact_of(event.message_id, self.e164(event.number))
         if origin is None:
             self._append_for_number(self.e164(event.number), kind=kind, direction="outbound", at=_utc(event.at),

@@ -3,6 +3,8 @@
 import queue
 from datetime import datetime, timezone
 
+import pytest
+
 from firmware_py.ledger import Ledger
 from firmware_py.recorder import EventRecorder
 from modem.events import DeliveryUpdate, IncomingSms, PartStatus, UndecodableSms, _Ack
@@ -163,3 +165,25 @@ def test_a_call_to_the_box_is_stored_once_as_a_call_reply_and_handed_on():
     recorder.handle(IncomingCall(None, NOW + 60, "missed"))      # a withheld number: linked to nobody
     hidden = [r for r in ledger.contacts(kinds=["reply"]) if r.debtor_id == ""]
     assert len(hidden) == 1 and "oculto" in hidden[0].detail
+
+
+@pytest.mark.parametrize("state,parts,expected", [
+    ("delivered", ((1, "delivered", 0x00),), ""),  # the kind says it all
+    ("delivered", ((1, "delivered", 0x00), (2, "delivered", 0x00)), "entregado (las 2 partes)"),
+    ("failed", ((1, "failed", 0x62),), "no entregado: el teléfono no respondió (apagado o sin señal) (estado 0x62)"),
+    ("failed", ((1, "delivered", 0x00), (2, "failed", 0x41)),
+     "parte 1: entregado; parte 2: no entregado: destino incompatible (estado 0x41)"),
+    ("failed", ((1, "failed", 0x7A),), "no entregado: error temporal de la red (estado 0x7A)"),  # reserved code
+    ("expired", (), "sin informe de entrega a tiempo"),
+], ids=["delivered", "two-parts", "no-answer", "one-part-of-two", "unknown-code", "expired"])
+def test_a_delivery_report_is_written_in_words_staff_read(state, parts, expected):
+    """The contact log and the dashboard's last error show the detail: Spanish, with the report's code."""
+    from scheduler.model import ContactEvent
+    ledger = make_ledger()
+    cid = "d1:L1:1:0"
+    ledger.append_contact(ContactEvent(datetime.fromtimestamp(NOW - 60, tz=timezone.utc), "d1", "sending",
+                                       phone="+573001112233", contact_id=cid))
+    update = DeliveryUpdate(cid, "+573001112233", state, tuple(PartStatus(n, 7 + n, s, c) for n, s, c in parts),
+                            final=True, at=NOW)
+    EventRecorder(ledger, queue.Queue()).handle(update)
+    assert [e.detail for e in ledger.contacts(kinds=[state])] == [expected]
