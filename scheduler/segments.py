@@ -140,47 +140,58 @@ def _cover_dates(loan: Loan, payments: list[Payment]) -> dict[int, date]:
 
 @dataclass(frozen=True)
 class Risk:
-    """A 0–100 score and the reasons (Spanish) that add up to it."""
+    """A 0–100 score and the reasons (in the language asked: Spanish by default) that add up to it."""
 
     score: int
     reasons: tuple[str, ...]
 
 
-def risk_score(features: Features) -> Risk:
-    """An explainable score: each reason names the fact and the points it adds (capped at 100)."""
-    points = _risk_points(features, explain=True)
+def risk_score(features: Features, language: str = "es") -> Risk:
+    """An explainable score: each reason names the fact and the points it adds (capped at 100), in
+    ``language`` (``"es"`` or ``"en"``)."""
+    texts = _RISK_TEXTS["en" if language == "en" else "es"]
+    points = _risk_points(features, texts)
     score = min(100, sum(p for p, _ in points))
-    return Risk(score, tuple(reason for _, reason in points) or ("sin atrasos ni promesas incumplidas",))
+    return Risk(score, tuple(reason for _, reason in points) or (texts["none"],))
 
 
 def risk_points(features: Features) -> int:
     """``risk_score(features).score``, without writing the reasons (what a segment rule's ``min_risk``
     compares)."""
-    return min(100, sum(p for p, _ in _risk_points(features, explain=False)))
+    return min(100, sum(p for p, _ in _risk_points(features, None)))
 
 
-def _risk_points(features: Features, *, explain: bool) -> list[tuple[int, str]]:
-    """The points each fact adds and, when ``explain``, the reason saying so (else ``""``)."""
+_RISK_TEXTS = {
+    "es": {"late": "{days} días de atraso ({band}): +{points}", "bands": ("más de 90", "31 a 90", "8 a 30", "1 a 7"),
+           "broken": "{count} promesa(s) de pago incumplida(s): +{points}",
+           "share": "pagó tarde {share:.0%} de las cuotas vencidas: +{points}",
+           "average": "atraso promedio de {days:.0f} días por cuota: +{points}",
+           "none": "sin atrasos ni promesas incumplidas"},
+    "en": {"late": "{days} days late ({band}): +{points}", "bands": ("over 90", "31 to 90", "8 to 30", "1 to 7"),
+           "broken": "{count} broken promise(s) to pay: +{points}",
+           "share": "paid {share:.0%} of the instalments due late: +{points}",
+           "average": "{days:.0f} days late on average per instalment: +{points}",
+           "none": "no late payments or broken promises"},
+}
+
+
+def _risk_points(features: Features, texts: Mapping[str, Any] | None) -> list[tuple[int, str]]:
+    """The points each fact adds and, given ``texts`` (one language of :data:`_RISK_TEXTS`), the reason
+    saying so (else ``""``)."""
     points: list[tuple[int, str]] = []
     d = features.days_late
-    if d > 90:
-        points.append((50, f"{d} días de atraso (más de 90): +50" if explain else ""))
-    elif d > 30:
-        points.append((35, f"{d} días de atraso (31 a 90): +35" if explain else ""))
-    elif d > 7:
-        points.append((20, f"{d} días de atraso (8 a 30): +20" if explain else ""))
-    elif d > 0:
-        points.append((10, f"{d} días de atraso (1 a 7): +10" if explain else ""))
+    for floor, add, band in ((90, 50, 0), (30, 35, 1), (7, 20, 2), (0, 10, 3)):
+        if d > floor:
+            points.append((add, texts["late"].format(days=d, band=texts["bands"][band], points=add) if texts else ""))
+            break
     if features.broken_promises:
         add = min(30, 15 * features.broken_promises)
-        points.append((add, f"{features.broken_promises} promesa(s) de pago incumplida(s): +{add}" if explain else ""))
+        points.append((add, texts["broken"].format(count=features.broken_promises, points=add) if texts else ""))
     if features.instalments_due >= 2 and features.share_paid_late >= 0.25:
         add = round(20 * features.share_paid_late)
-        points.append((add, f"pagó tarde {features.share_paid_late:.0%} de las cuotas vencidas: +{add}"
-                       if explain else ""))
+        points.append((add, texts["share"].format(share=features.share_paid_late, points=add) if texts else ""))
     if features.average_days_late >= 10:
-        points.append((10, f"atraso promedio de {features.average_days_late:.0f} días por cuota: +10"
-                       if explain else ""))
+        points.append((10, texts["average"].format(days=features.average_days_late, points=10) if texts else ""))
     return points
 
 
@@ -251,9 +262,10 @@ NO_SEGMENT = ("sin_segmento", "Sin segmento", "ocasional")
 """(segment, label, ladder) of a debtor no rule matches."""
 
 
-def segment_for(features: Features, rules: Iterable[SegmentRule] = DEFAULT_SEGMENTS) -> Segmentation:
-    """The first matching rule (the defaults end with a catch-all)."""
-    risk = risk_score(features)
+def segment_for(features: Features, rules: Iterable[SegmentRule] = DEFAULT_SEGMENTS, *,
+                language: str = "es") -> Segmentation:
+    """The first matching rule (the defaults end with a catch-all); the risk's reasons in ``language``."""
+    risk = risk_score(features, language)
     for rule in rules:
         if rule.matches(features, risk):
             return Segmentation(rule.name, rule.label, rule.ladder, risk, features)

@@ -515,7 +515,7 @@ def _page_data(debtor: Debtor) -> dict:
     promises = _promises_with_status(debtor, today)
     features = debtor_features(loans, payments, [p for p, _s in promises], today, tags=debtor.tags,
                                officer=debtor.loan_officer, grace_days=_grace_days())
-    segmentation = segment_for(features, _segments())
+    segmentation = segment_for(features, _segments(), language=_language())
     events = ledger.contacts(debtor_id=debtor.id)  # one read: the planner's history and the timeline
     decisions = _decisions(debtor, _history(debtor, events))
     timeline_events = events[-TIMELINE_LIMIT:]

@@ -267,6 +267,8 @@ def test_the_segment_rule_is_segment_fors(facts, segment_rules):
     assert (chosen.segment, chosen.label, chosen.ladder) == \
         ((rule.name, rule.label, rule.ladder) if rule is not None else NO_SEGMENT)
     assert risk_points(facts) == risk_score(facts).score
+    english = risk_score(facts, "en")  # the same points, each reason in the other language
+    assert english.score == risk_score(facts).score and len(english.reasons) == len(risk_score(facts).reasons)
 
 
 amounts = st.sampled_from(["0", "0.00", "1000", "1000.00", "2500.50", "333.33", "100000"]).map(Decimal)

@@ -496,6 +496,15 @@ def test_debtor_page_shows_loans_segment_plan_and_timeline(ledger, admin, ana):
     assert "Promesa de pago por SMS incumplida $ 50.000" in page
 
 
+def test_the_risk_reasons_speak_the_pages_language(ledger, admin, ana):
+    ledger.record_promise(ana.id, TODAY - timedelta(days=10), 50_000, source="sms", now=NOW - timedelta(days=15))
+    assert "1 promesa(s) de pago incumplida(s): +15" in text_of(admin.get(f"/deudores/{ana.id}"))
+    admin.post("/idioma/en", {"next": "/"}, page="/")
+    page = text_of(admin.get(f"/deudores/{ana.id}"))
+    assert "40 days late (31 to 90): +35" in page and "1 broken promise(s) to pay: +15" in page
+    assert "días de atraso" not in page and "incumplida" not in page
+
+
 def test_uncertain_and_pending_contacts_are_shown_as_such(ledger, admin, ana):
     ledger.append_contacts([
         ContactEvent(NOW - timedelta(hours=3), ana.id, "sending", phone=ana.phones[0].number, contact_id="c9"),
