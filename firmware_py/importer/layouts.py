@@ -46,6 +46,7 @@ from scheduler.model import Debtor, Instalment, Loan, Phone
 
 from firmware_py.importer.errors import ImportFileError
 from firmware_py.importer.headers import FIELD_NAMES_ES, ColumnMap
+from firmware_py.importer.phone_notes import merge_phones, note_is_personal
 from firmware_py.importer.rows import DebtorData, RowContext, RowRecord, RowRejected, fold
 from firmware_py.ledger.sharing import join_es, owners_after
 
@@ -93,14 +94,14 @@ class _DebtorAcc:
         self.tags = list(data.tags)
 
     def merge(self, data: DebtorData) -> None:
-        self.phones.extend(p for p in data.phones if p not in self.phones)
+        merge_phones(self.phones, data.phones)
         self.loan_officer = self.loan_officer or data.loan_officer
         self.group = self.group or data.group
         self.tags.extend(t for t in data.tags if t not in self.tags)
 
     def absorb(self, other: "_DebtorAcc") -> None:
         """Take in what another accumulator of the same person collected (this one's name and row stay)."""
-        self.phones.extend(p for p in other.phones if p not in self.phones)
+        merge_phones(self.phones, other.phones)
         self.loan_officer = self.loan_officer or other.loan_officer
         self.group = self.group or other.group
         self.tags.extend(t for t in other.tags if t not in self.tags)
@@ -252,10 +253,15 @@ class Batch:
         result.shared_phones = shared
         for debtor_id in sorted(used, key=lambda d: self._debtors[d].first_row):
             acc = self._debtors[debtor_id]
-            phones = tuple(Phone(p.e164, personal=p.e164 not in shared, channels=_SMS if p.mobile else _CALL)
+            phones = tuple(Phone(p.e164, personal=p.e164 not in shared and note_is_personal(p.note),
+                                 channels=_SMS if p.mobile else _CALL)
                            for p in acc.phones)
             data = acc.data
             for phone in acc.phones:
+                if not note_is_personal(phone.note):
+                    result.warnings.append((acc.first_row, f"el teléfono {phone.e164} de {data.name} tiene la nota "
+                                                           f"«{phone.note}»: se toma como de otra persona (no "
+                                                           "personal) y los mensajes no mostrarán montos"))
                 if not phone.mobile:
                     result.warnings.append((acc.first_row, f"el teléfono {phone.e164} de {data.name} es fijo: "
                                                            "solo recibirá llamadas, no SMS"))

@@ -58,11 +58,13 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import phonenumbers
+
+from firmware_py.importer.phone_notes import merge_phones, split_note
 
 # Countries whose spreadsheets use a decimal comma and dot thousands by default.
 COMMA_DECIMAL_COUNTRIES = frozenset({"AR", "BO", "BR", "CL", "CO", "CR", "EC", "ES", "PY", "UY", "VE", "CU",
@@ -424,15 +426,19 @@ def _parse_date_text(raw: str, order: str) -> date:
 
 # -- phones ----------------------------------------------------------------------------------------------------------
 _PHONE_SPLIT = re.compile(r"\s*(?:/|;|\||,|\s+y\s+|\s+o\s+)\s*", re.IGNORECASE)
+_PHONE_SPLIT_KEEP = re.compile(f"({_PHONE_SPLIT.pattern})", re.IGNORECASE)  # the same, keeping the separators
+_DIGIT = re.compile(r"\d")
 _PHONE_SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
 
 
 @dataclass(frozen=True)
 class ParsedPhone:
-    """``e164`` like ``+573001234567``; ``mobile`` False for numbers known to be landlines."""
+    """``e164`` like ``+573001234567``; ``mobile`` False for numbers known to be landlines; ``note`` what the
+    cell said beside the number (``vecina``: see :mod:`firmware_py.importer.phone_notes`)."""
 
     e164: str
     mobile: bool
+    note: str = ""
 
 
 def parse_phone(value, country: str) -> ParsedPhone:
@@ -551,7 +557,8 @@ def library_parse(text: str, digits: str, country: str, raw: str) -> ParsedPhone
 
 
 def parse_phones(value, country: str) -> list[ParsedPhone]:
-    """Every phone in a cell (``"300 123 4567 / 310 765 4321"``); raises on the first bad one."""
+    """Every phone in a cell (``"300 123 4567 / 310 765 4321"``), each with the note written after it
+    (``"300 123 4567 (vecina)"``); raises on the first bad one."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return [parse_phone(value, country)]
     if blank(value):
@@ -559,10 +566,23 @@ def parse_phones(value, country: str) -> list[ParsedPhone]:
     text = str(value).strip()
     if _PHONE_SCIENTIFIC.match(text):
         return [parse_phone(text, country)]  # raises with the scientific-notation reason
-    parts = [p for p in _PHONE_SPLIT.split(text) if p.strip()]
+    parts: list[str] = []
+    pieces = _PHONE_SPLIT_KEEP.split(text)  # part, separator, part, ...
+    for index in range(0, len(pieces), 2):
+        part = pieces[index]
+        if parts and not _DIGIT.search(part):  # no number: the rest of a note ("(vecina o hija)")
+            parts[-1] += pieces[index - 1] + part
+        elif part.strip():
+            parts.append(part)
     out: list[ParsedPhone] = []
     for part in parts:
-        phone = parse_phone(part, country)
-        if phone not in out:
-            out.append(phone)
+        number, note = split_note(part)
+        try:
+            phone = parse_phone(number, country)
+        except ParseError:
+            if note:  # say what was read as the number
+                raise ParseError(f"teléfono inválido «{part.strip()}» (se leyó el número «{number}» y la nota "
+                                 f"«{note}»)") from None
+            raise
+        merge_phones(out, [replace(phone, note=note) if note else phone])
     return out

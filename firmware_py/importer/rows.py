@@ -38,6 +38,7 @@ from decimal import ROUND_DOWN, Decimal
 from scheduler.model import Instalment, debtor_id_for, new_instalment, normalise_document
 
 from firmware_py.importer.headers import FIELD_NAMES_ES
+from firmware_py.importer.phone_notes import merge_phones
 from firmware_py.importer.parsing import (MAX_INSTALMENTS, ParsedPhone, ParseError, blank, format_number,
                                           parse_amount, parse_count, parse_date, parse_phones)
 
@@ -289,7 +290,7 @@ def _read_debtor(values, name, document, loan_id, ctx, problems, warnings) -> De
     phones: list[ParsedPhone] = []
     for raw in (values.get("phone"), values.get("phone2")):
         try:
-            phones.extend(p for p in parse_phones(raw, ctx.country) if p not in phones)
+            merge_phones(phones, parse_phones(raw, ctx.country))
         except ParseError as exc:
             problems.append(str(exc))
     if not phones and not any("teléfono" in p for p in problems):
