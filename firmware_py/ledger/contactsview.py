@@ -17,7 +17,8 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Iterable, Iterator
 
-from firmware_py.ledger.rows import (CHANNEL, CONTACT, DEBTOR, DIRECTION, KIND, MICROSECOND, Rows, base,
+from firmware_py.ledger.eventcache import base
+from firmware_py.ledger.rows import (CHANNEL, CONTACT, DEBTOR, DIRECTION, KIND, MICROSECOND, Rows,
                                      matching_rows, micros)
 from scheduler.contact_state import ATTEMPT_KINDS, OUTBOUND_KINDS, REACHED, STAGE_RANK, Digest
 from scheduler.fastbuild import frozen_builder

@@ -31,6 +31,7 @@ are read from the partition's bytes after ``partition_size``.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import zlib
@@ -157,8 +158,9 @@ class Columns:
         return len(self.times)
 
     def events(self) -> list[ContactEvent]:
-        return list(_events(self.strings, self.times, self.offsets, self.texts, self.id_refs, self.ids,
-                            self.schemas))
+        strings, ids = self.strings, self.ids
+        idents = [ids[16 * i:16 * i + 16].hex() if ref == HEX_ID else strings[ref] for i, ref in enumerate(self.id_refs)]
+        return events_from_columns(strings, self.times, self.offsets, self.texts, idents, self.schemas)
 
 
 def decode(data: bytes, share: Callable[[str, bool], str] = _intern) -> tuple[int, int, list[ContactEvent]]:
@@ -247,15 +249,19 @@ def check_values(strings: list[str], columns: list[array], offsets: array, schem
         raise ValueError("a UTC offset of a day or more")
 
 
-def _events(strings, times, offsets, columns, id_refs, ids, schemas):
-    zones: dict[int, datetime] = {}
-    event = _new_event
+def events_from_columns(strings: list[str], times, offsets, texts, idents, schemas) -> list[ContactEvent]:
+    """The events of rows given as columns (one value per row, in order): UTC ``times`` (microseconds) and
+    ``offsets`` (seconds), ``texts`` (string references, in ``FIELDS`` order), ``idents`` (the ids, as
+    strings) and ``schemas``. The one place rows become events: a cache's (:meth:`Columns.events`) and a
+    window's (``rows.Rows.events``)."""
+    bases = {offset: base(offset) for offset in set(offsets)}
     micro = _MICROSECOND
+    instants = [bases[offset] + micro * us for offset, us in zip(offsets, times)]
     text = strings.__getitem__
-    for i, (us, offset, ref, schema, *refs) in enumerate(zip(times, offsets, id_refs, schemas, *columns)):
-        base = zones.get(offset)
-        if base is None:
-            tz = timezone.utc if offset == 0 else timezone(timedelta(seconds=offset))
-            base = zones[offset] = _EPOCH.astimezone(tz)
-        ident = ids[16 * i:16 * i + 16].hex() if ref == HEX_ID else text(ref)
-        yield event(base + micro * us, *map(text, refs), ident, schema)
+    return list(map(_new_event, instants, *[map(text, column) for column in texts], idents, schemas))
+
+
+@functools.lru_cache(maxsize=64)
+def base(offset: int) -> datetime:
+    """The epoch in the UTC offset of ``offset`` seconds (an instant in that offset is this plus its micros)."""
+    return _EPOCH.astimezone(timezone.utc if offset == 0 else timezone(timedelta(seconds=offset)))

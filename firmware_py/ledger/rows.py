@@ -8,7 +8,6 @@ window). :meth:`Rows.events` builds ``ContactEvent`` objects from rows, a column
 
 from __future__ import annotations
 
-import functools
 from array import array
 from collections.abc import Sequence
 from dataclasses import fields
@@ -16,12 +15,8 @@ from datetime import datetime, timedelta, timezone
 from operator import itemgetter
 from typing import Iterable
 
-from firmware_py.ledger.eventcache import HEX_ID
-from scheduler.fastbuild import frozen_builder
+from firmware_py.ledger.eventcache import HEX_ID, events_from_columns
 from scheduler.model import ContactEvent
-
-_new_event = frozen_builder(ContactEvent, checked_by_caller=True)
-"""``ContactEvent(...)`` without its checks: every row was an event once (checked when it was made)."""
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROSECOND = timedelta(microseconds=1)
@@ -112,22 +107,11 @@ class Rows:
                 return (column[only],)
         else:
             pick = itemgetter(*rows)
-        offsets = pick(self.offsets)
-        bases = {offset: base(offset) for offset in set(offsets)}
-        micro = MICROSECOND
-        instants = [bases[offset] + micro * us for offset, us in zip(offsets, pick(self.times))]
-        text = strings.__getitem__
         raw = self.raw_ids
-        ids = [raw[16 * i:16 * i + 16].hex() if ref == HEX_ID else text(ref)
+        ids = [raw[16 * i:16 * i + 16].hex() if ref == HEX_ID else strings[ref]
                for i, ref in zip(rows, pick(self.id_refs))]
-        return list(map(_new_event, instants, *[map(text, pick(column)) for column in self.texts], ids,
-                        pick(self.schemas)))
-
-
-@functools.lru_cache(maxsize=64)
-def base(offset: int) -> datetime:
-    """The epoch in the UTC offset of ``offset`` seconds (an instant in that offset is this plus its micros)."""
-    return EPOCH.astimezone(timezone.utc if offset == 0 else timezone(timedelta(seconds=offset)))
+        return events_from_columns(strings, pick(self.times), pick(self.offsets),
+                                   [pick(column) for column in self.texts], ids, pick(self.schemas))
 
 
 def raw_id(ident: str) -> bytes | None:
