@@ -260,12 +260,22 @@ def read_row(values: dict, number: int, layout: str, ctx: RowContext) -> RowReco
     if instalments:
         if not any(i.amount for i in instalments):  # amounts are never negative: all zero
             warnings.append("el monto es cero")
+        if layout == "loan" and _zero(values.get("instalments")):
+            warnings.append("el número de cuotas es 0: se toma como un solo pago")
         owed = next((i for i in instalments if i.outstanding > 0), None)  # the oldest one owed
         if owed is not None and ctx.today is not None and (ctx.today - owed.due_date).days > ctx.past_days:
             warnings.append(f"la fecha de vencimiento {owed.due_date:%d/%m/%Y} es de hace más de "
                             f"{ctx.past_days} días")
     return RowRecord(number, loan_id, debtor, tuple(instalments), _text(values.get("product")), currency, status,
                      tuple(warnings))
+
+
+def _zero(value) -> bool:
+    """A count cell that says 0 (``0``, ``0.0``, ``"0,00"``: what ``parse_count`` reads as 0)."""
+    try:
+        return not blank(value) and parse_count(value) == 0
+    except ParseError:
+        return False
 
 
 def _read_debtor(values, name, document, loan_id, ctx, problems, warnings) -> DebtorData | None:

@@ -254,6 +254,15 @@ def test_old_due_date_and_zero_amount_are_warnings_not_rejections(ledger):
     assert "hace más de 180 días" in messages[2] and "monto es cero" in messages[3]
 
 
+@pytest.mark.parametrize("count,warned", [("0", True), ("0,00", True), ("", False), ("1", False)],
+                         ids=["zero", "zero-decimals", "blank", "one"])
+def test_a_count_of_zero_is_one_payment_and_says_so(ledger, count, warned):
+    report = run(csv_bytes([LOAN_HEADER, loan_line(count=count)]), ledger)
+    assert report.imported == 1 and len(ledger.loan("CR-1").instalments) == 1
+    said = [w.message for w in report.warnings if w.row == 2]
+    assert said == (["el número de cuotas es 0: se toma como un solo pago"] if warned else [])
+
+
 def test_landline_gets_the_call_channel(ledger):
     report = run(csv_bytes([LOAN_HEADER, loan_line(phone="601 234 5678")]), ledger)
     phone = ledger.debtor(debtor_id_for("1020304")).phones[0]
