@@ -132,12 +132,15 @@ def run_checks(config_path, data_dir, *, simulate: bool = False, env: Environmen
     folder = Path(config.data_dir)
     published = read_status(folder, now=env.now()) if folder.is_dir() else None
     service = published if published is not None and published.running else None
-    if service is not None:
+    simulate = simulate or simulator is not None
+    if service is not None and simulate:
+        checks.append(Check(OK, _("Servicio"), _("funcionando (proceso {pid}); se revisa un módem simulado aparte, "
+                                                 "no el del servicio.").format(pid=service.data.get("pid", "?"))))
+    elif service is not None:
         checks.append(Check(OK, _("Servicio"), _("funcionando (proceso {pid}); el módem se revisa con lo que publica "
                                                  "el servicio.").format(pid=service.data.get("pid", "?"))))
     else:
         checks.append(Check(SKIP, _("Servicio"), _("no está funcionando; el módem se revisa directamente.")))
-    simulate = simulate or simulator is not None
     if service is not None and not simulate:
         checks += _modem_from_service(service.data, env)
     else:

@@ -246,6 +246,18 @@ def test_doctor_with_the_simulator_is_all_good(data, tmp_path, capsys):
         assert lines_of(out)[title].startswith("✓"), out
 
 
+def test_doctor_simulating_beside_a_running_service_says_which_modem_it_checks(data, tmp_path, capsys):
+    from firmware_py.commands import doctor
+    from tests.firmware_py.test_cli_maintenance import lines_of, machine, publish_running
+
+    publish_running(data)
+    env = machine(tmp_path, systemctl=(3, "inactive"), vcgencmd=(0, "throttled=0x0"))
+    doctor.main(parse("doctor", "--simulate", "--data", data), Config(), env=env)
+    lines = lines_of(capsys.readouterr().out)
+    assert "se revisa un módem simulado aparte, no el del servicio" in lines["Servicio"]
+    assert lines["Módem"].startswith("✓ Módem: módem simulado (")  # its own simulator, not the published status
+
+
 def test_doctor_names_a_sim_that_asks_for_its_pin(data, tmp_path, capsys):
     from firmware_py.commands import doctor
     from tests.firmware_py.test_cli_maintenance import lines_of, machine
