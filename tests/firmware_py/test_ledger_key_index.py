@@ -1,4 +1,4 @@
-"""``firmware_py.ledger.ledger.KeyIndex``: the ledger's key -> keys indices (a phone's debtors, a debtor's loans,
+"""``firmware_py.ledger.keyindex.KeyIndex``: the ledger's key -> keys indices (a phone's debtors, a debtor's loans,
 a loan's payments) read as tuples whatever is held; a single value is held bare."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_py.ledger.ledger import KeyIndex
+from firmware_py.ledger.keyindex import KeyIndex
 
 _KEYS = st.sampled_from(["+573001", "+573002", "d-1"])
 _VALUES = st.sampled_from(["a", "b", "c", "ab"])
