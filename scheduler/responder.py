@@ -130,12 +130,14 @@ def respond(reply: ContactEvent, understood, debtors: Sequence[Debtor], loans: M
     # what is due or late is counted on the debtor's own calendar day (``now`` is an instant, often in UTC)
     today = now.astimezone(ZoneInfo(one.timezone if one is not None else policy.timezone)).date()
 
-    def answer(kind: str, debtor: Debtor | None, values: Mapping[str, str], *, exempt=False) -> Answer:
+    def answer(kind: str, debtor: Debtor | None, values: Mapping[str, str], *, exempt=False,
+               wording: str | None = None) -> Answer:
+        """The answer of ``kind`` (its id), in the words of ``wording`` (default: the kind's own)."""
         table = ANSWERS_EN if language == "en" else ANSWERS_ES
         base = {"cooperativa": policy.cooperative.name,
                 "telefono_cooperativa": policy.cooperative.phone or ("the office" if language == "en" else
                                                                      "la oficina")}
-        text = substitute(table[kind], {**base, **values})
+        text = substitute(table[wording or kind], {**base, **values})
         if policy.transliterate:
             text = transliterated(text)
         return Answer(answer_id(reply, kind), debtor.id if debtor else "", number, text, exempt)
@@ -158,8 +160,8 @@ def respond(reply: ContactEvent, understood, debtors: Sequence[Debtor], loans: M
         values = {"nombre": _first(one.name), "saldo": format_money(facts.balance, facts.currency, country),
                   "monto": format_money(facts.amount_due, facts.currency, country),
                   "vence": format_day(facts.due_date, language), "referencia_pago": facts.loan_id}
-        kind = "balance_overdue" if facts.days_late > 0 else "balance"
-        return Effects(intent, "pidió su saldo: se le respondió", answer=answer(kind, one, values))
+        wording = "balance_overdue" if facts.days_late > 0 else "balance"
+        return Effects(intent, "pidió su saldo: se le respondió", answer=answer("balance", one, values, wording=wording))
     if one is None:
         return Effects(intent, f"«{reply.text[:80]}» llegó de un número que comparten {len(debtors)} deudores: "
                                "no se sabe de quién es; a la bandeja", inbox=True)

@@ -55,6 +55,7 @@ def test_balance_to_a_personal_phone_shows_the_amounts():
 def test_balance_with_something_late_says_what_is_overdue_and_since_when_not_a_past_next_instalment():
     text = effects("SALDO").answer.text  # the first instalment was due on 20/11, it is the 26th
     assert "su saldo es $ 300.000. Vencido: $ 150.000 desde el 20/11. Ref L1." in text and "xima" not in text
+    assert effects("SALDO").answer.contact_id.endswith(":balance")  # the answer's id is the kind's, whatever its words
     two = {"d-ana": (loan("L1", "d-ana"), loan("L9", "d-ana", due=date(2026, 11, 10), amount=50000))}
     text = respond(reply("SALDO"), understand("SALDO", today=NOW.date()), (ANA,), two, POLICY, NOW).answer.text
     assert "su saldo es $ 400.000. Vencido: $ 200.000 desde el 10/11. Ref L9." in text  # both loans' late amounts
