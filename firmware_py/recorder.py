@@ -73,6 +73,8 @@ def delivery_detail(state: str, parts) -> str:
     if len(set(texts)) == 1:
         return texts[0] if len(parts) == 1 else f"{texts[0]} (las {len(parts)} partes)"
     return "; ".join(f"parte {p.sequence}: {t}" for p, t in zip(parts, texts))
+
+
 _CALL_ACTIONS = {"rejected": "se colgó sin contestar", "answered": "se contestó y se colgó",
                  "ignored": "se dejó sonar", "missed": "colgó antes de que el equipo contestara"}
 

@@ -107,9 +107,9 @@ def clock_trust(data_dir, now: datetime):
 
 
 def _print_table(decisions, snapshot, now, policy, *, everything: bool, texts: bool) -> None:
-    from scheduler.reasons import describe
-
     from zoneinfo import ZoneInfo
+
+    from scheduler.reasons import describe
 
     local_now = now.astimezone(ZoneInfo(policy.timezone))  # the office's time, as the table's
     counts = Counter(d.action for d in decisions)
