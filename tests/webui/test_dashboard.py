@@ -193,6 +193,24 @@ def test_a_failing_plan_count_is_said_and_the_page_still_works(app, admin, monke
     assert 'id="n-planned">' in page and "No se pudo calcular" in page
 
 
+def test_a_count_cut_short_by_the_ledger_closing_is_not_an_error(caplog):
+    """The appliance stopping (or a test ending) while the background count runs: no traceback in the log."""
+    from zoneinfo import ZoneInfo
+
+    from firmware_py.ledger import Ledger
+    from webui.dashboard import PlannedToday
+
+    counter = PlannedToday()
+    zone = ZoneInfo("America/Bogota")
+    with Ledger.memory() as ledger:
+        counter._count(ledger, None, NOW, zone, "key", None)  # a real failure (no policy) is logged
+    assert counter.failed and "could not be counted" in caplog.text
+    caplog.clear()
+    counter = PlannedToday()
+    counter._count(ledger, None, NOW, zone, "key", None)  # the same, once the ledger is closed
+    assert not counter.failed and caplog.text == ""
+
+
 @pytest.mark.parametrize("now,since", [
     (datetime(2026, 11, 26, 15, tzinfo=timezone.utc), datetime(2026, 10, 1, tzinfo=timezone.utc)),
     (datetime(2027, 1, 15, 3, tzinfo=timezone.utc), datetime(2026, 12, 1, tzinfo=timezone.utc)),
